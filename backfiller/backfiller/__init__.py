@@ -1,0 +1,1 @@
+"""backfiller daemon of the archiving suite."""

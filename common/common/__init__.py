@@ -1,0 +1,1 @@
+"""Code shared by every daemon of the archiving suite."""

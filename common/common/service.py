@@ -1,0 +1,56 @@
+"""What every daemon does the same way: logging, shutdown signals, common CLI flags."""
+
+import argparse
+import logging
+import signal
+import sys
+
+import gevent
+import gevent.event
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s {service} %(name)s: %(message)s"
+
+
+def setup_logging(service, level="INFO"):
+    """One line per record, naming the service, on stderr (the supervisor collects it)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT.format(service=service)))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper() if isinstance(level, str) else level)
+
+
+def add_common_args(parser, metrics_port):
+    """Flags every daemon takes; metrics_port is the service's documented default."""
+    parser.add_argument("--log-level", default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity (default %(default)s)")
+    parser.add_argument("--metrics-port", type=int, default=metrics_port,
+        help="port serving Prometheus /metrics (default %(default)s; 0 disables)")
+    parser.add_argument("--profile", action="store_true",
+        help="sample stacks and export them as a flamegraph metric (costs a little CPU)")
+
+
+def stop_event_on_signals():
+    """Return an Event set on the first SIGTERM/SIGINT; a second signal exits at once."""
+    stop = gevent.event.Event()
+
+    def handler():
+        if stop.is_set():
+            logging.warning("second stop signal, exiting immediately")
+            sys.exit(1)
+        logging.info("stop signal received, shutting down")
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(sig, handler)
+    return stop
+
+
+def die(message, code=2):
+    """Exit with a one-line message instead of a traceback (bad configuration, bad input)."""
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass

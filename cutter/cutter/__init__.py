@@ -1,0 +1,1 @@
+"""cutter daemon of the archiving suite."""

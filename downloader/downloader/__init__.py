@@ -1,0 +1,1 @@
+"""downloader daemon of the archiving suite."""

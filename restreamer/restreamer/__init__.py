@@ -1,0 +1,1 @@
+"""restreamer daemon of the archiving suite."""

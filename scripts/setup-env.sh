@@ -1,0 +1,37 @@
+# Sourced by ./run-tests and ./run-local: installs what is missing, idempotently.
+#  - Debian packages: ffmpeg, and the PostgreSQL server binaries (tests fall back to a private
+#    cluster when no server listens on 127.0.0.1:5432); installed with apt when run as root.
+#  - .venv with every package of this checkout (editable) and the test tools.
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "setup: installing Debian packages: ${missing[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "setup: missing Debian packages: ${missing[*]}" >&2
+        echo "setup: install them with: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv" >&2
+    "$PY" -m venv .venv
+fi
+# Reinstall only when a pyproject or requirements file changed since the last install.
+stamp=.venv/.installed
+sum=$(cat requirements-test.txt */pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
+    echo "setup: installing Python packages into .venv" >&2
+    .venv/bin/pip install -q --upgrade pip >/dev/null
+    .venv/bin/pip install -q -r requirements-test.txt \
+        -e ./common -e ./downloader -e ./backfiller -e ./restreamer -e ./cutter \
+        -e ./uploader -e ./segment_coverage
+    echo "$sum" > "$stamp"
+fi

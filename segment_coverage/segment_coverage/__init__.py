@@ -1,0 +1,1 @@
+"""segment_coverage daemon of the archiving suite."""

@@ -1,0 +1,1 @@
+"""uploader daemon of the archiving suite."""
