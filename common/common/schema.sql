@@ -1,0 +1,114 @@
+-- Schema of the archiving suite. Applied by every service at start-up (under an advisory lock),
+-- so every statement here must be idempotent: safe to run again and again on a database that
+-- already has any earlier version of this schema. Never drop or rename anything here; only add.
+-- Times are naive UTC (timestamp without time zone).
+
+-- States of an event's cut (see cutter/README.md):
+--   UNEDITED -> EDITED -> CLAIMED -> FINALIZING -> TRANSCODING -> DONE
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'event_state') THEN
+        CREATE TYPE event_state AS ENUM (
+            'UNEDITED', 'EDITED', 'CLAIMED', 'FINALIZING', 'TRANSCODING', 'DONE'
+        );
+    END IF;
+END
+$$;
+
+CREATE TABLE IF NOT EXISTS events (
+    id UUID PRIMARY KEY DEFAULT gen_random_uuid()
+);
+
+-- Event info.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS event_start TIMESTAMP;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS event_end TIMESTAMP;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS category TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN IF NOT EXISTS description TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN IF NOT EXISTS notes TEXT NOT NULL DEFAULT '';
+
+-- Edit inputs (what the editor asks the cutter to make).
+ALTER TABLE events ADD COLUMN IF NOT EXISTS allow_holes BOOLEAN NOT NULL DEFAULT FALSE;
+-- NULL: any cutter may claim it; otherwise only the named cutters.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS uploader_whitelist TEXT[];
+ALTER TABLE events ADD COLUMN IF NOT EXISTS upload_location TEXT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS video_start TIMESTAMP;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS video_end TIMESTAMP;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS video_title TEXT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS video_description TEXT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS video_tags TEXT[] NOT NULL DEFAULT '{}';
+ALTER TABLE events ADD COLUMN IF NOT EXISTS video_stream TEXT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS video_variant TEXT NOT NULL DEFAULT 'source';
+-- NULL: the cut type configured for the upload location.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS cut_type TEXT;
+
+-- State and outputs.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS state event_state NOT NULL DEFAULT 'UNEDITED';
+ALTER TABLE events ADD COLUMN IF NOT EXISTS uploader TEXT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS error TEXT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS video_id TEXT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS video_link TEXT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS editor TEXT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS edit_time TIMESTAMP;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS upload_time TIMESTAMP;
+
+-- What must be set in each state. Each rule is its own named constraint so that a violation
+-- names the rule. A constraint is only added if no constraint of that name exists yet.
+DO $$
+DECLARE
+    rule RECORD;
+BEGIN
+    FOR rule IN SELECT * FROM (VALUES
+        -- Edit inputs without a sensible default: set from EDITED on. A manual upload goes
+        -- UNEDITED -> DONE directly and needs none of them.
+        ('events_video_start_set',
+            $c$state IN ('UNEDITED', 'DONE') OR video_start IS NOT NULL$c$),
+        ('events_video_end_set',
+            $c$state IN ('UNEDITED', 'DONE') OR video_end IS NOT NULL$c$),
+        ('events_video_title_set',
+            $c$state IN ('UNEDITED', 'DONE') OR video_title IS NOT NULL$c$),
+        ('events_video_description_set',
+            $c$state IN ('UNEDITED', 'DONE') OR video_description IS NOT NULL$c$),
+        ('events_video_stream_set',
+            $c$state IN ('UNEDITED', 'DONE') OR video_stream IS NOT NULL$c$),
+        ('events_upload_location_set',
+            $c$state = 'UNEDITED' OR upload_location IS NOT NULL$c$),
+        -- A cutter owns the row from CLAIMED on (DONE excepted, for manual uploads).
+        ('events_uploader_set',
+            $c$state NOT IN ('CLAIMED', 'FINALIZING', 'TRANSCODING') OR uploader IS NOT NULL$c$),
+        ('events_video_link_set',
+            $c$state <> 'DONE' OR video_link IS NOT NULL$c$),
+        ('events_upload_time_set',
+            $c$state <> 'DONE' OR upload_time IS NOT NULL$c$),
+        ('events_editor_set',
+            $c$state = 'UNEDITED' OR editor IS NOT NULL$c$),
+        ('events_edit_time_set',
+            $c$state = 'UNEDITED' OR edit_time IS NOT NULL$c$),
+        ('events_video_range',
+            $c$video_end > video_start$c$),
+        ('events_cut_type_known',
+            $c$cut_type IN ('rough', 'fast', 'full')$c$)
+    ) AS rules (name, expr)
+    LOOP
+        IF NOT EXISTS (
+            SELECT 1 FROM pg_constraint
+            WHERE conname = rule.name AND conrelid = 'events'::regclass
+        ) THEN
+            EXECUTE format('ALTER TABLE events ADD CONSTRAINT %I CHECK (%s)', rule.name, rule.expr);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- The cutter's candidate query: EDITED rows for its upload locations, oldest edit first.
+CREATE INDEX IF NOT EXISTS events_edited_by_location
+    ON events (upload_location, edit_time) WHERE state = 'EDITED';
+-- Start-up recovery (a cutter's own CLAIMED/FINALIZING rows) and the transcode checker.
+CREATE INDEX IF NOT EXISTS events_in_flight_by_uploader
+    ON events (uploader, state) WHERE state IN ('CLAIMED', 'FINALIZING', 'TRANSCODING');
+
+-- Peer restreamers, for the backfiller.
+CREATE TABLE IF NOT EXISTS nodes (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    backfill_from BOOLEAN NOT NULL DEFAULT TRUE
+);
