@@ -1,0 +1,46 @@
+"""Filesystem helpers: atomic writes that survive a crash, directories, jitter."""
+
+import os
+import random
+import uuid
+
+
+def ensure_directory(path):
+    """Create path and its parents if missing (safe when several processes race)."""
+    os.makedirs(path, exist_ok=True)
+
+
+def fsync_directory(path):
+    """Make a rename or create in path durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path, data):
+    """Write bytes or str to path so that readers see the old file or the whole new one."""
+    if isinstance(data, str):
+        data = data.encode()
+    directory = os.path.dirname(path) or "."
+    ensure_directory(directory)
+    temp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.remove(temp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_directory(directory)
+
+
+def jitter(seconds, fraction=0.1):
+    """seconds +/- fraction, so that many workers on one schedule do not move in lockstep."""
+    return seconds * random.uniform(1 - fraction, 1 + fraction)

@@ -1,0 +1,135 @@
+"""Writing segment files: temp -> hash while writing -> fsync -> rename to the final name.
+
+A reader never sees a half-written final file, and two nodes that got the same bytes give the
+same name. Temp files left by a process that died are recovered as partials at start-up.
+"""
+
+import base64
+import hashlib
+import logging
+import os
+import time
+from datetime import timedelta
+
+from .fs import ensure_directory, fsync_directory
+from .segments import format_segment_path, hash_name, parse_segment_path
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+
+
+class HashMismatch(Exception):
+    """The bytes written do not hash to what the segment's name promised."""
+
+
+def _temp_id():
+    return base64.urlsafe_b64encode(os.urandom(9)).decode()
+
+
+class SegmentWriter:
+    """Stream one segment into the archive.
+
+        with SegmentWriter(base, stream, variant, start, duration) as w:
+            for chunk in body:
+                w.write(chunk)
+            path = w.finish("full")
+
+    Leaving the block without finish() (an exception) deletes the temp file; callers that want
+    to keep received bytes as a partial call finish("partial") in their error handling.
+    """
+
+    def __init__(self, base_dir, stream, variant, start, duration):
+        self.base_dir, self.stream, self.variant = base_dir, stream, variant
+        self.start, self.duration = start, duration
+        self.temp_path = format_segment_path(base_dir, stream, variant, start, duration,
+                                             "temp", _temp_id())
+        ensure_directory(os.path.dirname(self.temp_path))
+        self._file = open(self.temp_path, "xb")
+        self._sha = hashlib.sha256()
+        self.bytes_written = 0
+        self.hash = None
+        self.path = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.path is None:
+            self.abort()
+
+    def write(self, chunk):
+        self._sha.update(chunk)
+        self._file.write(chunk)
+        self.bytes_written += len(chunk)
+
+    def finish(self, type, expected_hash=None):
+        """Make the file final; returns its path. An empty file is always 'suspect'."""
+        if type not in ("full", "partial", "suspect"):
+            raise ValueError(f"cannot finish a segment as {type!r}")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self.hash = hash_name(self._sha.digest())
+        if expected_hash is not None and expected_hash != self.hash:
+            self.abort()
+            raise HashMismatch(f"{self.temp_path}: content hashes to {self.hash}, "
+                               f"expected {expected_hash}")
+        if self.bytes_written == 0:
+            type = "suspect"
+        final = format_segment_path(self.base_dir, self.stream, self.variant, self.start,
+                                    self.duration, type, self.hash)
+        # Same name means same bytes: replacing an existing copy changes nothing.
+        os.replace(self.temp_path, final)
+        fsync_directory(os.path.dirname(final))
+        self.path = final
+        return final
+
+    def abort(self):
+        if not self._file.closed:
+            self._file.close()
+        try:
+            os.remove(self.temp_path)
+        except FileNotFoundError:
+            pass
+
+
+def hash_file(path):
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            sha.update(chunk)
+    return hash_name(sha.digest())
+
+
+def recover_temp_files(hour_path, min_age=timedelta(minutes=5)):
+    """Turn temp files older than min_age (their writer died) into partials; delete empty ones.
+    Returns the new paths. Younger temp files may still be being written and are left alone."""
+    recovered = []
+    try:
+        names = os.listdir(hour_path)
+    except FileNotFoundError:
+        return recovered
+    cutoff = time.time() - min_age.total_seconds()
+    for name in names:
+        path = os.path.join(hour_path, name)
+        try:
+            segment = parse_segment_path(path)
+            st = os.stat(path)
+        except (ValueError, FileNotFoundError):
+            continue
+        if segment.type != "temp" or st.st_mtime > cutoff:
+            continue
+        if st.st_size == 0:
+            os.remove(path)
+            log.info("removed empty leftover temp file %s", path)
+            continue
+        final = format_segment_path(os.path.dirname(os.path.dirname(os.path.dirname(hour_path))),
+                                    segment.stream, segment.variant, segment.start,
+                                    segment.duration, "partial", hash_file(path))
+        os.replace(path, final)
+        log.warning("recovered leftover temp file %s as %s", path, os.path.basename(final))
+        recovered.append(final)
+    if recovered:
+        fsync_directory(hour_path)
+    return recovered

@@ -1,0 +1,497 @@
+"""The segment archive: file names, and choosing the best run of segments for a time range.
+
+Layout (DESIGN.md): BASE/STREAM/VARIANT/HOUR/MM:SS.ffffff-DURATION-TYPE-HASH.ts
+
+get_best_segments() is the hot path of the restreamer and the cutter. It stays fast on long
+ranges by caching, per hour directory, the parsed best-per-start list and the run of segments
+that hour gives on its own ("chain"); a whole hour inside the range is then one list extend.
+A cache entry is keyed on the directory's mtime and inode, so adding, renaming or removing a file
+invalidates it; directories modified in the last few seconds are not cached at all, because
+mtime granularity could hide a change made in the same clock tick as our listing.
+"""
+
+import base64
+import bisect
+import logging
+import os
+import re
+import time
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from typing import NamedTuple, Optional
+
+import gevent
+import prometheus_client as prom
+
+log = logging.getLogger(__name__)
+
+TYPES = ("full", "partial", "suspect", "temp")
+# Consecutive segments whose boundaries differ by at most this much are contiguous:
+# nodes' timestamps drift by a few milliseconds.
+TOLERANCE = timedelta(milliseconds=10)
+# Longest segment we expect; bounds how far before a range we look for one covering its start.
+MAX_SEGMENT_DURATION = timedelta(seconds=60)
+HOUR = timedelta(hours=1)
+
+_HASH_RE = re.compile(r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]")
+
+overlap_counter = prom.Counter(
+    "segment_overlaps",
+    "Segments skipped by get_best_segments because they overlap the previous one by more than "
+    "the tolerance (counted once per hour listing, not per request)",
+)
+unparseable_counter = prom.Counter(
+    "segment_unparseable_files", "Files in hour directories whose names do not parse (per listing)")
+
+
+class ContainsHoles(Exception):
+    """The range has a discontinuity and holes were not allowed."""
+
+
+class SegmentInfo(NamedTuple):
+    path: str
+    stream: Optional[str]
+    variant: Optional[str]
+    start: datetime
+    duration: timedelta
+    type: str
+    hash: Optional[str]
+
+    @property
+    def end(self):
+        return self.start + self.duration
+
+    @property
+    def is_partial(self):
+        """Anything but full: it may be cut short and may not join the next segment cleanly."""
+        return self.type != "full"
+
+
+class SelectionStats:
+    """What a get_best_segments call found; segment_coverage reports it."""
+
+    __slots__ = ("holes", "hole_duration", "overlaps", "overlap_duration", "covered", "partials")
+
+    def __init__(self):
+        self.holes = 0
+        self.hole_duration = timedelta(0)
+        self.overlaps = 0
+        self.overlap_duration = timedelta(0)
+        self.covered = timedelta(0)
+        self.partials = 0
+
+    def add(self, other):
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def __repr__(self):
+        return "SelectionStats({})".format(
+            ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__))
+
+
+# --- names ---------------------------------------------------------------------------------
+
+def hour_name(dt):
+    return dt.strftime("%Y-%m-%dT%H")
+
+
+def parse_hour(name):
+    """Parse HOUR (%Y-%m-%dT%H) by slicing; ValueError if it is anything else."""
+    if len(name) != 13 or name[4] != "-" or name[7] != "-" or name[10] != "T":
+        raise ValueError(f"not an hour directory name (want YYYY-MM-DDTHH): {name!r}")
+    try:
+        return datetime(int(name[0:4]), int(name[5:7]), int(name[8:10]), int(name[11:13]))
+    except ValueError as e:
+        raise ValueError(f"not an hour directory name: {name!r}: {e}") from None
+
+
+def _parse_decimal_seconds(text):
+    """'2.000', '2.0', '2', '1.996' -> timedelta, exactly (no floats)."""
+    whole, dot, frac = text.partition(".")
+    if not whole.isdigit() or (dot and not frac.isdigit()) or len(frac) > 6:
+        raise ValueError(f"bad duration {text!r}")
+    return timedelta(seconds=int(whole), microseconds=int(frac.ljust(6, "0")) if frac else 0)
+
+
+def format_duration(duration):
+    """Seconds with millisecond precision, as the contract writes them."""
+    micros = duration // timedelta(microseconds=1)
+    return f"{micros // 1000000}.{(micros % 1000000) // 1000:03d}"
+
+
+def segment_file_name(start, duration, type, hash):
+    return "{:02d}:{:02d}.{:06d}-{}-{}-{}.ts".format(
+        start.minute, start.second, start.microsecond, format_duration(duration), type, hash)
+
+
+def format_segment_path(base_dir, stream, variant, start, duration, type, hash):
+    return os.path.join(base_dir, stream, variant, hour_name(start),
+                        segment_file_name(start, duration, type, hash))
+
+
+def hash_name(digest):
+    """Unpadded url-safe base64 of a SHA-256 digest (the HASH field)."""
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _parse_name(name):
+    """File name -> (offset within the hour, duration, type, hash). Slicing, no strptime."""
+    if not name.endswith(".ts"):
+        raise ValueError("does not end in .ts")
+    parts = name[:-3].split("-", 3)
+    if len(parts) != 4:
+        raise ValueError("want MM:SS.ffffff-DURATION-TYPE-HASH.ts")
+    offset, duration, type, hash = parts
+    if len(offset) < 5 or offset[2] != ":" or (len(offset) > 5 and offset[5] != "."):
+        raise ValueError(f"bad start offset {offset!r}")
+    minutes, seconds, frac = offset[0:2], offset[3:5], offset[6:]
+    if not (minutes.isdigit() and seconds.isdigit() and (frac.isdigit() or len(offset) == 5)) \
+            or len(frac) > 6 or int(minutes) > 59 or int(seconds) > 59:
+        raise ValueError(f"bad start offset {offset!r}")
+    micros = int(frac.ljust(6, "0")) if frac else 0
+    offset = timedelta(minutes=int(minutes), seconds=int(seconds), microseconds=micros)
+    duration = _parse_decimal_seconds(duration)
+    if not duration:
+        raise ValueError("zero duration")
+    if type not in TYPES:
+        raise ValueError(f"unknown type {type!r}")
+    if type == "temp":
+        if not hash:
+            raise ValueError("empty temp id")
+    elif not _HASH_RE.fullmatch(hash):
+        raise ValueError("hash is not unpadded url-safe base64 of a SHA-256")
+    return offset, duration, type, hash
+
+
+def parse_segment_path(path):
+    """Parse BASE/STREAM/VARIANT/HOUR/FILE, or a bare FILE (stream, variant None; start counted
+    from 1970-01-01T00:00, i.e. only the offset within its hour is known).
+    Raises ValueError naming the path and why."""
+    try:
+        parts = path.rsplit("/", 4)
+        offset, duration, type, hash = _parse_name(parts[-1])
+        if len(parts) >= 4:
+            stream, variant, hour = parts[-4], parts[-3], parse_hour(parts[-2])
+        elif len(parts) == 1:
+            stream = variant = None
+            hour = datetime(1970, 1, 1)
+        else:
+            raise ValueError("want BASE/STREAM/VARIANT/HOUR/FILE or a bare file name")
+    except ValueError as e:
+        raise ValueError(f"bad segment path {path!r}: {e}") from None
+    return SegmentInfo(path, stream, variant, hour + offset, duration, type, hash)
+
+
+def _parse_hour_listing(hour_path, hour, stream, variant, names):
+    """Parse every segment name of one hour directory; junk is counted and skipped."""
+    segments = []
+    bad = 0
+    prefix = hour_path + "/"
+    for name in names:
+        try:
+            offset, duration, type, hash = _parse_name(name)
+        except ValueError:
+            bad += 1
+            continue
+        if type != "temp":
+            segments.append(SegmentInfo(prefix + name, stream, variant, hour + offset,
+                                        duration, type, hash))
+    if bad:
+        unparseable_counter.inc(bad)
+        _rate_limited_warning("unparseable", "ignoring %d unparseable file(s) in %s", bad, hour_path)
+    return segments
+
+
+_last_warning = {}
+
+
+def _rate_limited_warning(key, message, *args, interval=60):
+    """Overlaps and junk cluster around stream restarts: warn at most once a minute per kind."""
+    now = time.monotonic()
+    if now - _last_warning.get(key, -interval) >= interval:
+        _last_warning[key] = now
+        log.warning(message, *args)
+
+
+# --- choosing the best segment per start time ------------------------------------------------
+
+def _rank(segment):
+    """Sort key among segments with one start: higher is better (size compared separately)."""
+    return (segment.type == "full", segment.type == "suspect",
+            segment.duration if segment.type == "full" else timedelta(0))
+
+
+def _file_size(segment):
+    try:
+        return os.stat(segment.path).st_size
+    except OSError:
+        return -1
+
+
+def _pick(candidates):
+    """Best of several segments with the same start, per DESIGN.md."""
+    best_rank = max(_rank(s) for s in candidates)
+    top = [s for s in candidates if _rank(s) == best_rank]
+    if len(top) == 1:
+        return top[0]
+    # Truncated copies report the same metadata: the largest is likely the least corrupt.
+    return max(top, key=lambda s: (_file_size(s), s.hash))
+
+
+def choose_best_per_start(segments):
+    """Segments (any order) -> best segment per start time, sorted by start. Temp is ignored."""
+    by_start = {}
+    duplicates = False
+    for segment in segments:
+        if segment.type == "temp":
+            continue
+        if by_start.setdefault(segment.start, segment) is not segment:
+            duplicates = True
+    if not duplicates:
+        return sorted(by_start.values(), key=_start_key)
+    groups = {}
+    for segment in segments:
+        if segment.type != "temp":
+            groups.setdefault(segment.start, []).append(segment)
+    return [group[0] if len(group) == 1 else _pick(group)
+            for _, group in sorted(groups.items())]
+
+
+def _start_key(segment):
+    return segment.start
+
+
+# --- walking a run -----------------------------------------------------------------------------
+
+class _Walk:
+    """The greedy walk over best-per-start segments: one instance per get_best_segments call."""
+
+    __slots__ = ("start", "end", "allow_holes", "out", "prev", "stats")
+
+    def __init__(self, start, end, allow_holes, stats):
+        self.start, self.end, self.allow_holes = start, end, allow_holes
+        self.out, self.prev, self.stats = [], None, stats
+
+    def hole(self, missing):
+        if not self.allow_holes:
+            raise ContainsHoles()
+        self.out.append(None)
+        if missing > timedelta(0):
+            self.stats.holes += 1
+            self.stats.hole_duration += missing
+
+    def feed(self, segment):
+        """Consider one segment; returns False once segments start at or after the end."""
+        if segment.start >= self.end:
+            return False
+        if segment.end <= self.start:
+            return True
+        prev = self.prev
+        if prev is None:
+            if segment.start > self.start + TOLERANCE:
+                self.hole(segment.start - self.start)
+        else:
+            gap = segment.start - prev.end
+            if gap < -TOLERANCE:
+                self.stats.overlaps += 1
+                self.stats.overlap_duration += min(prev.end, segment.end) - segment.start
+                return True
+            if gap > TOLERANCE:
+                self.hole(gap)
+            elif prev.is_partial:
+                self.hole(timedelta(0))
+        self.take(segment)
+        return True
+
+    def take(self, segment):
+        self.out.append(segment)
+        self.prev = segment
+        self.stats.covered += min(segment.end, self.end) - max(segment.start, self.start)
+        if segment.is_partial:
+            self.stats.partials += 1
+
+    def finish(self):
+        prev = self.prev
+        if prev is None:
+            self.hole(self.end - self.start)
+        elif prev.end < self.end - TOLERANCE:
+            self.hole(self.end - prev.end)
+        return self.out
+
+
+class _HourEntry:
+    """Cached facts about one hour directory."""
+
+    __slots__ = ("key", "best", "starts", "chain", "chain_stats", "has_break", "size")
+
+    def __init__(self, key, best):
+        self.key = key
+        self.best = best
+        self.starts = [s.start for s in best]
+        self.size = len(best)
+        self.chain = None  # built on first use as a middle hour
+
+    def build_chain(self):
+        """The run this hour gives on its own, from its first segment to its last."""
+        if self.chain is None:
+            stats = SelectionStats()
+            if self.best:
+                walk = _Walk(self.best[0].start, self.best[-1].end, True, stats)
+                for segment in self.best:
+                    walk.feed(segment)
+                chain = walk.out
+            else:
+                chain = []
+            if stats.overlaps:
+                overlap_counter.inc(stats.overlaps)
+                _rate_limited_warning("overlap", "skipped %d overlapping segment(s) in %s",
+                                      stats.overlaps, os.path.dirname(self.best[0].path))
+            self.chain, self.chain_stats = chain, stats
+            self.has_break = None in chain
+        return self.chain
+
+
+class HourCache:
+    """Bounded LRU of parsed hour directories, limited by the number of segments held."""
+
+    # Directories changed this recently are never cached (see module docstring).
+    SETTLE_SECONDS = 2.0
+
+    def __init__(self, max_segments=100_000):
+        self.max_segments = max_segments
+        self._entries = OrderedDict()
+        self._size = 0
+
+    def clear(self):
+        self._entries.clear()
+        self._size = 0
+
+    def get(self, hour_path, stream, variant):
+        """-> _HourEntry for the directory (empty if missing), and whether it was cached."""
+        try:
+            st = os.stat(hour_path)
+        except FileNotFoundError:
+            return _EMPTY, True
+        key = (st.st_mtime_ns, st.st_ino)
+        entry = self._entries.get(hour_path)
+        if entry is not None and entry.key == key:
+            self._entries.move_to_end(hour_path)
+            return entry, True
+        gevent.sleep(0)  # parsing an hour takes a few ms: let other greenlets run first
+        try:
+            names = os.listdir(hour_path)
+        except FileNotFoundError:
+            return _EMPTY, True
+        hour = parse_hour(os.path.basename(hour_path))
+        best = choose_best_per_start(_parse_hour_listing(hour_path, hour, stream, variant, names))
+        entry = _HourEntry(key, best)
+        if time.time() - st.st_mtime_ns / 1e9 > self.SETTLE_SECONDS:
+            self._store(hour_path, entry)
+        return entry, False
+
+    def _store(self, hour_path, entry):
+        old = self._entries.pop(hour_path, None)
+        if old is not None:
+            self._size -= old.size
+        self._entries[hour_path] = entry
+        self._size += entry.size
+        while self._size > self.max_segments and len(self._entries) > 1:
+            _, evicted = self._entries.popitem(last=False)
+            self._size -= evicted.size
+
+
+_EMPTY = _HourEntry(None, [])
+_cache = HourCache()
+
+
+def hour_paths_for_range(hours_path, start, end):
+    """Paths of the hour directories that may hold segments starting in [start, end)."""
+    hour = start.replace(minute=0, second=0, microsecond=0)
+    paths = []
+    while hour < end:
+        paths.append(os.path.join(hours_path, hour_name(hour)))
+        hour += HOUR
+    return paths
+
+
+def best_segments_by_start(hour_path):
+    """Best segment per start time in one hour directory, sorted by start (cached)."""
+    variant_path, _ = os.path.split(hour_path.rstrip("/"))
+    stream_path, variant = os.path.split(variant_path)
+    return list(_cache.get(hour_path, os.path.basename(stream_path), variant)[0].best)
+
+
+def get_best_segments(hours_path, start, end, allow_holes=True, stats=None):
+    """The best non-overlapping run of segments for [start, end) in BASE/STREAM/VARIANT.
+
+    Returns SegmentInfo objects, with None at each discontinuity: a gap, an uncovered start or
+    end, and after every partial/suspect segment that another one follows. A segment that
+    overlaps the previous one by more than TOLERANCE is skipped (counted, warned at a bounded
+    rate); it leaves a None only where skipping it leaves a gap, since overlaps from several
+    nodes' downloads are normal and the previous segment already covers that time.
+    With allow_holes=False, raises ContainsHoles at the first discontinuity.
+    Pass a SelectionStats as stats to learn the holes, overlaps and coverage of the range.
+    """
+    if end <= start:
+        raise ValueError(f"end {end} is not after start {start}")
+    stats = SelectionStats() if stats is None else stats
+    hours_path = hours_path.rstrip("/")
+    stream_path, variant = os.path.split(hours_path)
+    stream = os.path.basename(stream_path)
+    walk = _Walk(start, end, allow_holes, stats)
+    paths = hour_paths_for_range(hours_path, start, end)
+    first, _ = _cache.get(paths[0], stream, variant)
+    if not first.best or first.best[0].start > start + TOLERANCE:
+        for segment in _lookback(hours_path, stream, variant, start):
+            walk.feed(segment)
+    last = len(paths) - 1
+    for i, path in enumerate(paths):
+        entry, _ = _cache.get(path, stream, variant)
+        if 0 < i < last and entry.best:
+            _extend_whole_hour(walk, entry)
+            continue
+        best = entry.best
+        if i == 0:
+            # Skip what ends before the range without a Python-level loop over it.
+            best = best[max(0, bisect.bisect_left(entry.starts, start - MAX_SEGMENT_DURATION)):]
+        for segment in best:
+            if not walk.feed(segment):
+                break
+    return walk.finish()
+
+
+def _lookback(hours_path, stream, variant, start):
+    """Segments of the previous hour that may cover the range's start."""
+    hour_start = start.replace(minute=0, second=0, microsecond=0)
+    if start - hour_start >= MAX_SEGMENT_DURATION:
+        return []
+    previous = os.path.join(hours_path, hour_name(hour_start - HOUR))
+    entry, _ = _cache.get(previous, stream, variant)
+    return [s for s in entry.best[bisect.bisect_left(entry.starts, start - MAX_SEGMENT_DURATION):]
+            if s.end > start]
+
+
+def _extend_whole_hour(walk, entry):
+    """Append a whole hour inside the range from its cached chain: one list extend."""
+    chain = entry.build_chain()
+    first = chain[0]
+    prev = walk.prev
+    if prev is not None and first.start - prev.end < -TOLERANCE:
+        # The previous hour's last segment overlaps into this one: walk it segment by segment.
+        for segment in entry.best:
+            walk.feed(segment)
+        return
+    walk.feed(first)  # the junction with the previous hour, with its hole checks
+    if not walk.allow_holes and entry.has_break:
+        raise ContainsHoles()
+    walk.out.extend(chain[1:])
+    walk.prev = chain[-1]
+    s = walk.stats
+    cs = entry.chain_stats
+    s.holes += cs.holes
+    s.hole_duration += cs.hole_duration
+    s.overlaps += cs.overlaps
+    s.overlap_duration += cs.overlap_duration
+    # chain_stats.covered and .partials already count the first segment, which feed() counted.
+    s.covered += cs.covered - first.duration
+    s.partials += cs.partials - first.is_partial

@@ -1,0 +1,80 @@
+"""Synthetic archives on disk, made of real ffmpeg-encoded segments or of arbitrary bytes."""
+
+import fcntl
+import hashlib
+import os
+import subprocess
+import tempfile
+from datetime import timedelta
+
+from common.segments import format_segment_path, hash_name
+
+SEGMENT_SECONDS = 2
+_CACHE_ROOT = os.path.join(tempfile.gettempdir(), "archive-test-segments-v1")
+_MIN_COUNT = 30
+
+
+def _generate(directory, count):
+    """count consecutive 2-second MPEG-TS segments: 320x240 30 fps H.264 + AAC, keyframe each 2 s."""
+    os.makedirs(directory, exist_ok=True)
+    subprocess.run([
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=30:duration={count * SEGMENT_SECONDS}",
+        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={count * SEGMENT_SECONDS}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
+        "-c:a", "aac", "-b:a", "64k",
+        "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_list_size", "0",
+        "-hls_segment_filename", os.path.join(directory, "seg%05d.ts"),
+        os.path.join(directory, "index.m3u8"),
+    ], check=True)
+
+
+def real_segments(count):
+    """Paths of `count` consecutive real segments (generated once, shared by tests and benches)."""
+    count_dir = os.path.join(_CACHE_ROOT, str(max(count, _MIN_COUNT)))
+    os.makedirs(_CACHE_ROOT, exist_ok=True)
+    with open(os.path.join(_CACHE_ROOT, ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(count_dir, "done")):
+            temp = tempfile.mkdtemp(dir=_CACHE_ROOT)
+            _generate(temp, max(count, _MIN_COUNT))
+            open(os.path.join(temp, "done"), "w").close()
+            os.rename(temp, count_dir)
+    paths = sorted(os.path.join(count_dir, name) for name in os.listdir(count_dir)
+                   if name.endswith(".ts"))
+    if len(paths) < count:
+        raise RuntimeError(f"ffmpeg made {len(paths)} segments, wanted {count}")
+    return paths[:count]
+
+
+def write_segment(base, stream, variant, start, duration, data, type="full", hash=None):
+    """Write one segment file named per the contract; the hash is computed from data."""
+    if hash is None:
+        hash = hash_name(hashlib.sha256(data).digest())
+    path = format_segment_path(base, stream, variant, start, duration, type, hash)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def build_archive(base, stream, variant, start, count, duration=timedelta(seconds=SEGMENT_SECONDS),
+                  skip=(), types=None, real=True):
+    """Write `count` consecutive segments from `start` (indices in `skip` left out, `types` maps
+    index -> type). With real=True the bytes are real video (consecutive, so cuts across
+    segments play); otherwise small distinct byte strings. Returns the written paths."""
+    types = types or {}
+    sources = real_segments(count) if real else None
+    paths = []
+    for i in range(count):
+        if i in skip:
+            continue
+        if real:
+            with open(sources[i], "rb") as f:
+                data = f.read()
+        else:
+            data = f"{stream}/{variant}/{i}/{start}".encode() * 50
+        paths.append(write_segment(base, stream, variant, start + i * duration, duration, data,
+                                   types.get(i, "full")))
+    return paths
