@@ -1,0 +1,85 @@
+"""The command line of every service of a local node (pure: a Plan in, argv lists out)."""
+
+import json
+import sys
+from dataclasses import dataclass
+
+UPLOAD_LOCATION = "local"
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list
+
+
+def _python(module, *args):
+    return [sys.executable, "-u", "-m", module, *args]
+
+
+def demo_origin_url(plan):
+    return f"http://127.0.0.1:{plan.port('demo_origin')}/master.m3u8"
+
+
+def service_commands(plan, dsn):
+    """Services in start order (stopped in reverse)."""
+    common = ["--log-level", plan.log_level]
+    services = []
+    stream = plan.stream
+    if stream.kind == "demo":
+        services.append(Service("demo_origin", _python(
+            "common.demo_origin", "--port", str(plan.port("demo_origin")))))
+    services.append(Service("restreamer", _python(
+        "restreamer", "--base-dir", plan.segments_dir, "--host", plan.host,
+        "--port", str(plan.port("restreamer")), *common)))
+    if stream.kind != "none":
+        if stream.kind == "twitch":
+            source = [stream.name]
+        else:
+            url = demo_origin_url(plan) if stream.kind == "demo" else stream.url
+            source = ["--stream", stream.name, url]
+        services.append(Service("downloader", _python(
+            "downloader", *source, "--base-dir", plan.segments_dir,
+            "--qualities", plan.variants,
+            "--metrics-port", str(plan.port("downloader")), *common)))
+    backfill = ["--base-dir", plan.segments_dir, "--database", dsn,
+                "--localhost", plan.node_name,
+                "--metrics-port", str(plan.port("backfiller")), *common]
+    for peer in plan.peers:
+        backfill += ["--node", peer]
+    services.append(Service("backfiller", _python("backfiller", *backfill)))
+    coverage = ["--base-dir", plan.segments_dir, "--database", dsn,
+                "--node", plan.restreamer_url,
+                "--metrics-port", str(plan.port("segment_coverage")), *common]
+    for peer in plan.peers:
+        coverage += ["--node", peer]
+    services.append(Service("segment_coverage", _python("segment_coverage", *coverage)))
+    services.append(Service("cutter", _python(
+        "cutter", "--name", plan.node_name, "--database", dsn,
+        "--base-dir", plan.segments_dir, "--config", cutter_config_path(plan),
+        "--metrics-port", str(plan.port("cutter")), *common)))
+    return services
+
+
+def cutter_config_path(plan):
+    return plan.path("cutter-config.json")
+
+
+def cutter_config(plan):
+    """One upload location, 'local', writing finished videos into DATA/uploads."""
+    uploads = plan.path("uploads")
+    return {
+        "locations": {
+            UPLOAD_LOCATION: {
+                "backend": "local",
+                "cut_type": "fast",
+                "path": uploads,
+                "url_prefix": "file://" + uploads,
+                "write_info": True,
+            },
+        },
+    }
+
+
+def cutter_config_text(plan):
+    return json.dumps(cutter_config(plan), indent=2) + "\n"
