@@ -440,10 +440,9 @@ def get_best_segments(hours_path, start, end, allow_holes=True, stats=None):
     stream = os.path.basename(stream_path)
     walk = _Walk(start, end, allow_holes, stats)
     paths = hour_paths_for_range(hours_path, start, end)
-    first, _ = _cache.get(paths[0], stream, variant)
-    if not first.best or first.best[0].start > start + TOLERANCE:
-        for segment in _lookback(hours_path, stream, variant, start):
-            walk.feed(segment)
+    # The earliest segment covering the start wins, even if it began in the previous hour.
+    for segment in _lookback(hours_path, stream, variant, start):
+        walk.feed(segment)
     last = len(paths) - 1
     for i, path in enumerate(paths):
         entry, _ = _cache.get(path, stream, variant)

@@ -1,0 +1,55 @@
+import os
+from datetime import datetime
+
+import pytest
+
+from common import dateutil
+from common.fs import atomic_write, jitter
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("2026-11-27T13:00:00", datetime(2026, 11, 27, 13)),
+    ("2026-11-27T13:00:00Z", datetime(2026, 11, 27, 13)),
+    ("2026-11-27T13:00:00.5+00:00", datetime(2026, 11, 27, 13, 0, 0, 500000)),
+    ("2026-11-27T13:00:00.123456Z", datetime(2026, 11, 27, 13, 0, 0, 123456)),
+    ("2026-11-27T14:30:00+01:30", datetime(2026, 11, 27, 13)),
+    ("2026-11-27T08:00:00-05:00", datetime(2026, 11, 27, 13)),
+])
+def test_parse_any_zone_to_naive_utc(text, expected):
+    assert dateutil.parse(text) == expected
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("2026-11-27T13:00:00", datetime(2026, 11, 27, 13)),
+    ("2026-11-27T13:00:00Z", datetime(2026, 11, 27, 13)),
+    ("2026-11-27T13:00:00+00:00", datetime(2026, 11, 27, 13)),
+    ("2026-11-27T13:00:00.25", datetime(2026, 11, 27, 13, 0, 0, 250000)),
+    ("2026-11-27T13:00:00.123456Z", datetime(2026, 11, 27, 13, 0, 0, 123456)),
+])
+def test_parse_utc_only_accepts_utc(text, expected):
+    assert dateutil.parse_utc_only(text) == expected
+
+
+@pytest.mark.parametrize("text", ["2026-11-27T13:00:00+01:00", "yesterday", "", "2026-13-01T00:00:00",
+                                  "2026-11-27T13:00:00-05:00", "2026-11-27T25:00:00"])
+def test_parse_utc_only_rejects(text):
+    with pytest.raises(ValueError):
+        dateutil.parse_utc_only(text)
+
+
+def test_parse_rejects_garbage():
+    with pytest.raises(ValueError, match="garbage"):
+        dateutil.parse("garbage")
+
+
+def test_atomic_write_replaces_whole_file(tmp_path):
+    path = tmp_path / "sub" / "f.json"
+    atomic_write(str(path), "one")
+    atomic_write(str(path), b"two")
+    assert path.read_bytes() == b"two"
+    assert os.listdir(tmp_path / "sub") == ["f.json"]
+
+
+def test_jitter_stays_in_bounds():
+    values = [jitter(10, 0.1) for _ in range(200)]
+    assert all(9 <= v <= 11 for v in values) and len(set(values)) > 1

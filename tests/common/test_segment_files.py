@@ -1,0 +1,71 @@
+import hashlib
+import os
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from common.segment_files import HashMismatch, SegmentWriter, hash_file, recover_temp_files
+from common.segments import hash_name, parse_segment_path
+
+START = datetime(2026, 11, 27, 13, 45, 51, 608000)
+DUR = timedelta(seconds=2)
+
+
+def files(base):
+    return sorted(name for _, _, names in os.walk(base) for name in names)
+
+
+def test_writes_full_segment_named_by_its_hash(tmp_path):
+    with SegmentWriter(str(tmp_path), "s", "source", START, DUR) as w:
+        w.write(b"abc")
+        w.write(b"def")
+        path = w.finish("full")
+    seg = parse_segment_path(path)
+    assert seg.type == "full" and seg.start == START and seg.duration == DUR
+    assert seg.hash == hash_name(hashlib.sha256(b"abcdef").digest()) == hash_file(path)
+    assert open(path, "rb").read() == b"abcdef"
+    assert files(tmp_path) == [os.path.basename(path)]
+
+
+def test_empty_segment_is_suspect(tmp_path):
+    with SegmentWriter(str(tmp_path), "s", "v", START, DUR) as w:
+        assert parse_segment_path(w.temp_path).type == "temp"
+        path = w.finish("full")
+    assert parse_segment_path(path).type == "suspect"
+
+
+def test_exception_leaves_no_temp_file(tmp_path):
+    with pytest.raises(RuntimeError):
+        with SegmentWriter(str(tmp_path), "s", "v", START, DUR) as w:
+            w.write(b"abc")
+            raise RuntimeError("connection lost")
+    assert files(tmp_path) == []
+
+
+def test_hash_mismatch_deletes(tmp_path):
+    with SegmentWriter(str(tmp_path), "s", "v", START, DUR) as w:
+        w.write(b"abc")
+        with pytest.raises(HashMismatch):
+            w.finish("full", expected_hash=hash_name(hashlib.sha256(b"other").digest()))
+    assert files(tmp_path) == []
+
+
+def test_recover_temp_files(tmp_path):
+    hour = tmp_path / "s" / "v" / "2026-11-27T13"
+    hour.mkdir(parents=True)
+    old = hour / "45:51.608000-2.000-temp-abc.ts"
+    old.write_bytes(b"captured")
+    empty = hour / "45:53.608000-2.000-temp-def.ts"
+    empty.write_bytes(b"")
+    young = hour / "45:55.608000-2.000-temp-ghi.ts"
+    young.write_bytes(b"being written")
+    past = time.time() - 600
+    for p in (old, empty):
+        os.utime(p, (past, past))
+    recovered = recover_temp_files(str(hour))
+    assert len(recovered) == 1
+    seg = parse_segment_path(recovered[0])
+    assert seg.type == "partial" and seg.hash == hash_name(hashlib.sha256(b"captured").digest())
+    assert seg.start == START
+    assert sorted(os.listdir(hour)) == sorted([os.path.basename(recovered[0]), young.name])
