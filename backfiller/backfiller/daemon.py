@@ -1,0 +1,154 @@
+"""Runs the peer workers: one greenlet per peer (a slow peer never holds up the others), the
+peer list re-read every few minutes, and optional pruning of old hours."""
+
+import logging
+import time
+
+import gevent
+
+from common.fs import jitter
+
+from . import metrics
+from .local import prune_old_hours, recover_leftover_temp_files
+from .peers import merge_peers, read_database_nodes, read_node_file
+from .schedule import SWEEP, earliest_wanted
+from .worker import InFlight, PeerWorker, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class PeerSources:
+    """The merged peer list from --node, --node-file and the database.
+
+    read() keeps the last good list of a source that fails (a database restart must not make
+    the backfiller forget its peers); with strict=True a failing source raises instead."""
+
+    def __init__(self, cli_peers=(), node_file=None, dsn=None, localhost=None):
+        self.cli_peers, self.node_file, self.localhost = list(cli_peers), node_file, localhost
+        self.dsn = dsn
+        self._db = None
+        self._conn = None
+        self._last = {"file": [], "database": []}
+
+    def read(self, strict=False):
+        sources = [self.cli_peers]
+        if self.node_file:
+            sources.append(self._read("file", lambda: read_node_file(self.node_file), strict))
+        if self.dsn:
+            sources.append(self._read("database", self._read_database, strict))
+        return merge_peers(sources, self.localhost)
+
+    def _read(self, source, reader, strict):
+        try:
+            self._last[source] = reader()
+        except Exception as e:
+            if strict:
+                raise
+            metrics.node_refresh_errors.labels(source).inc()
+            log.error("cannot read the peer list from the %s (keeping the last good one, "
+                      "%d peers): %s", source, len(self._last[source]), _one_line(e))
+        return self._last[source]
+
+    def _read_database(self):
+        from common.database import DBManager
+        if self._db is None:
+            self._db = DBManager(self.dsn)
+        if self._conn is None or self._conn.closed:
+            self._conn = self._db.get_conn()
+        try:
+            return read_database_nodes(self._conn)
+        except Exception:
+            conn, self._conn = self._conn, None
+            try:
+                conn.close()
+            except Exception:
+                pass
+            raise
+
+
+def _one_line(e):
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+class Backfiller:
+    """The daemon: keeps one worker greenlet per current peer until `stop` is set."""
+
+    def __init__(self, settings, sources, make_client, pass_interval, node_refresh,
+                 clock=utcnow):
+        self.settings, self.sources, self.make_client = settings, sources, make_client
+        self.pass_interval, self.node_refresh = pass_interval, node_refresh
+        self.clock = clock
+        self.in_flight = InFlight()
+        self.workers = {}  # Peer -> greenlet
+        self.last_prune = None
+
+    def run(self, stop):
+        recovery = gevent.spawn(self._recover)
+        try:
+            while not stop.is_set():
+                self.sync(self.sources.read(), stop)
+                self._maybe_prune()
+                stop.wait(jitter(self.node_refresh))
+        finally:
+            recovery.kill()
+            gevent.killall(list(self.workers.values()), timeout=10)
+            self.workers.clear()
+
+    def sync(self, peers, stop):
+        """Start workers for new peers, stop those of peers no longer listed."""
+        current = set(peers)
+        for peer in set(self.workers) - current:
+            log.info("no longer backfilling from %s (%s)", peer.name, peer.url)
+            self.workers.pop(peer).kill(block=False)
+        for peer in sorted(current - set(self.workers)):
+            log.info("backfilling from %s (%s)", peer.name, peer.url)
+            worker = PeerWorker(peer, self.make_client(peer), self.settings, self.in_flight,
+                                self.clock)
+            self.workers[peer] = gevent.spawn(self._loop, worker, stop)
+        if not current:
+            log.warning("no peers to backfill from; waiting for the peer list to change")
+        metrics.peers_configured.set(len(current))
+
+    def _loop(self, worker, stop):
+        while not stop.is_set():
+            try:
+                worker.run_pass()
+            except Exception:
+                # A bug, not a peer problem (those are handled inside the pass): keep going.
+                log.exception("backfill pass from %s crashed", worker.peer.name)
+            stop.wait(jitter(self.pass_interval))
+
+    def _recover(self):
+        earliest = earliest_wanted(self.clock(), self.settings.start,
+                                   self.settings.delete_older_than)
+        recover_leftover_temp_files(self.settings.base_dir, self.settings.streams,
+                                    self.settings.variants, earliest)
+
+    def _maybe_prune(self):
+        older = self.settings.delete_older_than
+        now = time.monotonic()
+        if older is None or (self.last_prune is not None and
+                             now - self.last_prune < self.settings.sweep_interval.total_seconds()):
+            return
+        self.last_prune = now
+        prune_old_hours(self.settings.base_dir, self.clock() - older, self.settings.streams,
+                        self.settings.variants)
+
+
+def run_once(settings, peers, make_client, clock=utcnow):
+    """One sweep over every peer at once; returns their PassResults."""
+    recover_leftover_temp_files(settings.base_dir, settings.streams, settings.variants,
+                                earliest_wanted(clock(), settings.start,
+                                                settings.delete_older_than))
+    if settings.delete_older_than is not None:
+        prune_old_hours(settings.base_dir, clock() - settings.delete_older_than,
+                        settings.streams, settings.variants)
+    in_flight = InFlight()
+    workers = [PeerWorker(peer, make_client(peer), settings, in_flight, clock) for peer in peers]
+    jobs = [gevent.spawn(worker.run_pass, SWEEP) for worker in workers]
+    try:
+        gevent.joinall(jobs, raise_error=True)
+    finally:
+        gevent.killall(jobs)
+    return [job.value for job in jobs]

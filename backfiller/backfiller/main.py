@@ -1,0 +1,222 @@
+"""Command line of the backfiller."""
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from datetime import timedelta
+
+from common.fs import ensure_directory
+from common.service import (HelpFormatter, add_common_args, die, setup_logging,
+                            stop_event_on_signals)
+
+from .client import PeerClient, make_session
+from .daemon import Backfiller, PeerSources, run_once
+from .peers import peer_from_url, read_node_file
+from .schedule import parse_start
+from .worker import Settings, safe_component
+
+log = logging.getLogger("backfiller")
+
+DESCRIPTION = """\
+Copy the segments this node lacks from other nodes' restreamers, so that every node holds
+what any node captured. Each copy is verified against the SHA-256 in its name before it
+enters the archive.
+
+Peers come from --node, --node-file and the database's `nodes` table (rows with
+backfill_from), merged and re-read every --node-refresh seconds; this node (--localhost) is
+left out. Each peer is worked on by its own greenlet: a peer that is down or slow never holds
+up the others.
+
+Every --pass-interval seconds each peer's last --recent-hours hours are checked; every
+--sweep-interval seconds all its hours inside --start are. Newest hours first.
+
+exit status with --run-once: 0 when every peer was backfilled without error, 1 when some
+peer failed (unreachable, failed requests, hash mismatches), 2 for bad arguments.
+"""
+
+
+def _number(text, minimum, strict):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < minimum or (strict and value == minimum) or value != value:
+        raise argparse.ArgumentTypeError(
+            f"must be {'more than' if strict else 'at least'} {minimum}: {text!r}")
+    return value
+
+
+def positive_float(text):
+    return _number(text, 0, strict=True)
+
+
+def non_negative_float(text):
+    return _number(text, 0, strict=False)
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def name_list(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("empty list")
+    for name in names:
+        if not safe_component(name):
+            raise argparse.ArgumentTypeError(f"bad name {name!r}")
+    return names
+
+
+def stream_name(text):
+    if not safe_component(text):
+        raise argparse.ArgumentTypeError(f"bad stream name {text!r}")
+    return text
+
+
+def start_arg(text):
+    try:
+        return parse_start(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def node_url(text):
+    try:
+        return peer_from_url(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m backfiller", description=DESCRIPTION,
+                                     formatter_class=HelpFormatter)
+    parser.add_argument("--base-dir", required=True,
+        help="the local segment archive (BASE/STREAM/VARIANT/HOUR/FILE)")
+    parser.add_argument("--stream", action="append", type=stream_name, dest="streams",
+        metavar="STREAM",
+        help="stream to backfill (repeatable); default: every stream a peer has")
+    parser.add_argument("--variants", type=name_list, metavar="A,B",
+        help="comma-separated variants to backfill; default: every variant a peer has")
+    peers = parser.add_argument_group("peers")
+    peers.add_argument("--node", action="append", type=node_url, default=[], dest="nodes",
+        metavar="URL", help="base URL of a peer restreamer (repeatable)")
+    peers.add_argument("--node-file", metavar="FILE",
+        help="file of peers, 'NAME URL' per line, '#' comments; re-read every --node-refresh")
+    peers.add_argument("--database", metavar="DSN",
+        help="Postgres DSN (libpq URI or key=value) whose `nodes` table lists peers")
+    peers.add_argument("--localhost", default=socket.gethostname(),
+        help="this node's name, left out of the peer list (also matched against URL hosts)")
+    peers.add_argument("--node-refresh", type=positive_float, default=300.0, metavar="SECONDS",
+        help="how often the peer list is re-read")
+    sched = parser.add_argument_group("schedule")
+    sched.add_argument("--start", type=start_arg, metavar="HOURS|TIMESTAMP",
+        help="backfill nothing before this: a number of hours back, or an ISO 8601 timestamp "
+             "(default: everything the peers have)")
+    sched.add_argument("--recent-cutoff", type=non_negative_float, default=120.0,
+        metavar="SECONDS", help="leave segments that started less than this long ago to the "
+                                "local downloader, which may still be fetching them")
+    sched.add_argument("--recent-hours", type=positive_int, default=3, metavar="N",
+        help="hours (up to and including the current one) checked on every pass")
+    sched.add_argument("--pass-interval", type=positive_float, default=60.0, metavar="SECONDS",
+        help="time between passes over a peer's recent hours (jittered by 10%%)")
+    sched.add_argument("--sweep-interval", type=positive_float, default=1800.0,
+        metavar="SECONDS", help="time between passes over all of a peer's hours")
+    sched.add_argument("--run-once", action="store_true",
+        help="do one full pass over every peer and exit (status 1 if any peer failed); "
+             "serves no metrics")
+    sched.add_argument("--delete-older-than", type=positive_float, metavar="HOURS",
+        help="delete local hours that ended more than this many hours ago (and never "
+             "backfill them)")
+    transfer = parser.add_argument_group("transfers")
+    transfer.add_argument("--concurrency", type=positive_int, default=5, metavar="N",
+        help="segments downloaded at once from each peer")
+    transfer.add_argument("--timeout", type=positive_float, default=10.0, metavar="SECONDS",
+        help="a peer silent for this long (connecting or mid-response) counts as unreachable "
+             "until its next pass; any one request is abandoned after 10 times this")
+    add_common_args(parser, metrics_port=8002)
+    return parser
+
+
+def settings_from_args(args):
+    return Settings(
+        base_dir=args.base_dir,
+        streams=args.streams,
+        variants=args.variants,
+        recent_hours=args.recent_hours,
+        recent_cutoff=timedelta(seconds=args.recent_cutoff),
+        start=args.start,
+        delete_older_than=(timedelta(hours=args.delete_older_than)
+                           if args.delete_older_than else None),
+        sweep_interval=timedelta(seconds=args.sweep_interval),
+        concurrency=args.concurrency,
+    )
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    setup_logging("backfiller", args.log_level)
+    if not (args.nodes or args.node_file or args.database):
+        die("no peers: give --node URL, --node-file FILE and/or --database DSN")
+    if args.node_file:
+        try:
+            read_node_file(args.node_file)
+        except (OSError, ValueError) as e:
+            die(f"--node-file: {e}")
+    if os.path.exists(args.base_dir) and not os.path.isdir(args.base_dir):
+        die(f"--base-dir {args.base_dir} is not a directory")
+    try:
+        ensure_directory(args.base_dir)
+    except OSError as e:
+        die(f"--base-dir {args.base_dir}: {e.strerror}")
+    settings = settings_from_args(args)
+    session = make_session(args.concurrency)
+
+    def make_client(peer):
+        return PeerClient(peer, session, timeout=args.timeout, deadline=10 * args.timeout)
+
+    sources = PeerSources(args.nodes, args.node_file, args.database, args.localhost)
+    if args.run_once:
+        return _run_once(settings, sources, make_client)
+    return _run_daemon(args, settings, sources, make_client)
+
+
+def _run_once(settings, sources, make_client):
+    try:
+        peers = sources.read(strict=True)
+    except Exception as e:
+        die(f"cannot read the peer list: {str(e).strip().splitlines()[0]}")
+    if not peers:
+        log.warning("no peers to backfill from (after leaving out this node)")
+    results = run_once(settings, peers, make_client)
+    for result in results:
+        print(result.summary(), file=sys.stderr)
+    failed = [r.peer for r in results if r.failed]
+    if failed:
+        log.error("backfill incomplete: failures from %s", ", ".join(failed))
+        return 1
+    return 0
+
+
+def _run_daemon(args, settings, sources, make_client):
+    from common.stats import install_profiler_if_requested, serve_metrics
+    stop = stop_event_on_signals()
+    try:
+        serve_metrics(args.metrics_port)
+    except OSError as e:
+        die(str(e))
+    install_profiler_if_requested(args)
+    backfiller = Backfiller(settings, sources, make_client, args.pass_interval,
+                            args.node_refresh)
+    log.info("backfilling into %s", settings.base_dir)
+    backfiller.run(stop)
+    log.info("stopped")
+    return 0

@@ -1,0 +1,48 @@
+"""Prometheus metrics of the backfiller. Labels: `peer` (one per configured node), and small
+fixed sets (`kind`, `reason`); never a stream, hour or segment."""
+
+import prometheus_client as prom
+
+segments_backfilled = prom.Counter(
+    "backfiller_segments_backfilled", "Segments copied from a peer into the local archive",
+    ["peer"])
+bytes_backfilled = prom.Counter(
+    "backfiller_bytes_backfilled", "Bytes of segments copied from a peer", ["peer"])
+hash_mismatches = prom.Counter(
+    "backfiller_hash_mismatches",
+    "Segments whose bytes did not hash to the hash in their name (deleted, not archived)",
+    ["peer"])
+peer_errors = prom.Counter(
+    "backfiller_peer_errors",
+    "Failed requests to a peer. kind: list (a listing), fetch (a segment), "
+    "unreachable (connection refused or timed out: the rest of that pass was skipped)",
+    ["peer", "kind"])
+segments_skipped = prom.Counter(
+    "backfiller_segments_skipped",
+    "Peer segments not fetched, by reason (temp, unparseable, recent, too_old, superseded); "
+    "segments already held are not counted",
+    ["reason"])
+passes = prom.Counter(
+    "backfiller_passes", "Backfill passes over one peer, by kind (recent/sweep) and result "
+    "(ok, errors: some requests failed, aborted: the peer became unreachable)",
+    ["peer", "kind", "result"])
+pass_duration = prom.Histogram(
+    "backfiller_pass_duration_seconds", "Duration of one backfill pass over one peer",
+    ["peer", "kind"], buckets=(.1, .5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200))
+newest_segment_age = prom.Gauge(
+    "backfiller_newest_segment_age_seconds",
+    "How old the newest segment fetched from a peer was when it arrived (start to arrival), "
+    "as of the last pass that fetched anything",
+    ["peer"])
+newest_segment_fetched = prom.Gauge(
+    "backfiller_newest_segment_start_timestamp_seconds",
+    "Start time (Unix) of the newest segment ever fetched from a peer", ["peer"])
+peers_configured = prom.Gauge(
+    "backfiller_peers", "Peers currently being backfilled from")
+node_refresh_errors = prom.Counter(
+    "backfiller_node_refresh_errors",
+    "Failures reading a source of the peer list (source: file, database); the last good list "
+    "stays in use", ["source"])
+recovered_temp_files = prom.Counter(
+    "backfiller_recovered_temp_files",
+    "Leftover temp files (their writer died) renamed to partial at start-up")

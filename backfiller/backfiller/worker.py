@@ -1,0 +1,276 @@
+"""One peer's backfill passes: list its hours and segments, fetch what this node lacks."""
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+import gevent.event
+import gevent.pool
+
+from common.segment_files import HashMismatch
+from common.segments import format_segment_path, hour_name, parse_hour
+
+from . import metrics
+from .client import PeerError, PeerUnreachable
+from .schedule import RECENT, SWEEP, earliest_wanted, hours_for_pass, pass_kind
+from .selection import HAVE, segment_key, select_missing
+
+log = logging.getLogger(__name__)
+
+# Per pass and peer, log this many individual failures; the rest only go into the summary.
+MAX_LOGGED_FAILURES = 5
+
+
+@dataclass
+class Settings:
+    base_dir: str
+    streams: Optional[list] = None      # None: every stream the peer lists
+    variants: Optional[list] = None     # None: every variant the peer lists
+    recent_hours: int = 3
+    recent_cutoff: timedelta = timedelta(seconds=120)
+    start: object = None                # timedelta back, datetime, or None for everything
+    delete_older_than: Optional[timedelta] = None
+    sweep_interval: timedelta = timedelta(minutes=30)
+    concurrency: int = 5
+
+
+@dataclass
+class PassResult:
+    peer: str
+    kind: str
+    fetched: int = 0
+    bytes: int = 0
+    errors: int = 0          # failed listings and segments (hash mismatches included)
+    mismatches: int = 0
+    aborted: Optional[str] = None   # why the pass stopped early (peer unreachable)
+    newest: Optional[datetime] = None
+    newest_age: Optional[float] = None
+    logged: int = field(default=0, repr=False)
+
+    @property
+    def failed(self):
+        return bool(self.errors or self.aborted)
+
+    def summary(self):
+        text = (f"{self.kind} pass from {self.peer}: fetched {self.fetched} segments "
+                f"({self.bytes} bytes), {self.errors} errors")
+        if self.mismatches:
+            text += f" ({self.mismatches} hash mismatches)"
+        if self.aborted:
+            text += f"; stopped early: {self.aborted}"
+        return text
+
+
+class InFlight:
+    """Segments being fetched right now, shared by every peer's worker, so that two peers
+    holding the same missing segment do not both download it. The second waits for the first
+    and fetches only if the first failed (a bad copy from one peer must not stop us taking a
+    good copy from another in the same pass)."""
+
+    def __init__(self):
+        self._fetching = {}  # (hour path, segment key) -> Event set when that fetch ends
+
+    def claim(self, hour_path, key):
+        """Wait until nobody else fetches this segment, then own it until release()."""
+        while (hour_path, key) in self._fetching:
+            self._fetching[hour_path, key].wait()
+        self._fetching[hour_path, key] = gevent.event.Event()
+
+    def release(self, hour_path, key):
+        self._fetching.pop((hour_path, key)).set()
+
+    def __len__(self):
+        return len(self._fetching)
+
+
+def utcnow():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def safe_component(name):
+    """A stream or variant name from a peer is used as a directory name: refuse anything that
+    could lead outside the archive or that the archive's readers treat as hidden."""
+    return isinstance(name, str) and name and "/" not in name and "\0" not in name \
+        and not name.startswith(".")
+
+
+class PeerWorker:
+    """Backfills from one peer. run_pass() is one pass; the daemon calls it on a schedule."""
+
+    def __init__(self, peer, client, settings, in_flight, clock=utcnow):
+        self.peer, self.client, self.settings = peer, client, settings
+        self.in_flight, self.clock = in_flight, clock
+        self.last_sweep = None
+        self.newest = None  # start of the newest segment ever fetched from this peer
+        self.retry = set()  # (stream, variant, hour) where something failed: checked next pass
+
+    def run_pass(self, kind=None):
+        started = time.monotonic()
+        now = self.clock()
+        kind = kind or pass_kind(now, self.last_sweep, self.settings.sweep_interval)
+        result = PassResult(self.peer.name, kind)
+        retry, self.retry = self.retry, set()
+        pool = gevent.pool.Pool(self.settings.concurrency)
+        try:
+            for stream, variant in self._stream_variants(result):
+                self._backfill_variant(pool, result, stream, variant, now, kind, retry)
+            pool.join()
+            self._check_reachable(result)
+        except PeerUnreachable as e:
+            result.aborted = str(e)
+            self.retry |= retry
+            metrics.peer_errors.labels(self.peer.name, "unreachable").inc()
+        finally:
+            # On an abort, or when this worker is killed (shutdown): stop the downloads; each
+            # deletes its temp file as it unwinds.
+            pool.kill()
+        if kind == SWEEP and not result.aborted:
+            self.last_sweep = now
+        self._record(result, kind, time.monotonic() - started)
+        return result
+
+    # --- listing ---
+
+    def _stream_variants(self, result):
+        streams = self.settings.streams
+        if streams is None:
+            streams = self._list(result, [], "streams")
+        for stream in streams:
+            if not safe_component(stream):
+                self._failure(result, "list", f"refusing stream name {stream!r} from the peer")
+                continue
+            variants = self.settings.variants
+            if variants is None:
+                variants = self._list(result, [stream], "variants")
+            for variant in variants:
+                if safe_component(variant):
+                    yield stream, variant
+                else:
+                    self._failure(result, "list", f"refusing variant name {variant!r}")
+
+    def _list(self, result, parts, what):
+        try:
+            return self.client.list(*parts)
+        except PeerUnreachable:
+            raise
+        except PeerError as e:
+            self._failure(result, "list", f"listing {what}: {e}")
+            return []
+
+    def _backfill_variant(self, pool, result, stream, variant, now, kind, retry):
+        peer_hours = []
+        for name in self._list(result, [stream, variant], "hours"):
+            try:
+                peer_hours.append(parse_hour(name))
+            except ValueError:
+                metrics.segments_skipped.labels("unparseable").inc()
+        earliest = earliest_wanted(now, self.settings.start, self.settings.delete_older_than)
+        hours = set(hours_for_pass(peer_hours, kind, now, self.settings.recent_hours, earliest))
+        hours |= {hour for s, v, hour in retry if (s, v) == (stream, variant)
+                  and hour in peer_hours}
+        for hour in sorted(hours, reverse=True):
+            self._check_reachable(result)
+            self._backfill_hour(pool, result, stream, variant, hour, now, earliest)
+
+    def _backfill_hour(self, pool, result, stream, variant, hour, now, earliest):
+        hour_text = hour_name(hour)
+        hour_path = os.path.join(self.settings.base_dir, stream, variant, hour_text)
+        try:
+            peer_names = self.client.list(stream, variant, hour_text)
+        except PeerUnreachable:
+            raise
+        except PeerError as e:
+            self._failure(result, "list", str(e))
+            self.retry.add((stream, variant, hour))
+            return
+        try:
+            local_names = os.listdir(hour_path)
+        except FileNotFoundError:
+            local_names = []
+        wanted, skipped = select_missing(hour_path, local_names, peer_names, now,
+                                         self.settings.recent_cutoff, earliest)
+        for reason, count in skipped.items():
+            if reason != HAVE:
+                metrics.segments_skipped.labels(reason).inc(count)
+        for segment in wanted:
+            self._check_reachable(result)
+            pool.spawn(self._fetch, result, stream, variant, hour, hour_path, segment)
+
+    # --- fetching ---
+
+    def _fetch(self, result, stream, variant, hour, hour_path, segment):
+        key = segment_key(segment)
+        self.in_flight.claim(hour_path, key)
+        try:
+            final = format_segment_path(self.settings.base_dir, stream, variant, segment.start,
+                                        segment.duration, segment.type, segment.hash)
+            if os.path.exists(final):
+                return  # arrived meanwhile (from the local downloader or another peer)
+            path, size = self.client.fetch(self.settings.base_dir, stream, variant,
+                                           hour_name(hour), os.path.basename(segment.path),
+                                           segment)
+        except HashMismatch as e:
+            result.mismatches += 1
+            metrics.hash_mismatches.labels(self.peer.name).inc()
+            self._failure(result, "fetch", f"rejected: {e}", count_metric=False)
+            self.retry.add((stream, variant, hour))
+        except PeerUnreachable as e:
+            result.aborted = result.aborted or str(e)
+            self.retry.add((stream, variant, hour))
+        except PeerError as e:
+            self._failure(result, "fetch", str(e))
+            self.retry.add((stream, variant, hour))
+        except OSError as e:
+            # Our own disk, not the peer: still retried, and loud, since it will affect everything.
+            result.errors += 1
+            log.error("cannot write segment from %s into %s: %s", self.peer.name, hour_path, e)
+            self.retry.add((stream, variant, hour))
+        else:
+            arrived = self.clock()
+            result.fetched += 1
+            result.bytes += size
+            metrics.segments_backfilled.labels(self.peer.name).inc()
+            metrics.bytes_backfilled.labels(self.peer.name).inc(size)
+            if result.newest is None or segment.start > result.newest:
+                result.newest = segment.start
+                result.newest_age = (arrived - segment.start).total_seconds()
+            log.debug("backfilled %s from %s", path, self.peer.name)
+        finally:
+            self.in_flight.release(hour_path, key)
+
+    def _check_reachable(self, result):
+        """A fetch found the peer unreachable: stop this pass (PeerUnreachable)."""
+        if result.aborted:
+            raise PeerUnreachable(result.aborted)
+
+    # --- reporting ---
+
+    def _failure(self, result, kind, message, count_metric=True):
+        result.errors += 1
+        if count_metric:
+            metrics.peer_errors.labels(self.peer.name, kind).inc()
+        if result.logged < MAX_LOGGED_FAILURES:
+            log.warning("peer %s: %s", self.peer.name, message)
+        elif result.logged == MAX_LOGGED_FAILURES:
+            log.warning("peer %s: more failures this pass; see the pass summary", self.peer.name)
+        result.logged += 1
+
+    def _record(self, result, kind, seconds):
+        outcome = "aborted" if result.aborted else ("errors" if result.errors else "ok")
+        metrics.passes.labels(self.peer.name, kind, outcome).inc()
+        metrics.pass_duration.labels(self.peer.name, kind).observe(seconds)
+        if result.newest is not None:
+            metrics.newest_segment_age.labels(self.peer.name).set(result.newest_age)
+            if self.newest is None or result.newest > self.newest:
+                self.newest = result.newest
+                metrics.newest_segment_fetched.labels(self.peer.name).set(
+                    (result.newest - datetime(1970, 1, 1)).total_seconds())
+        level = logging.WARNING if result.failed else logging.INFO
+        if result.failed or result.fetched or kind == SWEEP:
+            log.log(level, "%s in %.1fs", result.summary(), seconds)
+
+
+__all__ = ["PeerWorker", "Settings", "PassResult", "InFlight", "RECENT", "SWEEP"]
