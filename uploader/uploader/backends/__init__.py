@@ -1,0 +1,17 @@
+"""Upload backends, by the name used in the cutter's config file."""
+
+from .base import (Backend, ConfigError, Spool, TranscodeStatus, UploadError,  # noqa: F401
+                   UploadUnknown)
+from .local import LocalBackend
+from .youtube import YoutubeBackend
+
+BACKENDS = {cls.name: cls for cls in (LocalBackend, YoutubeBackend)}
+
+
+def make_backend(name, options):
+    """Instantiate a backend from its config options; ConfigError if the name or options are bad."""
+    try:
+        cls = BACKENDS[name]
+    except KeyError:
+        raise ConfigError(f"unknown backend {name!r} (known: {', '.join(sorted(BACKENDS))})")
+    return cls(**options)
