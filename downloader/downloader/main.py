@@ -1,0 +1,136 @@
+"""Command line entry point: follow one stream until told to stop."""
+
+import argparse
+import logging
+import os
+import re
+import sys
+
+import gevent
+from common.http_client import InstrumentedSession
+from common.stats import install_profiler, serve_metrics
+from common.service import (HelpFormatter, add_common_args, die, setup_logging,
+    stop_event_on_signals)
+
+from . import twitch
+from .manager import StreamManager
+from .sources import HLSSource, TwitchSource
+
+log = logging.getLogger("downloader")
+
+DESCRIPTION = """\
+Follow a live HLS stream and write every segment of every wanted variant into the archive
+(BASE/STREAM/VARIANT/HOUR/...), atomically, hashed, typed full/partial/suspect.
+
+  python -m downloader CHANNEL                  a Twitch channel (stream name = channel)
+  python -m downloader --stream NAME URL        any HLS URL: a master playlist (every variant)
+                                                or one media playlist (one variant)
+
+Offline streams (404, no Twitch token) are polled until they go live; the process only exits on
+SIGTERM/SIGINT, after in-flight segments finish."""
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+TWITCH_LOGIN = re.compile(r"^[A-Za-z0-9_]{1,25}$")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m downloader", description=DESCRIPTION,
+        formatter_class=HelpFormatter)
+    parser.add_argument("target", metavar="CHANNEL_OR_URL",
+        help="Twitch channel name; or, with --stream, the HLS URL to follow")
+    parser.add_argument("--stream", metavar="NAME",
+        help="follow the HLS URL given as the argument, storing it as stream NAME")
+    parser.add_argument("--base-dir", required=True, help="archive root directory")
+    parser.add_argument("--qualities", default="source",
+        help="comma-separated variant names to capture (e.g. source,480p), or 'all'")
+    parser.add_argument("--variant", default="source",
+        help="variant name for a URL that is a single media playlist")
+    parser.add_argument("--suspect-after", type=float, default=59,
+        help="seconds after which a still-running segment download is stored as suspect"
+             " (the origin cuts slow responses short at 60 s)")
+    parser.add_argument("--retry-deadline", type=float, default=20 * 60,
+        help="seconds to keep retrying a failing segment")
+    parser.add_argument("--twitch-auth-file",
+        help="file holding a Twitch user OAuth token (sent as 'Authorization: OAuth ...')")
+    parser.add_argument("--twitch-gql-url", default=twitch.GQL_URL, help="Twitch GQL endpoint")
+    parser.add_argument("--twitch-usher-url", default=twitch.USHER_URL,
+        help="Twitch usher base URL")
+    parser.add_argument("--important", action="store_true",
+        help="poll an offline stream every 5 s instead of every 20 s")
+    parser.add_argument("--offline-poll-interval", type=float,
+        help="seconds between master playlist polls while offline (default 20, 5 if --important)")
+    parser.add_argument("--master-max-age", type=float,
+        help="seconds before the master playlist (and its variant URLs) is refreshed"
+             " (default 20 hours)")
+    parser.add_argument("--stop-timeout", type=float, default=15,
+        help="seconds to let in-flight segments finish on SIGTERM")
+    add_common_args(parser, metrics_port=8001)
+    return parser
+
+
+def check_args(parser, args):
+    """Return (stream name, qualities list) or exit with a one-line error."""
+    if args.stream is not None:
+        if not SAFE_NAME.match(args.stream):
+            die(f"bad --stream {args.stream!r}: use letters, digits, _ . - (not starting with .)")
+        if not re.match(r"^https?://", args.target):
+            die(f"with --stream, the argument must be an http(s) URL, not {args.target!r}")
+        stream = args.stream
+    else:
+        if not TWITCH_LOGIN.match(args.target):
+            die(f"bad Twitch channel name {args.target!r} (for an HLS URL use --stream NAME URL)")
+        stream = args.target.lower()
+    qualities = [q.strip() for q in args.qualities.split(",") if q.strip()]
+    if not qualities:
+        die("--qualities is empty")
+    for name in qualities + [args.variant]:
+        if not SAFE_NAME.match(name):
+            die(f"bad variant name {name!r}")
+    if args.suspect_after <= 0:
+        die("--suspect-after must be positive")
+    return stream, qualities
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    stream, qualities = check_args(parser, args)
+    setup_logging("downloader", args.log_level)
+    if args.profile:
+        install_profiler()
+    try:
+        os.makedirs(args.base_dir, exist_ok=True)
+    except OSError as e:
+        die(f"cannot create --base-dir {args.base_dir}: {e}")
+    oauth = None
+    if args.twitch_auth_file:
+        try:
+            oauth = twitch.read_auth_file(args.twitch_auth_file)
+        except (OSError, ValueError) as e:
+            die(f"--twitch-auth-file: {e}")
+
+    session = InstrumentedSession("downloader")
+    session.headers["User-Agent"] = "archive-downloader/0.1"
+    if args.stream is not None:
+        source = HLSSource(session, args.target, single_variant=args.variant)
+    else:
+        source = TwitchSource(session, stream, args.twitch_gql_url, args.twitch_usher_url, oauth)
+    offline_interval = args.offline_poll_interval or (5 if args.important else 20)
+    manager = StreamManager(stream, source, qualities, args.base_dir, session=session,
+        suspect_after=args.suspect_after, retry_deadline=args.retry_deadline,
+        offline_poll_interval=offline_interval, master_max_age=args.master_max_age,
+        stop_timeout=args.stop_timeout)
+
+    stop = stop_event_on_signals()
+    if args.metrics_port:
+        try:
+            serve_metrics(args.metrics_port)
+        except OSError as e:
+            die(f"cannot serve metrics on port {args.metrics_port}: {e}")
+    runner = gevent.spawn(manager.run)
+    stop.wait()
+    manager.stop()
+    runner.kill()
+    log.info("stopped")
+    logging.shutdown()
+    sys.exit(0)

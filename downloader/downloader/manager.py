@@ -1,0 +1,274 @@
+"""One manager per stream: keeps a worker on every wanted variant, replaces troubled workers
+(new one first, old one retired once the new one sees content), and fetches each segment once."""
+
+import logging
+import os
+import time
+from collections import OrderedDict
+
+import gevent
+import gevent.event
+import gevent.pool
+import requests
+
+from common.segment_files import recover_temp_files
+
+from . import metrics
+from .download import Downloader
+from .sources import Offline
+from .variants import select_variants
+from .worker import Worker, error_kind
+
+log = logging.getLogger(__name__)
+
+# How many segment jobs to remember for de-duplication (hours of 2-second segments per variant;
+# workers only ever see the last few minutes).
+JOB_MEMORY = 5000
+# Replacement workers are started at most this often, backing off to the maximum while each
+# replacement fails too (a playlist URL that keeps failing must not spawn workers in a loop).
+MIN_REPLACE_DELAY = 1
+MAX_REPLACE_DELAY = 30
+
+
+class Job:
+    def __init__(self, job):
+        self.job = job
+        self.result = None
+        self.greenlet = None
+
+    @property
+    def running(self):
+        return self.greenlet is not None and not self.greenlet.dead
+
+
+class StreamManager:
+    def __init__(self, stream, source, qualities, base_dir, session=None, suspect_after=59,
+            retry_deadline=20 * 60, offline_poll_interval=20, master_max_age=None,
+            stop_timeout=15, first_retry_delay=0.5):
+        self.stream = stream
+        self.source = source
+        self.qualities = qualities
+        self.base_dir = base_dir
+        self.session = session or requests.Session()
+        self.downloader = Downloader(self.session, base_dir, suspect_after, retry_deadline,
+            first_retry_delay=first_retry_delay)
+        self.offline_poll_interval = offline_poll_interval
+        self.master_max_age = master_max_age or source.master_max_age
+        self.stop_timeout = stop_timeout
+        self.workers = {}            # variant -> [Worker], oldest first
+        self.replace = set()         # variants whose newest worker asked for a replacement
+        self.jobs = OrderedDict()    # (variant, start) -> Job
+        self.downloads = gevent.pool.Group()
+        self.wakeup = gevent.event.Event()
+        self.stopping = gevent.event.Event()
+        self.master_fetched_at = None
+        self.recovered_hours = set()
+        self.live = None
+        self.replace_after = 0       # monotonic time before which no replacement is started
+        self.replace_delay = MIN_REPLACE_DELAY
+
+    # --- called by workers ---
+
+    def trigger_new_worker(self, worker):
+        workers = self.workers.get(worker.variant, [])
+        if workers and workers[-1] is worker:
+            if not worker.saw_content and len(workers) > 1:
+                # A replacement that failed before seeing anything: back off.
+                self.replace_delay = min(self.replace_delay * 2, MAX_REPLACE_DELAY)
+            self.replace.add(worker.variant)
+            self.wakeup.set()
+
+    def worker_working(self, worker):
+        """The worker has seen real content: retire every older worker of its variant."""
+        self.replace_delay = MIN_REPLACE_DELAY
+        for old in list(self.workers.get(worker.variant, [])):
+            if old is worker:
+                break
+            log.info("retiring %r, replaced by %r", old, worker)
+            old.stop()
+
+    def worker_stopped(self, worker):
+        workers = self.workers.get(worker.variant, [])
+        if worker in workers:
+            workers.remove(worker)
+        if not workers and not self.stopping.is_set():
+            if worker.ended:
+                log.info("%s %s: stream ended; watching for a restart", self.stream,
+                    worker.variant)
+            self.wakeup.set()
+
+    def submit(self, job):
+        """Fetch a segment unless an equal one is already fetched or being fetched."""
+        key = (job.variant, job.start)
+        existing = self.jobs.get(key)
+        if existing is not None:
+            # A suspect-marked copy is refetched when a trusted worker offers the segment.
+            if existing.running or existing.result == "full" or job.force_suspect \
+                    or not existing.job.force_suspect:
+                metrics.duplicates_skipped.labels(self.stream, job.variant).inc()
+                return None
+        elif self.stored_full(job):
+            log.debug("%s %s segment at %s already stored; not fetching again",
+                self.stream, job.variant, job.start)
+            return None
+        self.recover_hour(job)
+        state = Job(job)
+        self.jobs[key] = state
+        self.jobs.move_to_end(key)
+        while len(self.jobs) > JOB_MEMORY:
+            self.jobs.popitem(last=False)
+        state.greenlet = self.downloads.spawn(self.run_job, state)
+        return state
+
+    def run_job(self, state):
+        try:
+            state.result = self.downloader.fetch(state.job)
+        except Exception:
+            log.exception("fetching %s %s segment at %s failed", self.stream, state.job.variant,
+                state.job.start)
+
+    # --- the archive ---
+
+    def hour_path(self, variant, start):
+        return os.path.join(self.base_dir, self.stream, variant, start.strftime("%Y-%m-%dT%H"))
+
+    def stored_full(self, job):
+        prefix = job.start.strftime("%M:%S.%f-")
+        try:
+            names = os.listdir(self.hour_path(job.variant, job.start))
+        except FileNotFoundError:
+            return False
+        return any(name.startswith(prefix) and "-full-" in name for name in names)
+
+    def recover_hour(self, job):
+        """Once per hour directory we write into: turn a dead writer's temp files into partials."""
+        path = self.hour_path(job.variant, job.start)
+        if path in self.recovered_hours:
+            return
+        self.recovered_hours.add(path)
+        if os.path.isdir(path):
+            for new in recover_temp_files(path):
+                log.warning("recovered leftover temp file as %s", new)
+
+    def recover_recent(self):
+        """At start-up: recover temp files in the last two hours of every variant on disk."""
+        stream_dir = os.path.join(self.base_dir, self.stream)
+        if not os.path.isdir(stream_dir):
+            return
+        for variant in os.listdir(stream_dir):
+            variant_dir = os.path.join(stream_dir, variant)
+            if variant.startswith(".") or not os.path.isdir(variant_dir):
+                continue
+            for hour in sorted(os.listdir(variant_dir))[-2:]:
+                path = os.path.join(variant_dir, hour)
+                if os.path.isdir(path) and path not in self.recovered_hours:
+                    self.recovered_hours.add(path)
+                    for new in recover_temp_files(path):
+                        log.warning("recovered leftover temp file as %s", new)
+
+    # --- the manager loop ---
+
+    def run(self):
+        log.info("following %s as stream %r (qualities %s)", self.source.describe(),
+            self.stream, ",".join(self.qualities))
+        try:
+            self.recover_recent()
+        except OSError as e:
+            log.warning("could not recover temp files under %s: %s", self.base_dir, e)
+        error_delay = 1
+        while not self.stopping.is_set():
+            self.wakeup.clear()
+            wait = self.next_check()
+            if wait <= 0:
+                try:
+                    wait = self.refresh()
+                    error_delay = 1
+                except Offline as e:
+                    self.set_live(False, e)
+                    wait = self.offline_poll_interval
+                except (requests.RequestException, ValueError) as e:
+                    kind = "invalid" if isinstance(e, ValueError) else error_kind(e)
+                    metrics.playlist_errors.labels(self.stream, "master", kind).inc()
+                    log.warning("%s: fetching the master playlist failed: %s; retrying in %ds",
+                        self.stream, e, error_delay)
+                    wait = error_delay
+                    error_delay = min(error_delay * 2, self.offline_poll_interval)
+            self.wakeup.wait(wait)
+
+    def next_check(self):
+        """Seconds until the master playlist must be fetched (<= 0: now)."""
+        if self.master_fetched_at is None:
+            return 0
+        if self.replace:
+            return self.replace_after - time.monotonic()
+        if any(not self.workers.get(v) for v in self.wanted_variants()):
+            return self.master_fetched_at + self.offline_poll_interval - time.monotonic()
+        return self.master_fetched_at + self.master_max_age - time.monotonic()
+
+    def wanted_variants(self):
+        if "all" in self.qualities:
+            return list(self.workers) or ["all"]
+        return self.qualities
+
+    def refresh(self):
+        """Fetch the master playlist and start the workers that are needed."""
+        variants = self.source.get_variants()
+        expired = self.master_fetched_at is not None and \
+            time.monotonic() - self.master_fetched_at >= self.master_max_age
+        self.master_fetched_at = time.monotonic()
+        self.set_live(True)
+        chosen, missing = select_variants(variants, self.qualities)
+        if missing:
+            log.warning("%s: variants %s not in the master playlist (it has %s); will look"
+                " again in %ss", self.stream, ",".join(missing),
+                ",".join(v.name for v in variants), self.offline_poll_interval)
+        for name, variant in chosen.items():
+            workers = self.workers.setdefault(name, [])
+            if not workers or name in self.replace or expired:
+                if workers:
+                    log.info("%s %s: starting a new worker beside %r", self.stream, name,
+                        workers[-1])
+                self.start_worker(name, variant.url)
+        if self.replace:
+            self.replace_after = time.monotonic() + self.replace_delay
+        self.replace.clear()
+        return self.offline_poll_interval if missing else self.next_check()
+
+    def start_worker(self, name, url):
+        # Replacements that failed without ever seeing content are of no use: stop them.
+        # (The oldest worker stays until a new one sees content: it may still be capturing.)
+        for old in self.workers.get(name, [])[1:]:
+            if old.trouble and not old.saw_content:
+                old.stop()
+        worker = Worker(self, name, url, skew_limit=self.source.skew_limit)
+        self.workers.setdefault(name, []).append(worker)
+        worker.start()
+        return worker
+
+    def set_live(self, live, reason=None):
+        if live != self.live:
+            if live:
+                log.info("%s: stream is live", self.stream)
+            else:
+                log.info("%s: offline (%s); polling every %ss", self.stream, reason,
+                    self.offline_poll_interval)
+            self.live = live
+            metrics.stream_live.labels(self.stream).set(1 if live else 0)
+
+    def stop(self, timeout=None):
+        """Stop polling, let in-flight segments finish (bounded), then stop the rest."""
+        timeout = self.stop_timeout if timeout is None else timeout
+        self.stopping.set()
+        self.wakeup.set()
+        for workers in self.workers.values():
+            for worker in workers:
+                worker.stop()
+        # Downloads waiting to retry have nothing in flight: stop them now.
+        for state in list(self.jobs.values()):
+            if state.running and not self.downloader.in_transfer(state.job):
+                state.greenlet.kill(block=False)
+        if not self.downloads.join(timeout=timeout):
+            log.warning("%s: %d segment downloads still running after %ss; stopping them"
+                " (what they got is kept as partial)", self.stream, len(self.downloads), timeout)
+            self.downloads.kill(block=True, timeout=5)
+

@@ -1,0 +1,440 @@
+"""A real live HLS origin for tests: ffmpeg's HLS muxer encoding a test source in real time,
+served by a local HTTP server we control, with fault injection.
+
+    origin = HLSOrigin(tmp_dir).start()
+    channel = origin.channel()          # an independent view with its own faults and request log
+    channel.master_url                  # http://127.0.0.1:PORT/c/1/master.m3u8
+    seq = origin.next_seq()             # a segment not in the playlists yet
+    channel.fault(seq, "cut")           # cut the connection half way through that segment's body
+    ...
+    origin.stop()
+
+Faults (each applies to the first N requests of a segment, in every variant unless one is named):
+  "cut"    Content-Length of the whole body, half of it sent, then the connection is closed.
+  "slow"   the body trickles out over `slow_seconds`, then completes.
+  "empty"  200 with an empty body.
+  "404"    the segment is gone.
+Channel-wide: forbid_media_playlists() (403 on the media playlist URLs handed out so far; a
+fresh master playlist hands out new ones), master_missing (404 on the master), mark_ads(seqs,
+how) (EXT-X-DATERANGE twitch-stitched-ad, or an "Amazon" EXTINF title), end() (freeze the
+playlists and append EXT-X-ENDLIST) and restart().
+
+Variant URLs: /c/CHANNEL/gGENERATION/vINDEX/index.m3u8 and .../segN.ts, N being ffmpeg's
+sequence number. `origin.history[variant][seq]` records each segment's (PDT, duration, path).
+"""
+
+import itertools
+import logging
+import os
+import re
+import signal
+import subprocess
+import time
+from datetime import timedelta
+
+import gevent
+from gevent.pywsgi import WSGIHandler, WSGIServer
+
+from common.dateutil import parse as parse_time
+
+log = logging.getLogger(__name__)
+
+SEGMENT_RE = re.compile(r"^seg(\d+)\.ts$")
+
+
+def has_drawtext():
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-filters"], capture_output=True, text=True)
+    return " drawtext " in out.stdout
+
+
+def ffmpeg_hls_command(out_dir, segment_duration=1, sizes=((320, 180), (160, 90)), fps=15,
+        list_size=6, delete_segments=False, clock=True, realtime=True, fmp4=False):
+    """An ffmpeg command muxing a live multi-variant HLS stream (one video+audio per size)."""
+    n = len(sizes)
+    video = f"testsrc2=size={sizes[0][0]}x{sizes[0][1]}:rate={fps}"
+    chain = "[0:v]"
+    if clock and has_drawtext():
+        chain += ("drawtext=text='%{gmtime\\:%H\\\\\\:%M\\\\\\:%S}':fontsize=20:fontcolor=white"
+                  ":box=1:boxcolor=black@0.6:x=6:y=6,")
+    chain += f"split={n}" + "".join(f"[s{i}]" for i in range(n))
+    filters = [chain]
+    for i, (w, h) in enumerate(sizes):
+        filters.append(f"[s{i}]scale={w}:{h}[v{i}]")
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin"]
+    if realtime:
+        cmd.append("-re")
+    cmd += ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+            "-filter_complex", ";".join(filters)]
+    for i in range(n):
+        cmd += ["-map", f"[v{i}]", "-map", "1:a"]
+    gop = max(1, int(round(fps * segment_duration)))
+    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
+            "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
+    for i, (w, h) in enumerate(sizes):
+        cmd += [f"-b:v:{i}", f"{max(50, w * h // 200)}k"]
+    cmd += ["-c:a", "aac", "-b:a", "48k", "-ac", "1"]
+    flags = "program_date_time+independent_segments+temp_file"
+    if delete_segments:
+        flags += "+delete_segments"
+    cmd += ["-f", "hls", "-hls_time", str(segment_duration), "-hls_list_size", str(list_size),
+            "-hls_flags", flags, "-master_pl_name", "master.m3u8",
+            "-var_stream_map", " ".join(f"v:{i},a:{i}" for i in range(n))]
+    if fmp4:
+        cmd += ["-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
+                "-hls_segment_filename", os.path.join(out_dir, "v%v", "seg%d.m4s")]
+    else:
+        cmd += ["-hls_segment_filename", os.path.join(out_dir, "v%v", "seg%d.ts")]
+    cmd.append(os.path.join(out_dir, "v%v", "index.m3u8"))
+    return cmd
+
+
+class Segment:
+    """One segment of an ffmpeg media playlist, as lines we can rewrite."""
+
+    def __init__(self, lines, uri):
+        self.lines = lines   # tags before the URI
+        self.uri = uri
+        m = SEGMENT_RE.match(uri)
+        self.seq = int(m.group(1)) if m else None
+        self.pdt = None
+        self.duration = None
+        for line in lines:
+            if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+                self.pdt = parse_time(line.split(":", 1)[1])
+            elif line.startswith("#EXTINF:"):
+                self.duration = timedelta(seconds=float(line[len("#EXTINF:"):].split(",")[0]))
+
+
+def parse_ffmpeg_playlist(text):
+    """(header lines, [Segment], ended)."""
+    header, segments, pending, ended = [], [], [], False
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line == "#EXT-X-ENDLIST":
+            ended = True
+        elif line.startswith("#"):
+            if segments or pending or line.startswith(("#EXTINF", "#EXT-X-PROGRAM-DATE-TIME",
+                    "#EXT-X-DISCONTINUITY")):
+                pending.append(line)
+            else:
+                header.append(line)
+        else:
+            segments.append(Segment(pending, line))
+            pending = []
+    return header, segments, ended
+
+
+class Channel:
+    """An independent view of the origin's stream: its own URLs, faults and request log."""
+
+    def __init__(self, origin, name):
+        self.origin = origin
+        self.name = name
+        self.generation = 1
+        self.forbidden_below = 0        # media playlists of generations below this: 403
+        self.master_missing = False
+        self.faults = {}                # (variant or None, seq) -> [kind, remaining uses]
+        self.ads = {}                   # seq -> "daterange" | "title"
+        self.frozen = None              # variant -> playlist text while ended
+        self.twitch_style = False       # add Twitch-isms (PREFETCH lines) to media playlists
+        self.requests = []              # (kind, variant, seq, generation, status, outcome)
+        self.slow_seconds = 3
+
+    @property
+    def prefix(self):
+        return f"/c/{self.name}"
+
+    @property
+    def master_url(self):
+        return self.origin.base_url + self.prefix + "/master.m3u8"
+
+    def media_url(self, variant, generation=None):
+        return (f"{self.origin.base_url}{self.prefix}/g{generation or self.generation}"
+                f"/v{variant}/index.m3u8")
+
+    def fault(self, seq, kind, variant=None, times=1):
+        self.faults[(variant, seq)] = [kind, times]
+
+    def forbid_media_playlists(self):
+        """403 on every media playlist URL handed out so far; new masters give new URLs."""
+        self.forbidden_below = self.generation + 1
+        self.generation += 1
+
+    def mark_ads(self, seqs, how="daterange"):
+        for seq in seqs:
+            self.ads[seq] = how
+
+    def end(self):
+        """Freeze every variant's playlist as it is now and append EXT-X-ENDLIST."""
+        self.frozen = {v: self.origin.read_playlist(v) for v in range(self.origin.variant_count)}
+
+    def restart(self):
+        self.frozen = None
+
+    def segment_requests(self, variant=None):
+        """{(variant, seq): count} of segment requests so far."""
+        counts = {}
+        for kind, v, seq, _gen, _status, _outcome in self.requests:
+            if kind == "segment" and (variant is None or v == variant):
+                counts[(v, seq)] = counts.get((v, seq), 0) + 1
+        return counts
+
+    def take_fault(self, variant, seq):
+        for key in ((variant, seq), (None, seq)):
+            fault = self.faults.get(key)
+            if fault and fault[1] > 0:
+                fault[1] -= 1
+                return fault[0]
+        return None
+
+    def media_playlist(self, variant):
+        text = self.frozen[variant] if self.frozen else self.origin.read_playlist(variant)
+        header, segments, _ = parse_ffmpeg_playlist(text)
+        out = list(header)
+        for segment in segments:
+            lines = list(segment.lines)
+            how = self.ads.get(segment.seq)
+            if how == "daterange" and segment.pdt is not None:
+                out.append(
+                    f'#EXT-X-DATERANGE:ID="stitched-ad-{self.name}-{segment.seq}",'
+                    f'CLASS="twitch-stitched-ad",START-DATE="{segment.pdt.isoformat()}Z",'
+                    f'DURATION={segment.duration.total_seconds():.3f},'
+                    f'X-TV-TWITCH-AD-ROLL-TYPE="MIDROLL"')
+            elif how == "title":
+                lines = [f"#EXTINF:{segment.duration.total_seconds():.6f},Amazon|{segment.seq}"
+                         if line.startswith("#EXTINF:") else line for line in lines]
+            out.extend(lines)
+            out.append(segment.uri)
+        if self.twitch_style and segments and segments[-1].seq is not None:
+            out.append(f"#EXT-X-TWITCH-PREFETCH:seg{segments[-1].seq + 1}.ts")
+        if self.frozen:
+            out.append("#EXT-X-ENDLIST")
+        return "\n".join(out) + "\n"
+
+    def master_playlist(self):
+        lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
+        for v, (w, h) in enumerate(self.origin.sizes):
+            bandwidth = 60_000 + w * h * 5
+            lines.append(f'#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={w}x{h},'
+                         f'CODECS="avc1.42c014,mp4a.40.2"')
+            lines.append(f"g{self.generation}/v{v}/index.m3u8")
+        return "\n".join(lines) + "\n"
+
+
+class HLSOrigin:
+    def __init__(self, directory, segment_duration=1, sizes=((320, 180), (160, 90)), fps=15,
+            list_size=6, fmp4=False):
+        self.directory = str(directory)
+        self.segment_duration = segment_duration
+        self.sizes = sizes
+        self.fps = fps
+        self.list_size = list_size
+        self.fmp4 = fmp4
+        self.variant_count = len(sizes)
+        self.channels = {}
+        self.routes = []          # (path prefix, wsgi-like handler(environ, path) -> response)
+        self.history = {v: {} for v in range(self.variant_count)}
+        self._names = itertools.count(1)
+        self.process = None
+        self.server = None
+        self.watcher = None
+
+    # --- lifecycle ---
+
+    def start(self, timeout=20):
+        os.makedirs(self.directory, exist_ok=True)
+        cmd = ffmpeg_hls_command(self.directory, self.segment_duration, self.sizes, self.fps,
+            self.list_size, fmp4=self.fmp4)
+        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.server = WSGIServer(("127.0.0.1", 0), self.app, log=None, handler_class=_Handler)
+        self.server.start()
+        self.watcher = gevent.spawn(self._watch)
+        deadline = time.monotonic() + timeout
+        while not all(len(h) >= 2 for h in self.history.values()):
+            if self.process.poll() is not None:
+                raise RuntimeError("ffmpeg exited: " + self.process.stderr.read().decode()[-500:])
+            if time.monotonic() > deadline:
+                raise RuntimeError("ffmpeg produced no HLS segments in time")
+            gevent.sleep(0.1)
+        return self
+
+    def stop(self):
+        if self.watcher is not None:
+            self.watcher.kill()
+        if self.server is not None:
+            self.server.stop(timeout=1)
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def channel(self):
+        channel = Channel(self, str(next(self._names)))
+        self.channels[channel.name] = channel
+        return channel
+
+    # --- ffmpeg's output ---
+
+    def read_playlist(self, variant):
+        path = os.path.join(self.directory, f"v{variant}", "index.m3u8")
+        for _ in range(20):
+            try:
+                with open(path) as f:
+                    text = f.read()
+            except FileNotFoundError:
+                text = ""
+            if text.startswith("#EXTM3U"):
+                return text
+            gevent.sleep(0.01)
+        raise RuntimeError(f"no readable playlist at {path}")
+
+    def _watch(self):
+        """Record every segment's PDT and duration as ffmpeg publishes it."""
+        while True:
+            for v in range(self.variant_count):
+                try:
+                    _, segments, _ = parse_ffmpeg_playlist(self.read_playlist(v))
+                except RuntimeError:
+                    continue
+                for segment in segments:
+                    if segment.seq is not None and segment.seq not in self.history[v]:
+                        self.history[v][segment.seq] = (segment.pdt, segment.duration,
+                            os.path.join(self.directory, f"v{v}", segment.uri))
+            gevent.sleep(0.05)
+
+    def last_seq(self, variant=0):
+        return max(self.history[variant]) if self.history[variant] else -1
+
+    def next_seq(self, variant=0):
+        """A segment number not published yet (so a fault set for it is in place in time)."""
+        return self.last_seq(variant) + 1
+
+    def wait_for_seq(self, seq, variant=0, timeout=20):
+        deadline = time.monotonic() + timeout
+        while seq not in self.history[variant]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"origin did not publish segment {seq} in {timeout}s")
+            gevent.sleep(0.05)
+        return self.history[variant][seq]
+
+    # --- HTTP ---
+
+    def app(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        for prefix, handler in self.routes:
+            if path.startswith(prefix):
+                return handler(environ, start_response)
+        m = re.match(r"^/c/([^/]+)/(.*)$", path)
+        channel = self.channels.get(m.group(1)) if m else None
+        if channel is None:
+            return respond(start_response, 404, b"no such channel\n")
+        rest = m.group(2)
+        if rest == "master.m3u8":
+            if channel.master_missing:
+                channel.requests.append(("master", None, None, None, 404, "missing"))
+                return respond(start_response, 404, b"offline\n")
+            channel.requests.append(("master", None, None, channel.generation, 200, "ok"))
+            return respond(start_response, 200, channel.master_playlist().encode(),
+                "application/vnd.apple.mpegurl")
+        m = re.match(r"^g(\d+)/v(\d+)/(.+)$", rest)
+        if not m or int(m.group(2)) >= self.variant_count:
+            return respond(start_response, 404, b"not found\n")
+        generation, variant, name = int(m.group(1)), int(m.group(2)), m.group(3)
+        if name == "index.m3u8":
+            if generation < channel.forbidden_below:
+                channel.requests.append(("playlist", variant, None, generation, 403, "forbidden"))
+                return respond(start_response, 403, b"expired\n")
+            channel.requests.append(("playlist", variant, None, generation, 200, "ok"))
+            return respond(start_response, 200, channel.media_playlist(variant).encode(),
+                "application/vnd.apple.mpegurl")
+        return self.serve_segment(channel, generation, variant, name, start_response)
+
+    def serve_segment(self, channel, generation, variant, name, start_response):
+        path = os.path.join(self.directory, f"v{variant}", os.path.basename(name))
+        m = SEGMENT_RE.match(name)
+        seq = int(m.group(1)) if m else None
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            channel.requests.append(("segment", variant, seq, generation, 404, "missing"))
+            return respond(start_response, 404, b"no such segment\n")
+        fault = channel.take_fault(variant, seq) if seq is not None else None
+        channel.requests.append(("segment", variant, seq, generation, 200, fault or "ok"))
+        if fault == "404":
+            return respond(start_response, 404, b"gone\n")
+        if fault == "empty":
+            return respond(start_response, 200, b"", "video/mp2t")
+        headers = [("Content-Type", "video/mp2t"), ("Content-Length", str(len(data)))]
+        start_response("200 OK", headers)
+        if fault == "cut":
+            return cut_body(data)
+        if fault == "slow":
+            return slow_body(data, channel.slow_seconds)
+        return [data]
+
+
+class CutConnection(Exception):
+    """Raised inside a response body to make the server drop the connection."""
+
+
+class _Handler(WSGIHandler):
+    def _log_error(self, t, v, tb):
+        if not isinstance(v, CutConnection):  # an injected fault is not an error
+            super()._log_error(t, v, tb)
+
+
+def cut_body(data):
+    yield data[:len(data) // 2]
+    gevent.sleep(0.05)
+    raise CutConnection("connection cut by fault injection")
+
+
+def slow_body(data, seconds, pieces=10):
+    step = max(1, len(data) // pieces)
+    for i in range(0, len(data), step):
+        yield data[i:i + step]
+        gevent.sleep(seconds / pieces)
+
+
+def respond(start_response, status, body, content_type="text/plain"):
+    reason = {200: "OK", 403: "Forbidden", 404: "Not Found", 400: "Bad Request"}.get(status, "")
+    start_response(f"{status} {reason}", [("Content-Type", content_type),
+        ("Content-Length", str(len(body))), ("Cache-Control", "no-cache")])
+    return [body]
+
+
+
+
+def wait_for(condition, timeout, message="condition", interval=0.05):
+    """Poll until condition() is truthy; return its value, or fail naming what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        gevent.sleep(interval)
+
+
+def archived(base, stream, variant):
+    """SegmentInfo of every file (any type, temp included) under base/stream/variant."""
+    from common.segments import parse_segment_path
+
+    root = os.path.join(base, stream, variant)
+    found = []
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            found.append(parse_segment_path(os.path.join(dirpath, name)))
+    return sorted(found, key=lambda s: (s.start, s.type))
