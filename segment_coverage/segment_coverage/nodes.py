@@ -45,5 +45,8 @@ class NodeList:
 
     def _read(self):
         from common.database import query
-        conn = self.db.get_conn()
-        return [(name, url) for name, url in query(conn, "SELECT name, url FROM nodes")]
+        conn = self.db.get_conn()  # a new connection each check (once a minute): no stale ones
+        try:
+            return [(row.name, row.url) for row in query(conn, "SELECT name, url FROM nodes")]
+        finally:
+            conn.close()
