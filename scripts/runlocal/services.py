@@ -66,16 +66,14 @@ def cutter_config_path(plan):
 
 
 def cutter_config(plan):
-    """One upload location, 'local', writing finished videos into DATA/uploads."""
-    uploads = plan.path("uploads")
+    """One upload location, 'local', writing finished videos (MP4) into DATA/uploads, with a
+    JSON sidecar of their metadata. Format: cutter/cutter/config.py."""
     return {
         "locations": {
             UPLOAD_LOCATION: {
                 "backend": "local",
                 "cut_type": "fast",
-                "path": uploads,
-                "url_prefix": "file://" + uploads,
-                "write_info": True,
+                "options": {"directory": plan.path("uploads"), "write_info": True},
             },
         },
     }
