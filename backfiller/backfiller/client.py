@@ -1,6 +1,7 @@
 """HTTP client for one peer's restreamer: its listings, and segment downloads into the archive."""
 
 import json
+import re
 import urllib.parse
 
 import gevent
@@ -111,7 +112,15 @@ def _check_status(response, url):
         raise PeerError(f"{url}: HTTP {response.status_code} {reason}".rstrip())
 
 
+_REASON = re.compile(r"\[Errno -?\d+\] [^'\")]+|[Rr]ead timed out|timed out|"
+                     r"Connection aborted|Connection reset by peer|RemoteDisconnected")
+
+
 def _short(exc):
-    """requests wraps urllib3 errors several deep; the innermost reason is what an operator needs."""
+    """requests wraps urllib3 errors several deep; the innermost reason is what an operator
+    needs ("[Errno 111] Connection refused", "Read timed out")."""
     text = str(exc)
-    return text if len(text) < 300 else text[:300] + "..."
+    found = _REASON.search(text)
+    if found:
+        return found.group(0).strip()
+    return text if len(text) < 200 else text[:200] + "..."

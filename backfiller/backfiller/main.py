@@ -4,7 +4,6 @@ import argparse
 import logging
 import os
 import socket
-import sys
 from datetime import timedelta
 
 from common.fs import ensure_directory
@@ -197,8 +196,6 @@ def _run_once(settings, sources, make_client):
     if not peers:
         log.warning("no peers to backfill from (after leaving out this node)")
     results = run_once(settings, peers, make_client)
-    for result in results:
-        print(result.summary(), file=sys.stderr)
     failed = [r.peer for r in results if r.failed]
     if failed:
         log.error("backfill incomplete: failures from %s", ", ".join(failed))

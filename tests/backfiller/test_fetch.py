@@ -1,0 +1,201 @@
+"""Backfill passes over real HTTP against peers that misbehave on purpose (see conftest.FakePeer):
+verification, skip rules, retries, concurrency bounds, local housekeeping."""
+
+import os
+import time
+from datetime import datetime, timedelta, timezone
+
+from prometheus_client import REGISTRY
+
+from common.segments import hour_name, parse_segment_path
+from support.archive import build_archive, write_segment
+
+from backfiller.client import PeerClient, make_session
+from backfiller.daemon import run_once
+from backfiller.peers import peer_from_url
+from backfiller.schedule import RECENT, SWEEP
+from backfiller.worker import InFlight, PeerWorker, Settings
+
+TWO = timedelta(seconds=2)
+
+
+def utcnow():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def hours_ago(n):
+    return (utcnow() - timedelta(hours=n)).replace(minute=0, second=0, microsecond=0)
+
+
+def settings(base, **kwargs):
+    kwargs.setdefault("recent_cutoff", timedelta(0))
+    return Settings(base_dir=str(base), **kwargs)
+
+
+def client_factory(timeout=2, concurrency=5):
+    session = make_session(concurrency)
+    return lambda peer: PeerClient(peer, session, timeout=timeout, deadline=10 * timeout)
+
+
+def metric(name, **labels):
+    return REGISTRY.get_sample_value(name, labels) or 0
+
+
+def names(base):
+    found = set()
+    for root, _, files in os.walk(base):
+        found.update(os.path.relpath(os.path.join(root, f), base) for f in files)
+    return found
+
+
+def test_bad_copy_is_rejected_and_counted_and_a_good_copy_is_taken(tmp_path, fake_peer):
+    start = hours_ago(3)
+    good = build_archive(tmp_path / "good", "s", "source", start, 6, real=False)
+    build_archive(tmp_path / "bad", "s", "source", start, 6, real=False)
+    corrupt = {os.path.basename(good[1]), os.path.basename(good[4])}
+    bad_peer = fake_peer(tmp_path / "bad", corrupt=corrupt)
+    good_peer = fake_peer(tmp_path / "good")
+    local = tmp_path / "local"
+    bad = peer_from_url(bad_peer.url)
+    before = metric("backfiller_hash_mismatches_total", peer=bad.name)
+
+    [result] = run_once(settings(local), [bad], client_factory())
+
+    assert result.mismatches == 2 and result.failed
+    assert metric("backfiller_hash_mismatches_total", peer=bad.name) == before + 2
+    held = {os.path.basename(p) for p in names(local)}
+    assert held == {os.path.basename(p) for p in good} - corrupt  # no temp files left either
+    assert len(bad_peer.segment_requests()) == 6
+
+    # Both peers, the bad one first: the two segments come from the good one, byte-exact.
+    results = run_once(settings(local), [bad, peer_from_url(good_peer.url)], client_factory())
+    assert sum(r.fetched for r in results) == 2
+    for path in good:
+        rel = os.path.relpath(path, tmp_path / "good")
+        with open(path, "rb") as f, open(local / rel, "rb") as g:
+            assert f.read() == g.read()
+    assert len(names(local)) == 6
+
+
+def test_temp_recent_unparseable_and_superseded_partials_are_not_copied(tmp_path, fake_peer):
+    start = hours_ago(3)
+    peer_dir, local = tmp_path / "peer", tmp_path / "local"
+    fulls = build_archive(peer_dir, "s", "source", start, 4, real=False)
+    hour_dir = peer_dir / "s" / "source" / hour_name(start)
+    temp = write_segment(peer_dir, "s", "source", start + 4 * TWO, TWO, b"t", "temp", hash="tmp1")
+    (hour_dir / "junk.ts").write_bytes(b"junk")
+    (hour_dir / "10:00.000-2.000-full-nothash.ts").write_bytes(b"junk")
+    # A partial where we hold a full (never copied), and one where we hold nothing (copied).
+    superseded = write_segment(peer_dir, "s", "source", start, TWO, b"p0", "partial")
+    wanted_partial = write_segment(peer_dir, "s", "source", start + 8 * TWO, TWO, b"p8", "partial")
+    write_segment(local, "s", "source", start, TWO, b"ours", "full")
+    # Too recent: started 10 s ago, with the default cutoff of 120 s.
+    now = utcnow()
+    recent = write_segment(peer_dir, "s", "source", now - timedelta(seconds=10), TWO, b"r")
+    peer = fake_peer(peer_dir)
+    before = metric("backfiller_segments_skipped_total", reason="superseded")
+
+    [result] = run_once(settings(local, recent_cutoff=timedelta(seconds=120)),
+                        [peer_from_url(peer.url)], client_factory())
+
+    requested = {p.rsplit("/", 1)[1] for p in peer.segment_requests()}
+    # Every full (the peer's full at `start` has other bytes than ours: copied too, so that
+    # every node ends up choosing among the same copies) and the partial where we have nothing.
+    expected = {os.path.basename(p) for p in fulls + [wanted_partial]}
+    assert requested == expected
+    for path in (temp, superseded, recent):
+        assert os.path.basename(path) not in requested
+    assert not result.failed and result.fetched == len(expected)
+    assert metric("backfiller_segments_skipped_total", reason="superseded") == before + 1
+
+
+def test_a_failed_segment_does_not_stop_the_hour_and_is_retried_next_pass(tmp_path, fake_peer):
+    # Hour 5 h ago: outside what a recent pass looks at, so only the retry brings it back.
+    start = hours_ago(5)
+    paths = build_archive(tmp_path / "peer", "s", "source", start, 5, real=False)
+    failing = os.path.basename(paths[2])
+    peer = fake_peer(tmp_path / "peer", fail={failing})
+    local = tmp_path / "local"
+    worker = PeerWorker(peer_from_url(peer.url), client_factory()(peer_from_url(peer.url)),
+                        settings(local), InFlight())
+
+    first = worker.run_pass(SWEEP)
+    assert first.fetched == 4 and first.errors == 1 and not first.aborted
+    assert failing not in {os.path.basename(p) for p in names(local)}
+
+    peer.fail.clear()
+    second = worker.run_pass(RECENT)
+    assert second.fetched == 1 and not second.failed
+    assert len(names(local)) == 5
+    seen = len(peer.requested)
+    third = worker.run_pass(RECENT)  # nothing left to retry: the old hour is not listed again
+    assert peer.requested[seen:] and not any(hour_name(start) in p
+                                             for p in peer.requested[seen:])
+    assert third.fetched == 0
+
+
+def test_downloads_per_peer_are_bounded_by_concurrency(tmp_path, fake_peer):
+    build_archive(tmp_path / "peer", "s", "source", hours_ago(3), 12, real=False)
+    peer = fake_peer(tmp_path / "peer", delay=0.05)
+    [result] = run_once(settings(tmp_path / "local", concurrency=3), [peer_from_url(peer.url)],
+                        client_factory(concurrency=3))
+    assert result.fetched == 12
+    assert peer.max_active == 3
+
+
+def test_streams_and_variants_are_discovered_or_restricted(tmp_path, fake_peer):
+    start = hours_ago(3)
+    for stream, variant in [("a", "source"), ("a", "480p"), ("b", "source")]:
+        build_archive(tmp_path / "peer", stream, variant, start, 2, real=False)
+    peer = peer_from_url(fake_peer(tmp_path / "peer").url)
+
+    run_once(settings(tmp_path / "all"), [peer], client_factory())
+    assert {p.split("/")[0] + "/" + p.split("/")[1] for p in names(tmp_path / "all")} == {
+        "a/source", "a/480p", "b/source"}
+
+    run_once(settings(tmp_path / "some", streams=["a"], variants=["480p"]), [peer],
+             client_factory())
+    assert {p.split("/")[1] for p in names(tmp_path / "some")} == {"480p"}
+    assert len(names(tmp_path / "some")) == 2
+
+
+def test_start_limits_what_is_fetched(tmp_path, fake_peer):
+    old, new = hours_ago(10), hours_ago(2)
+    build_archive(tmp_path / "peer", "s", "source", old, 2, real=False)
+    build_archive(tmp_path / "peer", "s", "source", new, 2, real=False)
+    peer = peer_from_url(fake_peer(tmp_path / "peer").url)
+    run_once(settings(tmp_path / "local", start=timedelta(hours=5)), [peer], client_factory())
+    assert {p.split("/")[2] for p in names(tmp_path / "local")} == {hour_name(new)}
+
+
+def test_old_hours_are_pruned_and_never_fetched_back(tmp_path, fake_peer):
+    old, new = hours_ago(10), hours_ago(2)
+    for base in ("peer", "local"):
+        build_archive(tmp_path / base, "s", "source", old, 2, real=False)
+    build_archive(tmp_path / "peer", "s", "source", new, 2, real=False)
+    (tmp_path / "local" / "s" / "source" / hour_name(old) / "notes.txt").write_text("keep me")
+    peer = peer_from_url(fake_peer(tmp_path / "peer").url)
+    run_once(settings(tmp_path / "local", delete_older_than=timedelta(hours=6)), [peer],
+             client_factory())
+    held = names(tmp_path / "local")
+    assert f"s/source/{hour_name(old)}/notes.txt" in held  # not a segment: left alone
+    assert {p.split("/")[2] for p in held if p.endswith(".ts")} == {hour_name(new)}
+
+
+def test_leftover_temp_files_become_partials_at_start_up(tmp_path):
+    start = hours_ago(3)
+    local = tmp_path / "local"
+    old_temp = write_segment(local, "s", "source", start, TWO, b"captured", "temp", hash="dead1")
+    empty_temp = write_segment(local, "s", "source", start + TWO, TWO, b"", "temp", hash="dead2")
+    fresh_temp = write_segment(local, "s", "source", start + 2 * TWO, TWO, b"x", "temp",
+                               hash="live")
+    ten_minutes_ago = time.time() - 600
+    for path in (old_temp, empty_temp):
+        os.utime(path, (ten_minutes_ago, ten_minutes_ago))
+
+    run_once(settings(local), [], client_factory())
+
+    infos = [parse_segment_path(os.path.join(local, p)) for p in names(local)]
+    assert sorted((i.start, i.type) for i in infos) == [
+        (start, "partial"), (start + 2 * TWO, "temp")]  # empty one deleted, young one kept
+    assert os.path.exists(fresh_temp)
