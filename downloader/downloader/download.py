@@ -4,6 +4,7 @@ import logging
 import time
 import gevent
 import requests
+import urllib3
 
 from common.fs import jitter
 from common.segment_files import SegmentWriter
@@ -118,10 +119,10 @@ class Downloader:
                         return None
                     if init:
                         writer.write(init)
-                    for chunk in resp.iter_content(CHUNK_SIZE):
+                    for chunk in iter_body(resp):
                         writer.write(chunk)
                         body_bytes += len(chunk)
-            except (requests.RequestException, OSError) as e:
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
                 metrics.segment_errors.labels(job.stream, job.variant, error_kind(e)).inc()
                 if body_bytes == 0:
                     log.warning("%s %s segment at %s: %s, will retry",
@@ -162,10 +163,22 @@ class Downloader:
         return path
 
 
+def iter_body(resp):
+    """The body in pieces as they arrive. Unlike iter_content, a connection that breaks part
+    way does not lose the bytes that arrived in the last read: they are yielded first."""
+    while True:
+        chunk = resp.raw.read1(CHUNK_SIZE)
+        if not chunk:
+            return
+        yield chunk
+
+
 def error_kind(e):
     """A bounded label for a fetch error."""
-    if isinstance(e, requests.Timeout):
+    if isinstance(e, (requests.Timeout, urllib3.exceptions.TimeoutError)):
         return "timeout"
+    if isinstance(e, urllib3.exceptions.ProtocolError):
+        return "protocol"
     if isinstance(e, requests.ConnectionError):
         return "connection"
     if isinstance(e, requests.RequestException):

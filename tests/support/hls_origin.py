@@ -173,6 +173,10 @@ class Channel:
     def restart(self):
         self.frozen = None
 
+    def frozen_seqs(self, variant):
+        """Sequence numbers in the frozen (ended) playlist of a variant."""
+        return [s.seq for s in parse_ffmpeg_playlist(self.frozen[variant])[1]]
+
     def segment_requests(self, variant=None):
         """{(variant, seq): count} of segment requests so far."""
         counts = {}
