@@ -182,24 +182,60 @@ def parse_segment_path(path):
     return SegmentInfo(path, stream, variant, hour + offset, duration, type, hash)
 
 
+# The canonical form of a name, validated and split by one regex on the hot path; anything else
+# falls back to _parse_name, which accepts the other forms and says what is wrong.
+_FAST_RE = re.compile(r"([0-5]\d):([0-5]\d)\.(\d{6})-([0-9.]+)-(full|partial|suspect)-"
+                      r"([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])\.ts")
+_durations = {}
+_new_segment = tuple.__new__
+
+
+def _duration(text):
+    """Duration text -> timedelta, memoised: an archive uses only a handful of durations."""
+    duration = _durations.get(text)
+    if duration is None:
+        duration = _parse_decimal_seconds(text)
+        if not duration:
+            raise ValueError("zero duration")
+        if len(_durations) < 10000:
+            _durations[text] = duration
+    return duration
+
+
 def _parse_hour_listing(hour_path, hour, stream, variant, names):
-    """Parse every segment name of one hour directory; junk is counted and skipped."""
+    """Parse the segment names of one hour directory, skipping (and counting) junk.
+    Returns (segments, ordered): ordered means the list is sorted by start, which holds when
+    every name has the canonical fixed-width form (sorted names are then sorted starts)."""
+    names.sort()
     segments = []
     bad = 0
+    ordered = True
     prefix = hour_path + "/"
+    fast = _FAST_RE.fullmatch
+    append = segments.append
+    y, mo, d, h = hour.year, hour.month, hour.day, hour.hour
     for name in names:
+        m = fast(name)
         try:
-            offset, duration, type, hash = _parse_name(name)
+            if m is not None:
+                minutes, seconds, micros, duration, type, hash = m.groups()
+                start = datetime(y, mo, d, h, int(minutes), int(seconds), int(micros))
+                duration = _duration(duration)
+            else:
+                offset, duration, type, hash = _parse_name(name)
+                if type == "temp":
+                    continue
+                start = hour + offset
+                ordered = False
         except ValueError:
             bad += 1
             continue
-        if type != "temp":
-            segments.append(SegmentInfo(prefix + name, stream, variant, hour + offset,
-                                        duration, type, hash))
+        append(_new_segment(SegmentInfo, (prefix + name, stream, variant, start, duration, type,
+                                          hash)))
     if bad:
         unparseable_counter.inc(bad)
         _rate_limited_warning("unparseable", "ignoring %d unparseable file(s) in %s", bad, hour_path)
-    return segments
+    return segments, ordered
 
 
 _last_warning = {}
@@ -238,23 +274,23 @@ def _pick(candidates):
     return max(top, key=lambda s: (_file_size(s), s.hash))
 
 
-def choose_best_per_start(segments):
-    """Segments (any order) -> best segment per start time, sorted by start. Temp is ignored."""
-    by_start = {}
-    duplicates = False
+def choose_best_per_start(segments, ordered=False):
+    """Segments -> best segment per start time, sorted by start. Temp is ignored.
+    ordered: the input is already sorted by start (saves a sort on the hot path)."""
+    if not ordered:
+        segments = sorted(segments, key=_start_key)
+    best = []
+    group = []
     for segment in segments:
         if segment.type == "temp":
             continue
-        if by_start.setdefault(segment.start, segment) is not segment:
-            duplicates = True
-    if not duplicates:
-        return sorted(by_start.values(), key=_start_key)
-    groups = {}
-    for segment in segments:
-        if segment.type != "temp":
-            groups.setdefault(segment.start, []).append(segment)
-    return [group[0] if len(group) == 1 else _pick(group)
-            for _, group in sorted(groups.items())]
+        if group and segment.start != group[0].start:
+            best.append(group[0] if len(group) == 1 else _pick(group))
+            group = []
+        group.append(segment)
+    if group:
+        best.append(group[0] if len(group) == 1 else _pick(group))
+    return best
 
 
 def _start_key(segment):
@@ -332,23 +368,41 @@ class _HourEntry:
         self.chain = None  # built on first use as a middle hour
 
     def build_chain(self):
-        """The run this hour gives on its own, from its first segment to its last."""
-        if self.chain is None:
-            stats = SelectionStats()
-            if self.best:
-                walk = _Walk(self.best[0].start, self.best[-1].end, True, stats)
-                for segment in self.best:
-                    walk.feed(segment)
-                chain = walk.out
-            else:
-                chain = []
-            if stats.overlaps:
-                overlap_counter.inc(stats.overlaps)
-                _rate_limited_warning("overlap", "skipped %d overlapping segment(s) in %s",
-                                      stats.overlaps, os.path.dirname(self.best[0].path))
-            self.chain, self.chain_stats = chain, stats
-            self.has_break = None in chain
-        return self.chain
+        """The run this hour gives on its own, from its first segment to its last.
+        Same rules as _Walk.feed, in one tight loop: this runs for every middle hour."""
+        if self.chain is not None:
+            return self.chain
+        stats = SelectionStats()
+        chain = []
+        append = chain.append
+        prev_end = prev_partial = None
+        for segment in self.best:
+            start, duration = segment.start, segment.duration
+            if prev_end is not None:
+                gap = start - prev_end
+                if gap < -TOLERANCE:
+                    stats.overlaps += 1
+                    stats.overlap_duration += min(prev_end, start + duration) - start
+                    continue
+                if gap > TOLERANCE:
+                    append(None)
+                    stats.holes += 1
+                    stats.hole_duration += gap
+                elif prev_partial:
+                    append(None)
+            append(segment)
+            stats.covered += duration
+            prev_end = start + duration
+            prev_partial = segment.type != "full"
+            if prev_partial:
+                stats.partials += 1
+        if stats.overlaps:
+            overlap_counter.inc(stats.overlaps)
+            _rate_limited_warning("overlap", "skipped %d overlapping segment(s) in %s",
+                                  stats.overlaps, os.path.dirname(self.best[0].path))
+        self.chain, self.chain_stats = chain, stats
+        self.has_break = None in chain
+        return chain
 
 
 class HourCache:
@@ -383,7 +437,7 @@ class HourCache:
         except FileNotFoundError:
             return _EMPTY, True
         hour = parse_hour(os.path.basename(hour_path))
-        best = choose_best_per_start(_parse_hour_listing(hour_path, hour, stream, variant, names))
+        best = choose_best_per_start(*_parse_hour_listing(hour_path, hour, stream, variant, names))
         entry = _HourEntry(key, best)
         if time.time() - st.st_mtime_ns / 1e9 > self.SETTLE_SECONDS:
             self._store(hour_path, entry)
