@@ -1,0 +1,36 @@
+"""The cutter's Prometheus metrics. Labels come from fixed sets: location names from the config,
+outcomes and phases from jobs.py, cut types rough/fast/full."""
+
+import prometheus_client as prom
+
+uploads = prom.Counter(
+    "cutter_uploads", "Jobs finished, by upload location and outcome (done, transcoding, "
+    "retryable_failure, permanent_failure, unknown, abandoned, lost_update)",
+    ["location", "outcome"])
+transcoded = prom.Counter(
+    "cutter_transcoded", "Videos moved TRANSCODING -> DONE by the transcode checker", ["location"])
+candidates = prom.Gauge(
+    "cutter_candidates", "EDITED events this cutter may take, at the last look", ["location"])
+footage_missing = prom.Counter(
+    "cutter_footage_missing", "Candidate checks that found holes in this node's footage",
+    ["location"])
+claim_conflicts = prom.Counter(
+    "cutter_claim_conflicts", "Claims lost to another cutter or to a concurrent re-edit",
+    ["location"])
+phase_seconds = prom.Histogram(
+    "cutter_phase_seconds", "Wall time of a job phase (cut: spooling the cut; upload: sending "
+    "a spooled cut; cut_and_upload: a cut streamed into the upload)",
+    ["location", "cut_type", "phase"],
+    buckets=(.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600))
+phase_seconds_per_video_second = prom.Histogram(
+    "cutter_phase_seconds_per_video_second",
+    "Wall time of a job phase divided by the video's duration (1 = real time)",
+    ["location", "cut_type", "phase"],
+    buckets=(.001, .003, .01, .03, .1, .3, 1, 3, 10, 30))
+
+
+def observe_phase(location, cut_type, phase, seconds, video_seconds):
+    phase_seconds.labels(location, cut_type, phase).observe(seconds)
+    if video_seconds > 0:
+        phase_seconds_per_video_second.labels(location, cut_type, phase).observe(
+            seconds / video_seconds)

@@ -1,0 +1,352 @@
+"""The cutter's work loop: find EDITED events, check the footage, claim, cut, upload, record.
+
+One job at a time per cutter. The job (cut + upload) runs in its own greenlet; the loop watches
+it, and abandons it if the event stops being ours before the upload became official (an operator
+re-edited or cancelled it). From the moment the event is FINALIZING nothing interrupts the job:
+its outcome decides, and an uncertain outcome stays FINALIZING for an operator.
+"""
+
+import logging
+import os
+import time
+from datetime import datetime, timezone
+
+import gevent
+import psycopg2
+
+from common import cuts
+from common.database import query
+from common.segments import ContainsHoles, SelectionStats, get_best_segments
+from uploader.backends import Spool
+
+from . import jobs, metrics
+
+log = logging.getLogger(__name__)
+
+DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def utcnow():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class JobState:
+    """Shared between a job greenlet and the loop watching it."""
+
+    def __init__(self):
+        self.entering_finalize = False  # from here on, the job must not be interrupted
+        self.finalizing = False  # the event is FINALIZING: the upload may become official
+
+
+class Cutter:
+    def __init__(self, name, db, base_dir, locations, stop, poll_interval=10.0,
+                 watch_interval=2.0, tmp_dir=None, retry_base=10.0):
+        self.name, self.db, self.base_dir = name, db, base_dir
+        self.locations, self.stop = locations, stop
+        self.poll_interval, self.watch_interval = poll_interval, watch_interval
+        self.tmp_dir, self.retry_base = tmp_dir, retry_base
+        self.conn = None
+        # event id -> (edit_time, consecutive failures, monotonic time of the next try)
+        self.backoff = {}
+
+    # --- the loop ---
+
+    def run(self):
+        checkers = [gevent.spawn(TranscodeChecker(self, loc).run)
+                    for loc in self.locations.values() if loc.backend.needs_transcode]
+        try:
+            while not self.stop.is_set():
+                try:
+                    if self.conn is None:
+                        self.conn = self.db.get_conn()
+                        self.recover()
+                    worked = self.run_once()
+                except DB_ERRORS as e:
+                    log.error("database unavailable, retrying in %ss: %s", self.poll_interval,
+                              _one_line(e))
+                    self._drop_conn()
+                    worked = False
+                except Exception:
+                    log.exception("unexpected error in the cutter loop; carrying on")
+                    worked = False
+                if not worked:
+                    self.stop.wait(self.poll_interval)
+        finally:
+            gevent.killall(checkers)
+            self._drop_conn()
+
+    def _drop_conn(self):
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:
+                pass
+            self.conn = None
+
+    def recover(self):
+        """Our own leftovers: CLAIMED (nothing official happened) goes back to EDITED;
+        FINALIZING gets an error asking an operator to check. Other nodes' rows: untouched."""
+        for row in query(self.conn, jobs.RECOVER_CLAIMED_SQL, me=self.name).fetchall():
+            log.warning("event %s was CLAIMED by us when we last stopped: back to EDITED", row.id)
+        message = jobs.recovery_message(self.name)
+        for row in query(self.conn, jobs.RECOVER_FINALIZING_SQL, me=self.name,
+                         error=message).fetchall():
+            log.error("event %s was FINALIZING when we last stopped: the upload may or may not "
+                      "have happened; an operator must check (see the event's error)", row.id)
+
+    def run_once(self):
+        """Look at the candidates once; run at most one job. True if a job ran."""
+        rows = [row._asdict() for row in query(
+            self.conn, jobs.CANDIDATES_SQL, locations=list(self.locations), name=self.name)]
+        for location in self.locations:
+            metrics.candidates.labels(location).set(
+                sum(1 for row in rows if row["upload_location"] == location))
+        now = time.monotonic()
+        for row in rows:
+            if self.stop.is_set():
+                return False
+            entry = self.backoff.get(row["id"])
+            if entry and entry[0] == row["edit_time"] and now < entry[2]:
+                continue
+            location = self.locations[row["upload_location"]]
+            segments = self.check_footage(row, location)
+            if segments is None:
+                continue
+            if not self.claim(row, location):
+                continue
+            self.process(row, location, segments)
+            return True
+        return False
+
+    # --- steps ---
+
+    def check_footage(self, row, location):
+        """The segments to cut, or None after recording on the event why not."""
+        hours_path = os.path.join(self.base_dir, row["video_stream"], row["video_variant"])
+        start, end = row["video_start"], row["video_end"]
+        try:
+            segments = get_best_segments(hours_path, start, end, allow_holes=row["allow_holes"])
+            stats = None
+            if not any(s is not None for s in segments):
+                segments = None
+        except ContainsHoles:
+            stats = SelectionStats()
+            get_best_segments(hours_path, start, end, allow_holes=True, stats=stats)
+            segments = None
+        if segments is not None:
+            return segments
+        metrics.footage_missing.labels(location.name).inc()
+        message = jobs.footage_message(self.name, row["video_stream"], row["video_variant"],
+                                       start, end, stats)
+        log.info("event %s: %s", row["id"], message)
+        params = dict(row, error=message)
+        query(self.conn, jobs.FOOTAGE_ERROR_SQL, **params)
+        return None
+
+    def claim(self, row, location):
+        sql, params = jobs.claim_sql(row)
+        if query(self.conn, sql, me=self.name, **params).fetchone() is None:
+            metrics.claim_conflicts.labels(location.name).inc()
+            log.info("event %s: claim lost (another cutter took it, or it was re-edited)",
+                     row["id"])
+            return False
+        log.info("event %s: claimed (%s, %s to %s, to %s)", row["id"], row["video_title"],
+                 row["video_start"], row["video_end"], location.name)
+        return True
+
+    def process(self, row, location, segments):
+        state = JobState()
+        job = gevent.spawn(self._job, row, location, segments, state)
+        self._watch(job, row, state)
+        if job.successful():
+            kind, value = job.value
+        elif isinstance(job.exception, (jobs.Abandoned, jobs.Stopping)):
+            kind, value = "released", job.exception  # killed before it even started
+        else:
+            kind, value = "error", job.exception
+        self._record(row, location, state, kind, value)
+
+    def _watch(self, job, row, state):
+        """Wait for the job; interrupt it only before it starts making the upload official."""
+        while True:
+            gevent.wait([job, self.stop], count=1, timeout=self.watch_interval)
+            if job.ready():
+                return
+            if state.entering_finalize:
+                job.join()
+                return
+            if self.stop.is_set():
+                job.kill(jobs.Stopping("cutter stopping"))
+                continue
+            try:
+                ours = query(self.conn, jobs.STILL_OURS_SQL, id=row["id"],
+                             me=self.name).fetchone() is not None
+            except DB_ERRORS as e:
+                log.warning("cannot check whether event %s is still ours: %s", row["id"], e)
+                continue
+            if not ours and not state.entering_finalize and not job.ready():
+                job.kill(jobs.Abandoned("the event was re-edited or cancelled"))
+
+    def _job(self, row, location, segments, state):
+        try:
+            return "uploaded", self._cut_and_upload(row, location, segments, state)
+        except (jobs.Abandoned, jobs.Stopping) as e:
+            return "released", e
+        except Exception as e:
+            return "error", e
+
+    def _cut_and_upload(self, row, location, segments, state):
+        backend = location.backend
+        plan = jobs.plan_cut(row["cut_type"], location)
+        start, end = row["video_start"], row["video_end"]
+        if plan.cut_type == "rough":
+            chunks = cuts.rough_cut(segments, start, end)
+        elif plan.cut_type == "fast":
+            chunks = cuts.fast_cut(segments, start, end, container=plan.container)
+        else:
+            chunks = cuts.full_cut(segments, start, end,
+                                   plan.encode_args or cuts.DEFAULT_ENCODE_ARGS, plan.container)
+        video_seconds = (end - start).total_seconds()
+        finalize = self._finalizer(row, state)
+        upload = lambda data: backend.upload(  # noqa: E731
+            row["video_title"], row["video_description"], row["video_tags"], data,
+            container=plan.container, before_finalize=finalize)
+        started = time.monotonic()
+        try:
+            if not backend.needs_seekable:
+                result = upload(chunks)
+                metrics.observe_phase(location.name, plan.cut_type, "cut_and_upload",
+                                      time.monotonic() - started, video_seconds)
+                return result
+            with Spool.from_chunks(chunks, dir=self.tmp_dir) as spool:
+                cut_done = time.monotonic()
+                metrics.observe_phase(location.name, plan.cut_type, "cut",
+                                      cut_done - started, video_seconds)
+                result = upload(spool)
+                metrics.observe_phase(location.name, plan.cut_type, "upload",
+                                      time.monotonic() - cut_done, video_seconds)
+                return result
+        finally:
+            chunks.close()  # stops ffmpeg at once if the upload gave up early
+
+    def _finalizer(self, row, state):
+        def finalize():
+            state.entering_finalize = True
+            conn = self.db.get_conn()  # this greenlet's own: the loop is using self.conn
+            try:
+                updated = query(conn, jobs.FINALIZE_SQL, id=row["id"], me=self.name).rowcount
+            finally:
+                conn.close()
+            if updated != 1:
+                raise jobs.Abandoned("the event was re-edited or cancelled before finalizing")
+            state.finalizing = True
+            log.info("event %s: FINALIZING, making the upload official", row["id"])
+        return finalize
+
+    def _record(self, row, location, state, kind, value):
+        event_id = row["id"]
+        if kind == "released":
+            if isinstance(value, jobs.Stopping):
+                self._write(jobs.RELEASE_SQL, id=event_id, me=self.name)
+                log.info("event %s: handed back (EDITED) as the cutter stops", event_id)
+            else:
+                log.info("event %s: abandoned (%s)", event_id, value)
+            metrics.uploads.labels(location.name, jobs.ABANDONED).inc()
+            return
+        if kind == "uploaded":
+            video_id, link = value
+            new_state = "TRANSCODING" if location.backend.needs_transcode else "DONE"
+            updated = self._write(jobs.UPLOADED_SQL, id=event_id, me=self.name, state=new_state,
+                                  video_id=video_id, link=link, now=utcnow())
+            if updated:
+                outcome = jobs.TRANSCODING if new_state == "TRANSCODING" else jobs.DONE
+                log.info("event %s: uploaded as %s (%s), now %s", event_id, video_id, link,
+                         new_state)
+            else:
+                outcome = jobs.LOST_UPDATE
+                log.error("event %s: uploaded as %s (%s) but the event changed meanwhile; "
+                          "check it by hand", event_id, video_id, link)
+            metrics.uploads.labels(location.name, outcome).inc()
+            self.backoff.pop(event_id, None)
+            return
+        outcome, next_state, message = jobs.classify_failure(value, state.finalizing)
+        metrics.uploads.labels(location.name, outcome).inc()
+        if next_state is None:
+            message = jobs.unknown_message(location.name, value)
+            log.error("event %s: %s", event_id, message, exc_info=value)
+            self._write(jobs.UNKNOWN_SQL, id=event_id, me=self.name, error=message)
+            return
+        log.warning("event %s: %s -> %s", event_id, message, next_state,
+                    exc_info=value if outcome == jobs.RETRYABLE and not _expected(value) else None)
+        self._write(jobs.FAILED_SQL, id=event_id, me=self.name, state=next_state, error=message)
+        if next_state == "EDITED":
+            failures = self.backoff.get(event_id, (None, 0))[1] + 1
+            delay = jobs.retry_delay(failures, self.retry_base)
+            self.backoff[event_id] = (row["edit_time"], failures, time.monotonic() + delay)
+
+    def _write(self, sql, **params):
+        """A guarded outcome update, retried while the database is unreachable (it is
+        idempotent): losing it could leave an uploaded video unrecorded. Returns rowcount."""
+        delay = 1.0
+        while True:
+            try:
+                if self.conn is None:
+                    self.conn = self.db.get_conn()
+                return query(self.conn, sql, **params).rowcount
+            except DB_ERRORS as e:
+                self._drop_conn()
+                if self.stop.is_set():
+                    log.error("cannot record the outcome of event %s while stopping: %s "
+                              "(params %s)", params.get("id"), _one_line(e), params)
+                    return 0
+                log.error("cannot record the outcome of event %s, retrying: %s",
+                          params.get("id"), _one_line(e))
+                gevent.sleep(delay)
+                delay = min(delay * 2, 30)
+
+
+class TranscodeChecker:
+    """Moves a location's TRANSCODING events to DONE when its backend says they are ready."""
+
+    def __init__(self, cutter, location):
+        self.cutter, self.location = cutter, location
+
+    def run(self):
+        conn = None
+        while not self.cutter.stop.is_set():
+            try:
+                conn = conn or self.cutter.db.get_conn()
+                self.check(conn)
+            except DB_ERRORS as e:
+                log.warning("transcode check of %s: database unavailable: %s",
+                            self.location.name, _one_line(e))
+                conn = None
+            except Exception as e:
+                log.warning("transcode check of %s failed: %s", self.location.name,
+                            _one_line(e))
+            self.cutter.stop.wait(self.location.transcode_check_interval)
+
+    def check(self, conn):
+        rows = query(conn, jobs.TRANSCODING_SQL, location=self.location.name).fetchall()
+        if not rows:
+            return
+        statuses = self.location.backend.check_status([row.video_id for row in rows])
+        for row in rows:
+            status = statuses.get(row.video_id)
+            if status is None:
+                continue
+            if status.done:
+                if query(conn, jobs.TRANSCODED_SQL, id=row.id, video_id=row.video_id).rowcount:
+                    metrics.transcoded.labels(self.location.name).inc()
+                    log.info("event %s: video %s is ready: DONE", row.id, row.video_id)
+            elif status.error:
+                query(conn, jobs.TRANSCODE_ERROR_SQL, id=row.id, video_id=row.video_id,
+                      error=status.error)
+
+
+def _expected(exc):
+    return isinstance(exc, (cuts.CutError, OSError))
+
+
+def _one_line(exc):
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
