@@ -11,6 +11,7 @@ Connections are:
 - autocommit, SERIALIZABLE: every statement is its own transaction, and the server behaves as
   if all transactions ran one after the other in some order;
 - returning rows as named tuples (`row.name`, still indexable).
+A greenlet killed mid-query (or a gevent.Timeout) leaves its connection closed: get a new one.
 
 Multi-statement work runs in one transaction. Under SERIALIZABLE the server may abort one of
 two conflicting transactions (SQLSTATE 40001, or 40P01 for a deadlock): that is expected, and
@@ -43,6 +44,7 @@ statements that cannot run in a transaction block (CREATE INDEX CONCURRENTLY, VA
 """
 
 import logging
+import math
 import random
 import time
 from contextlib import contextmanager
@@ -150,8 +152,9 @@ class DBManager:
         timeout = gevent.Timeout(self.connect_timeout)
         try:
             with timeout:
-                conn = psycopg2.connect(self.dsn, connect_timeout=self.connect_timeout,
-                                        cursor_factory=psycopg2.extras.NamedTupleCursor)
+                conn = psycopg2.connect(
+                    self.dsn, cursor_factory=psycopg2.extras.NamedTupleCursor,
+                    connect_timeout=max(1, math.ceil(self.connect_timeout)))
         except gevent.Timeout as e:
             if e is not timeout:
                 raise

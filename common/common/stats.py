@@ -104,8 +104,8 @@ def timed(name=None, normalize=None, buckets=None, normalized_buckets=None, **la
 
     Successful calls go into histogram `NAME_latency_seconds` (NAME defaults to the function's
     name), labelled by `label_fns`: each maps a label name to `fn(ret, *args, **kwargs) -> value`,
-    called with the return value and the call's arguments. Label values must come from bounded
-    sets (see the module docstring).
+    called with the return value and the call's arguments as passed (for a method, `self`
+    first). Label values must come from bounded sets (see the module docstring).
 
     `normalize(ret, *args, **kwargs)` returns the amount of work done (segments returned, seconds
     of video cut); if given, `NAME_normalized_latency_seconds` records time per unit (calls
@@ -114,8 +114,9 @@ def timed(name=None, normalize=None, buckets=None, normalized_buckets=None, **la
     A call that raises is counted in `function_exceptions_total{function, exception}` and
     timed in `function_error_latency_seconds{function}`, then the exception propagates.
 
-    For a generator function the time runs until the generator is exhausted (`ret` is None);
-    a generator closed early by its consumer is not recorded.
+    For a generator function the time runs until the generator is exhausted, including the
+    consumer's time between items (`ret` is None); one closed early by its consumer is not
+    recorded.
 
         @timed("get_best_segments", normalize=lambda ret, *a, **k: len(ret or ()),
                holes=lambda ret, *a, **k: str(ret is not None and None in ret).lower())
