@@ -1,0 +1,116 @@
+"""The downloader as an operator runs it: CLI errors, metrics, SIGTERM, the Twitch path."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import requests
+
+from support.hls_origin import archived, wait_for
+
+PYTHON = sys.executable
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_cli(*args, timeout=30):
+    return subprocess.run([PYTHON, "-m", "downloader", *args], capture_output=True, text=True,
+        timeout=timeout)
+
+
+def spawn(*args):
+    return subprocess.Popen([PYTHON, "-m", "downloader", *args], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+
+
+def stop(proc, timeout=20):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+        raise AssertionError("downloader did not stop on SIGTERM:\n" + output[-3000:])
+    return proc.returncode, output
+
+
+def test_help_explains_usage():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for flag in ("--stream", "--base-dir", "--qualities", "--variant", "--suspect-after",
+            "--twitch-auth-file", "--twitch-gql-url", "--twitch-usher-url", "--important",
+            "--metrics-port"):
+        assert flag in result.stdout
+
+
+def test_bad_input_is_a_one_line_error(tmp_path):
+    for args, words in [
+        (("bad/channel", "--base-dir", str(tmp_path)), "channel name"),
+        (("--stream", "x", "not-a-url", "--base-dir", str(tmp_path)), "URL"),
+        (("--stream", ".hidden", "http://127.0.0.1:1/m.m3u8", "--base-dir", str(tmp_path)),
+            "--stream"),
+        (("chan", "--base-dir", str(tmp_path), "--twitch-auth-file", str(tmp_path / "nope")),
+            "--twitch-auth-file"),
+    ]:
+        result = run_cli(*args)
+        assert result.returncode == 2, result.stderr
+        assert "Traceback" not in result.stderr
+        assert words in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_sigterm_finishes_in_flight_segment_and_leaves_no_temp(hls_origin, channel, tmp_path):
+    base = str(tmp_path / "archive")
+    port = free_port()
+    seq = hls_origin.next_seq() + 1
+    channel.slow_seconds = 2.5
+    channel.fault(seq, "slow", variant=0)
+    proc = spawn("--stream", "cli", channel.master_url, "--base-dir", base, "--qualities", "all",
+        "--metrics-port", str(port))
+    try:
+        wait_for(lambda: any(r[0] == "segment" and r[2] == seq and r[5] == "slow"
+            for r in channel.requests), 15, "the slow segment's transfer to start")
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'downloader_segments_downloaded_total{stream="cli",type="full",variant="source"}' \
+            in metrics
+        assert 'downloader_workers{stream="cli",variant="90p"} 1.0' in metrics
+    finally:
+        code, output = stop(proc)
+    assert code == 0, output[-3000:]
+    assert "Traceback" not in output
+    names = [n for _, _, files in os.walk(base) for n in files]
+    assert names and not [n for n in names if "-temp-" in n]
+    # The in-flight segment was allowed to finish.
+    start = hls_origin.history[0][seq][0]
+    assert [s for s in archived(base, "cli", "source") if s.start == start and s.type == "full"]
+
+
+def test_twitch_channel_offline_then_live(hls_origin, channel, twitch_fake, tmp_path):
+    base = str(tmp_path / "archive")
+    auth = tmp_path / "auth"
+    auth.write_text("OAuth sekrit123\n")
+    twitch_fake.set_offline("fakechan")
+    proc = spawn("FakeChan", "--base-dir", base, "--qualities", "source,90p15", "--metrics-port",
+        "0", "--twitch-gql-url", twitch_fake.gql_url, "--twitch-usher-url", twitch_fake.usher_url,
+        "--twitch-auth-file", str(auth), "--offline-poll-interval", "0.5")
+    try:
+        wait_for(lambda: sum(1 for r in twitch_fake.gql_requests if r[0] == "fakechan") >= 2, 15,
+            "repeated token requests while offline")
+        assert proc.poll() is None          # offline is not fatal
+        assert not os.path.exists(os.path.join(base, "fakechan"))
+        twitch_fake.add_channel("fakechan", channel)
+        for variant in ("source", "90p15"):
+            wait_for(lambda: [s for s in archived(base, "fakechan", variant) if s.type == "full"],
+                15, f"{variant} segments from the Twitch channel")
+    finally:
+        code, output = stop(proc)
+    assert code == 0, output[-3000:]
+    assert all(r[1] == "OAuth sekrit123" for r in twitch_fake.gql_requests if r[0] == "fakechan")
+    assert ("fakechan", 200) in twitch_fake.usher_requests
+    # Twitch's PREFETCH entries are not segments.
+    assert not [r for r in channel.requests if r[0] == "segment" and r[5] != "ok"]
