@@ -12,6 +12,7 @@ a variant, a result type, "true"/"false"), never from a time, a path, a URL or a
 scrape grows without limit (this has taken down /metrics before).
 """
 
+import atexit
 import functools
 import inspect
 import logging
@@ -313,6 +314,9 @@ def install_profiler(interval=0.01, top_n=200, max_depth=60, max_stacks=5000,
     registry.register(collector)
     signal.setitimer(signal.ITIMER_PROF, interval, interval)
     _profiler = (sampler, collector, registry, previous)
+    # At exit Python restores SIGPROF's default action (terminate) while the timer still runs:
+    # a clean shutdown would end "Profiling timer expired". Stop the timer first.
+    atexit.register(uninstall_profiler)
     log.info("stack sampler installed: every %.3fs of CPU, flamegraph_total on /metrics",
              interval)
     return collector
@@ -329,6 +333,7 @@ def uninstall_profiler():
     global _profiler
     if _profiler is None:
         return
+    atexit.unregister(uninstall_profiler)
     sampler, collector, registry, previous = _profiler
     signal.setitimer(signal.ITIMER_PROF, 0, 0)
     # SIGPROF's default action kills the process: ignore any signal still in flight instead.

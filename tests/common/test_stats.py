@@ -191,3 +191,45 @@ def test_profiler_exports_bounded_monotonic_samples_without_deadlocking_scrapes(
     for before, after in zip(scrapes, scrapes[1:]):  # counters never go backwards
         for stack, value in before.items():
             assert after[stack] >= value, stack
+
+
+# The daemon setting: gevent-patched, /metrics served by serve_metrics and scraped over HTTP
+# while greenlets burn CPU under the sampler; then a normal exit with the sampler still on
+# (exit status 0, not killed by SIGPROF during interpreter shutdown).
+GEVENT_PROFILE_SCRIPT = textwrap.dedent("""
+    from gevent import monkey
+    monkey.patch_all()
+    import sys, time, gevent, requests
+    from common import stats
+
+    stats.install_profiler(interval=0.001)
+    server = stats.serve_metrics(int(sys.argv[1]), "127.0.0.1")
+
+    def burn():
+        while True:
+            sum(i * i for i in range(20000))
+            gevent.sleep(0)
+
+    workers = [gevent.spawn(burn) for _ in range(2)]
+    deadline, scrapes, text = time.monotonic() + 1.5, 0, ""
+    while time.monotonic() < deadline:
+        text = requests.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5).text
+        scrapes += 1
+    gevent.killall(workers)
+    print(scrapes)
+    print(text)
+""")
+
+
+def test_profiler_under_gevent_with_http_scrapes():
+    try:
+        proc = subprocess.run([sys.executable, "-c", GEVENT_PROFILE_SCRIPT, str(free_port())],
+                              capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("scraping over HTTP while the profiler samples hung")
+    assert proc.returncode == 0, proc.stderr
+    scrapes, text = proc.stdout.split("\n", 1)
+    assert int(scrapes) > 5
+    assert "profile_interval_seconds 0.001" in text
+    assert any(line.startswith("flamegraph_total{") and "__main__.burn" in line
+               for line in text.splitlines())
