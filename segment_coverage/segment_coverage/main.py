@@ -116,9 +116,10 @@ class Checker:
         self.scanner = scanner or Scanner(
             args.base_dir, datetime.timedelta(seconds=args.live_margin))
         self.out = output_dir(args.base_dir)
+        self._last_logged = {}
 
     def check(self, now=None):
-        """Returns (coverages, number of stream/variants that failed)."""
+        """Returns (coverages, number of stream/variants or files that failed)."""
         started = time.monotonic()
         now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
         window = max(self.args.map_hours, self.args.summary_hours)
@@ -129,16 +130,22 @@ class Checker:
                 coverage = self.scanner.scan(stream, variant, now, window, self.args.map_hours)
                 self.metrics.publish(coverage)
                 self._write_variant(coverage)
+            except OSError as e:
+                log.error("checking %s/%s failed: %s", stream, variant, e)
             except Exception:
-                log.exception("checking %s/%s failed; will retry at the next check",
-                              stream, variant)
-                self.metrics.check_errors.labels(stream, variant).inc()
-                failures += 1
+                log.exception("checking %s/%s failed", stream, variant)
+            else:
+                coverages.append(coverage)
+                self._log_coverage(coverage)
                 continue
-            coverages.append(coverage)
-            _log_coverage(coverage)
-        atomic_write(os.path.join(self.out, INDEX),
-                     render_page(coverages, self.nodes.get(), now, self.args.check_interval))
+            self.metrics.check_errors.labels(stream, variant).inc()
+            failures += 1
+        page = render_page(coverages, self.nodes.get(), now, self.args.check_interval)
+        try:
+            atomic_write(os.path.join(self.out, INDEX), page)
+        except OSError as e:
+            log.error("cannot write the coverage page: %s", e)
+            failures += 1
         self.metrics.check_duration.observe(time.monotonic() - started)
         self.metrics.last_check.set_to_current_time()
         return coverages, failures
@@ -152,16 +159,21 @@ class Checker:
         atomic_write(os.path.join(self.out, summary_file(stream, variant)),
                      summary_json(coverage, self.args.summary_hours))
 
-
-def _log_coverage(coverage):
-    previous = coverage.previous
-    figures = previous.figures if previous is not None else None
-    log.info("%s/%s: %d hours (%d scanned, %d reused); previous hour: %s",
-             coverage.stream, coverage.variant, len(coverage.hours), coverage.rescanned,
-             coverage.reused,
-             "not examined" if figures is None else
-             f"{figures.holes} holes ({figures.hole_duration.total_seconds():.1f} s), "
-             f"{figures.overlaps} overlaps, {figures.partials_chosen} partials chosen")
+    def _log_coverage(self, coverage):
+        """INFO when the previous hour's figures change (a new hour, a backfill), else DEBUG:
+        one line a minute per variant would drown the lines that matter."""
+        previous = coverage.previous
+        figures = previous.figures if previous is not None else None
+        text = ("not examined" if figures is None else
+                f"{figures.holes} holes ({figures.hole_duration.total_seconds():.1f} s), "
+                f"{figures.overlaps} overlaps, {figures.partials_chosen} partials chosen")
+        key = (coverage.stream, coverage.variant)
+        changed = self._last_logged.get(key) != (previous and previous.hour, text)
+        self._last_logged[key] = (previous and previous.hour, text)
+        log.log(logging.INFO if changed else logging.DEBUG,
+                "%s/%s: %d hours (%d scanned, %d reused); previous hour: %s",
+                coverage.stream, coverage.variant, len(coverage.hours), coverage.rescanned,
+                coverage.reused, text)
 
 
 def main(argv=None):

@@ -76,8 +76,9 @@ def fingerprint(hours_path, hour):
 
 
 def list_hour(hour_path):
-    """Parsed segments of one hour directory and the number of names that do not parse.
-    None if the directory does not exist."""
+    """Segments of one hour directory, parsed from their bare names (so their `start` is only
+    right within the hour: enough to count types and duplicates), and the number of names that
+    do not parse. (None, 0) if the directory does not exist."""
     try:
         names = os.listdir(hour_path)
     except FileNotFoundError:
@@ -86,7 +87,7 @@ def list_hour(hour_path):
     bad = 0
     for name in names:
         try:
-            segments.append(parse_segment_path(os.path.join(hour_path, name)))
+            segments.append(parse_segment_path(name))
         except ValueError:
             bad += 1
     return segments, bad

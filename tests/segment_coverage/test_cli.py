@@ -81,3 +81,12 @@ def test_daemon_serves_metrics_and_stops_on_sigterm(archive, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_run_once_fails_cleanly_when_outputs_cannot_be_written(archive, tmp_path):
+    open(os.path.join(archive, ".coverage"), "w").close()  # a file where the directory goes
+    result = _run(["--base-dir", archive, "--run-once"], tmp_path)
+    assert result.returncode == 1
+    assert "checking s/v failed" in result.stderr
+    assert "cannot write the coverage page" in result.stderr
+    assert "Traceback" not in result.stderr
