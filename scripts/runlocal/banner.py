@@ -1,11 +1,21 @@
 """What a local node tells its user once it is up: where to look and what to type."""
 
+import os
 import shlex
 
+from .options import user_cwd
 from .services import UPLOAD_LOCATION, demo_origin_url
 
 
+def short_path(path):
+    """PATH relative to the current directory when it lies inside it (shorter to type)."""
+    rel = os.path.relpath(path, user_cwd())
+    return rel if not rel.startswith("..") else path
+
+
 def banner(plan, dsn, python):
+    """The text, as a list of lines."""
+    python = short_path(python)
     r = plan.restreamer_url
     q = shlex.quote
     lines = ["", "=" * 78, f"Node '{plan.node_name}' is running. Data: {plan.data_dir}", ""]
@@ -25,29 +35,30 @@ def banner(plan, dsn, python):
         f"Coverage page:   {r}/coverage/",
         f"Archive listing: {r}/files",
         "Metrics:",
-        f"  restreamer {r}/metrics",
+        f"  {'restreamer':<17} {r}/metrics",
     ]
     for service in ("downloader", "backfiller", "cutter", "segment_coverage"):
         if service == "downloader" and plan.stream.kind == "none":
             continue
-        lines.append(f"  {service:<10} http://127.0.0.1:{plan.port(service)}/metrics")
+        lines.append(f"  {service:<17} http://127.0.0.1:{plan.port(service)}/metrics")
     lines += [
         "",
         f"Logs: {plan.path('logs')}/SERVICE.log    Uploads: {plan.path('uploads')}",
         f"Database: {dsn}",
     ]
     if stream:
-        uploader = f"{q(python)} -m uploader --database {q(dsn)}"
+        uploader = f"{q(python)} -m uploader"
         lines += [
             "",
-            "Cut a highlight of the last 40 seconds (waits a few seconds before the end):",
-            f"  ID=$({uploader} events create --stream {stream} "
-            "--start $(date -u -d '-50 sec' +%FT%T) --end $(date -u -d '-10 sec' +%FT%T) "
-            "--description 'my highlight' --quiet)",
-            f"  {uploader} events edit $ID --title 'My highlight' "
-            f"--description 'Cut by run-local' --location {UPLOAD_LOCATION} "
-            "--video-start START --video-end END",
-            f"  watch -n1 {uploader} events show $ID",
+            "Cut a highlight of 40 seconds that ended 10 seconds ago, and watch it get cut:",
+            f"  export UPLOADER_DATABASE={q(dsn)}",
+            "  START=$(date -u -d '-50 sec' +%FT%T) END=$(date -u -d '-10 sec' +%FT%T)",
+            f"  ID=$({uploader} events create --event-start $START --description 'my highlight')",
+            f"  {uploader} events edit $ID --video-start $START --video-end $END \\",
+            f"      --title 'My highlight' --description 'Cut by run-local' --stream {stream} \\",
+            f"      --location {UPLOAD_LOCATION}",
+            f"  watch -n1 {uploader} events show $ID    # EDITED -> CLAIMED -> FINALIZING -> DONE",
+            f"The video lands in {plan.path('uploads')} (video_link shows it).",
         ]
     lines += ["", "Stop with Ctrl-C.", "=" * 78, ""]
-    return "\n".join(lines)
+    return lines

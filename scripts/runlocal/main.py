@@ -58,7 +58,8 @@ def announce_when_ready(plan, dsn, supervisor, timeout=60):
         if not supervisor.stopping.is_set():
             supervisor.say(f"the restreamer does not answer on {url} yet; see its log")
         return
-    supervisor.say(banner(plan, dsn, sys.executable))
+    for line in banner(plan, dsn, sys.executable):
+        supervisor.say(line)
 
 
 def tail(path, lines=15):
@@ -84,6 +85,7 @@ def main(argv=None):
 
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     supervisor = Supervisor(Output(), plan.path("logs"), env=env)
+    supervisor.open_log()
     supervisor.install_signal_handlers()
     code = 0
     try:

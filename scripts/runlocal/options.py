@@ -94,6 +94,11 @@ def build_parser():
     return parser
 
 
+def user_cwd():
+    """The directory the user ran ./run-local from (it changes to the checkout)."""
+    return os.environ.get("RUN_LOCAL_CWD") or os.getcwd()
+
+
 class UsageError(Exception):
     pass
 
@@ -128,7 +133,7 @@ def plan_from_args(argv=None):
     stream = parse_stream(args.stream, args.stream_name, args.peer)
     name = args.name or ("local" if args.port_offset == 0 else f"local-{args.port_offset}")
     return Plan(
-        data_dir=os.path.abspath(args.data), port_offset=args.port_offset, stream=stream,
+        data_dir=os.path.abspath(os.path.join(user_cwd(), args.data)), port_offset=args.port_offset, stream=stream,
         peers=[p.rstrip("/") for p in args.peer], database=args.database, node_name=name,
         host=args.host, variants=args.variants, log_level=args.log_level)
 

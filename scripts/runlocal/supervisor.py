@@ -112,9 +112,17 @@ class Supervisor:
         self.children = []
         self.stopping = threading.Event()
         self.fatal = None
+        self.log = None
+
+    def open_log(self):
+        """The supervisor's own lines go to LOG_DIR/run-local.log too."""
+        self.log = open(os.path.join(self.log_dir, "run-local.log"), "a", buffering=1)
 
     def say(self, text):
         self.output.line("run-local", text, len(COLORS) - 1)
+        if self.log is not None:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+            self.log.write(f"{stamp} {text}\n")
 
     def add(self, name, argv, **kwargs):
         child = Child(name, argv, os.path.join(self.log_dir, f"{name}.log"), self.output,

@@ -1,0 +1,194 @@
+"""./run-local end to end: the demo stream, every service, a real database; then a clean stop."""
+
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BASE_PORTS = (8000, 8001, 8002, 8003, 8004, 8010)
+MARKER = "RUN_LOCAL_TEST_MARKER"
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_offset():
+    for _ in range(100):
+        offset = random.randrange(20000, 50000, 20)
+        if all(port_free(p + offset) for p in BASE_PORTS):
+            return offset
+    pytest.fail("no free port range for run-local")
+
+
+def marked_processes(marker):
+    """PIDs of live processes whose environment carries MARKER=marker."""
+    needle = f"{MARKER}={marker}".encode()
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    found.append(int(pid))
+        except OSError:
+            pass  # gone, or not ours to read
+    return found
+
+
+def get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read().decode()
+
+
+def iso(dt):
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def uploader(dsn, *args):
+    result = subprocess.run([sys.executable, "-m", "uploader", "--database", dsn, *args],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+class Node:
+    def __init__(self, tmp_path, dsn):
+        self.data = tmp_path / "data"
+        self.offset = free_offset()
+        self.marker = uuid.uuid4().hex
+        self.log_path = tmp_path / "run-local.out"
+        self.dsn = dsn
+        self.url = f"http://127.0.0.1:{8000 + self.offset}"
+
+    def start(self):
+        self.log = open(self.log_path, "wb")
+        env = dict(os.environ, **{MARKER: self.marker})
+        self.process = subprocess.Popen(
+            [os.path.join(ROOT, "run-local"), "--data", str(self.data),
+             "--port-offset", str(self.offset), "--database", self.dsn],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+    def output(self, lines=60):
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=60)
+        finally:
+            self.log.close()
+
+    def kill_leftovers(self):
+        for pid in marked_processes(self.marker):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.fixture
+def node(tmp_path, db_dsn):
+    node = Node(tmp_path, db_dsn)
+    node.start()
+    yield node
+    if node.process.poll() is None:
+        node.stop()
+    node.kill_leftovers()  # only if the test already failed: never leave them behind
+
+
+def wait_for_clean_window(node, deadline):
+    """Poll the playlist of the 20 s that ended 5 s ago until it is complete; return it."""
+    last = "no answer"
+    while time.monotonic() < deadline:
+        assert node.process.poll() is None, f"run-local exited:\n{node.output()}"
+        end = datetime.utcnow() - timedelta(seconds=5)
+        start = end - timedelta(seconds=20)
+        query = urllib.parse.urlencode({"start": iso(start), "end": iso(end)})
+        try:
+            text = get(f"{node.url}/playlist/demo/source.m3u8?{query}")
+        except (urllib.error.URLError, OSError) as e:
+            last = str(e)
+        else:
+            durations = [float(d) for d in re.findall(r"^#EXTINF:([\d.]+)", text, re.M)]
+            if durations and sum(durations) >= 19.9 and "#EXT-X-DISCONTINUITY" not in text:
+                return start, end, text
+            last = text
+        time.sleep(1)
+    pytest.fail(f"no complete 20 s playlist within 60 s; last answer:\n{last}\n"
+                f"run-local output:\n{node.output()}")
+
+
+def wait_for_state(node, event_id, state, deadline):
+    while time.monotonic() < deadline:
+        row = json.loads(uploader(node.dsn, "events", "show", event_id, "--json"))
+        if row["state"] == state:
+            return row
+        assert not (row["error"] and row["state"] == "UNEDITED"), row["error"]
+        time.sleep(1)
+    pytest.fail(f"event not {state} in time: {row}\nrun-local output:\n{node.output()}")
+
+
+def ffprobe_duration(path):
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path],
+        capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return float(result.stdout.strip())
+
+
+@pytest.mark.slow
+def test_local_node_records_cuts_and_stops_cleanly(node):
+    launched = time.monotonic()
+    start, end, playlist = wait_for_clean_window(node, launched + 60)
+    assert "#EXT-X-PROGRAM-DATE-TIME" in playlist
+
+    # Every service is up: each answers /metrics on its offset port.
+    for port in (8000, 8001, 8002, 8003, 8004):
+        assert "# HELP" in get(f"http://127.0.0.1:{port + node.offset}/metrics")
+    running = marked_processes(node.marker)
+    assert len(running) >= 7, running  # run-local, the supervisor's children, their helpers
+
+    # An editor's event, through the operator CLI, cut by the node's cutter.
+    video_start, video_end = start + timedelta(seconds=4), start + timedelta(seconds=14)
+    event_id = uploader(node.dsn, "events", "create", "--event-start", iso(video_start),
+                        "--description", "deploy test")
+    uploader(node.dsn, "events", "edit", event_id, "--video-start", iso(video_start),
+             "--video-end", iso(video_end), "--title", "Deploy test",
+             "--description", "cut by run-local", "--stream", "demo", "--location", "local")
+    row = wait_for_state(node, event_id, "DONE", time.monotonic() + 45)
+    link = urllib.parse.urlparse(row["video_link"])
+    assert link.scheme == "file"
+    video = urllib.parse.unquote(link.path)
+    assert os.path.dirname(video) == str(node.data / "uploads")
+    assert abs(ffprobe_duration(video) - 10.0) < 0.1
+
+    # SIGTERM: everything it started is gone, and no temp file is left anywhere.
+    assert node.stop() == 0, node.output()
+    assert marked_processes(node.marker) == []
+    leftovers = [os.path.join(d, f) for d, _, files in os.walk(node.data) for f in files
+                 if "-temp-" in f or f.endswith(".tmp")]
+    assert leftovers == []
+    for service in ("restreamer", "downloader", "backfiller", "segment_coverage", "cutter",
+                    "demo_origin"):
+        assert (node.data / "logs" / f"{service}.log").stat().st_size > 0, service

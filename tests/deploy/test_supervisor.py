@@ -1,0 +1,193 @@
+"""The local supervisor on its own: real child processes (shell scripts standing in for the
+services), real signals, real Postgres binaries for the private cluster."""
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import psycopg2
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+from runlocal import database, options, services  # noqa: E402
+from runlocal.supervisor import Output, Supervisor  # noqa: E402
+
+MARKER = "SUPERVISOR_TEST_MARKER"
+
+
+def marked(marker):
+    needle = f"{MARKER}={marker}".encode()
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if needle in f.read().split(b"\0"):
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def wait_until(condition, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def supervisor(tmp_path):
+    marker = uuid.uuid4().hex
+    out = io.StringIO()
+    sup = Supervisor(Output(out), str(tmp_path), env=dict(os.environ, **{MARKER: marker}))
+    sup.marker, sup.out = marker, out
+    yield sup
+    sup.stop(timeout=5)
+    for pid in marked(marker):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_output_is_prefixed_and_logged_and_stop_leaves_no_process(supervisor, tmp_path):
+    # A service with a helper process in its group (like ffmpeg under the restreamer).
+    script = "echo starting; sleep 300 & echo helper started; wait"
+    child = supervisor.add("fake", ["sh", "-c", script])
+    supervisor.start(child)
+    assert wait_until(lambda: "helper started" in supervisor.out.getvalue())
+    assert wait_until(lambda: len(marked(supervisor.marker)) == 2)
+    supervisor.stop(timeout=10)
+    assert marked(supervisor.marker) == []
+    lines = supervisor.out.getvalue().splitlines()
+    assert "fake            | starting" in lines
+    assert (tmp_path / "fake.log").read_text() == "starting\nhelper started\n"
+
+
+def test_a_leader_that_exits_on_sigterm_does_not_leave_its_helpers(supervisor):
+    # The leader exits at once on TERM; its helper ignores the group's TERM once.
+    script = ("sh -c 'trap \"\" TERM; echo helper ready; exec sleep 300' & "
+              "trap 'exit 0' TERM; while true; do sleep 0.1; done")
+    child = supervisor.add("leaky", ["sh", "-c", script])
+    supervisor.start(child)
+    assert wait_until(lambda: "helper ready" in supervisor.out.getvalue())
+    supervisor.stop(timeout=2)
+    assert marked(supervisor.marker) == []
+    assert "did not stop within 2 s: killing it" in supervisor.out.getvalue()
+
+
+def test_a_crashing_service_is_restarted(supervisor):
+    child = supervisor.add("crashy", ["sh", "-c", "echo run; sleep 0.2; exit 1"])
+    supervisor.start(child)
+    supervisor.stopping.clear()
+
+    def two_runs():
+        supervisor._check(child)
+        return supervisor.out.getvalue().count("| run") >= 2
+    assert wait_until(two_runs)
+    assert "exited with code 1; restarting in 1 s" in supervisor.out.getvalue()
+    assert supervisor.fatal is None
+
+
+def test_a_configuration_error_at_start_is_fatal(supervisor):
+    child = supervisor.add("badconf", ["sh", "-c", "echo 'error: bad flag' >&2; exit 2"])
+    supervisor.start(child)
+    supervisor.watch()  # returns by itself: nothing to wait for
+    assert supervisor.fatal.startswith("badconf cannot start (exit code 2)")
+
+
+def test_second_node_defaults_and_stream_sources():
+    plan = options.plan_from_args(["--data", "/tmp/n2", "--port-offset", "100",
+                                   "--peer", "http://127.0.0.1:8000/"])
+    assert plan.stream.kind == "none" and plan.node_name == "local-100"
+    assert plan.peers == ["http://127.0.0.1:8000"]
+    assert plan.port("restreamer") == 8100
+    names = [s.name for s in services.service_commands(plan, "dbname=x")]
+    assert names == ["restreamer", "backfiller", "segment_coverage", "cutter"]
+    backfiller = services.service_commands(plan, "dbname=x")[1].argv
+    assert backfiller[backfiller.index("--node") + 1] == "http://127.0.0.1:8000"
+    assert backfiller[backfiller.index("--localhost") + 1] == "local-100"
+
+    twitch = options.plan_from_args(["--stream", "twitch:SomeChannel"]).stream
+    assert (twitch.kind, twitch.name) == ("twitch", "somechannel")
+    url = options.plan_from_args(["--stream", "https://x/m.m3u8", "--stream-name", "cam"]).stream
+    assert (url.kind, url.name, url.url) == ("url", "cam", "https://x/m.m3u8")
+    demo = options.plan_from_args([])
+    commands = {s.name: s.argv for s in services.service_commands(demo, "dbname=x")}
+    downloader = commands["downloader"]
+    at = downloader.index("--stream")
+    assert downloader[at:at + 3] == ["--stream", "demo", "http://127.0.0.1:8010/master.m3u8"]
+    with pytest.raises(options.UsageError, match="twitch:CHANNEL"):
+        options.plan_from_args(["--stream", "ftp://nope"])
+
+
+def run_local(*args, timeout=30):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "run_local.py"), *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_busy_port_is_a_clear_error(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        offset = s.getsockname()[1] - 8003
+        result = run_local("--data", str(tmp_path), "--port-offset", str(offset),
+                           "--stream", "none")
+    assert result.returncode == 2
+    assert f"ports already in use: {8003 + offset} (cutter)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    result = run_local("--data", str(tmp_path), "--port-offset", "31000",
+                       "--database", f"host=127.0.0.1 port={dead} user=postgres")
+    assert result.returncode == 1
+    assert "cannot connect to --database" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_cutter_config_is_what_the_cutter_accepts(tmp_path):
+    plan = options.plan_from_args(["--data", str(tmp_path)])
+    from cutter.config import parse_config
+    import json
+    locations = parse_config(json.loads(services.cutter_config_text(plan)))
+    assert list(locations) == [services.UPLOAD_LOCATION]
+    assert locations["local"].backend.directory == str(tmp_path / "uploads")
+
+
+@pytest.mark.skipif(not database.pg_binary("postgres"), reason="no PostgreSQL server binaries")
+def test_private_cluster_starts_serves_and_stops():
+    # Not under pytest's tmp_path: its parents are private to root, and the cluster runs as
+    # the postgres user when we are root.
+    directory = tempfile.mkdtemp(prefix="runlocal-pg-")
+    os.chmod(directory, 0o755)
+    try:
+        cluster = database.PrivateCluster(os.path.join(directory, "postgres"))
+        cluster.prepare()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        process = subprocess.Popen(cluster.argv(port), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True,
+                                   **cluster.as_user())
+        try:
+            cluster.wait_ready(port, process)
+            dsn = database.ensure_database("127.0.0.1", port, "postgres")
+            assert database.ensure_database("127.0.0.1", port, "postgres") == dsn  # idempotent
+            with psycopg2.connect(dsn) as conn:
+                assert conn.cursor().execute("SELECT 1") is None
+        finally:
+            os.killpg(process.pid, signal.SIGINT)
+            assert process.wait(timeout=30) == 0
+    finally:
+        subprocess.run(["rm", "-rf", directory], check=True)
