@@ -25,6 +25,7 @@ ffmpeg's own last error line. Work runs in ffmpeg subprocesses driven by gevent,
 greenlets keep running while a cut is produced.
 """
 
+import json
 import logging
 import os
 import shutil
@@ -187,7 +188,7 @@ def _encode_edge(work, segment, offset, duration):
     before any output is sent."""
     origin, reorder = _probe_edge(segment.path)
     position = _seconds(origin + offset)
-    args = ["-copyts", "-f", "mpegts", "-i", segment.path] + MAP_AV
+    args = ["-copyts", "-f", "mpegts", "-i", "file:" + segment.path] + MAP_AV
     # Output -ss shifts timestamps to 0 even with -copyts: -output_ts_offset puts them back.
     args += ["-ss", position, "-output_ts_offset", position]
     if duration is not None:
@@ -218,16 +219,13 @@ def _probe_edge(path):
     the file name's start time corresponds to; the video's frame reordering depth)."""
     proc = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,start_time,has_b_frames",
-         "-of", "default=nw=1", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+         "-of", "json", "file:" + path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode != 0:
         raise CutError(f"ffprobe could not read segment {path}: {_last_line(proc.stderr)}")
-    streams = []
-    for line in proc.stdout.decode(errors="replace").splitlines():
-        key, _, value = line.partition("=")
-        if key == "codec_type":
-            streams.append({})
-        if streams:
-            streams[-1][key] = value.strip()
+    try:
+        streams = json.loads(proc.stdout).get("streams", [])
+    except ValueError:
+        raise CutError(f"ffprobe gave unreadable output for segment {path}") from None
     origin = None
     reorder = 0
     for kind in ("video", "audio"):

@@ -1,0 +1,417 @@
+"""The restreamer's HTTP API (Flask): listings, segments, playlists, cuts, coverage, metrics.
+
+Routes are documented in restreamer/README.md. Every client error is a 4xx with a one-line
+plain-text reason; large bodies (segments, cuts, long playlists) are streamed.
+"""
+
+import json
+import logging
+import os
+import socket
+import time
+from datetime import datetime, timedelta
+
+import gevent
+import gevent.lock
+import gevent.socket
+import prometheus_client as prom
+from flask import Flask, Response, request, send_file
+from werkzeug.exceptions import HTTPException
+
+from common import cuts
+from common.segments import (ContainsHoles, choose_best_per_start, get_best_segments,
+                             parse_hour, parse_segment_path)
+
+from . import live, playlists, variants
+from .params import BadRequest, check_component, parse_bool, parse_choice, parse_range
+
+log = logging.getLogger(__name__)
+
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+CUT_TYPES = ("rough", "fast", "full")
+CONTAINERS = {"ts": ("mpegts", "video/MP2T"), "mp4": ("mp4", "video/mp4")}
+FULL_CUT_RETRY_AFTER = 30
+
+requests_total = prom.Counter(
+    "http_requests", "HTTP requests handled", ["endpoint", "method", "status"])
+request_latency = prom.Histogram(
+    "http_request_latency_seconds", "Time until the response headers were ready",
+    ["endpoint", "method"],
+    buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60))
+cut_bytes = prom.Counter("cut_bytes", "Bytes of cut video sent", ["type", "container"])
+cuts_running = prom.Gauge("cuts_running", "Cuts being produced now", ["type"])
+cuts_rejected = prom.Counter(
+    "cuts_rejected", "Full cuts refused because too many were running", ["type"])
+
+
+class Config:
+    def __init__(self, base_dir, max_cut_duration=timedelta(hours=6),
+                 max_playlist_duration=timedelta(days=7), max_concurrent_full_cuts=None,
+                 encode_args=None):
+        self.base_dir = os.path.abspath(base_dir)
+        self.max_cut_duration = max_cut_duration
+        self.max_playlist_duration = max_playlist_duration
+        self.max_concurrent_full_cuts = max_concurrent_full_cuts or os.cpu_count() or 1
+        self.encode_args = encode_args or cuts.DEFAULT_ENCODE_ARGS
+
+
+def create_app(config):
+    app = Flask(__name__, root_path=os.path.dirname(os.path.abspath(__file__)))
+    app.config["restreamer"] = config
+    full_cuts = gevent.lock.BoundedSemaphore(config.max_concurrent_full_cuts)
+    arrivals = _ArrivalCache()
+
+    # --- plumbing: errors, CORS, metrics ----------------------------------------------------
+
+    @app.errorhandler(BadRequest)
+    def bad_request(e):
+        return _text(str(e), e.status)
+
+    @app.errorhandler(HTTPException)
+    def http_error(e):
+        return _text(f"{e.name}: {e.description}" if e.code != 404 else "not found", e.code)
+
+    @app.errorhandler(Exception)
+    def server_error(e):
+        log.exception("error handling %s %s", request.method, request.path)
+        return _text(f"internal error: {type(e).__name__}: {e}".splitlines()[0], 500)
+
+    @app.before_request
+    def start_timer():
+        request.environ["restreamer.start"] = time.monotonic()
+
+    @app.after_request
+    def finish(response):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = "Content-Length, Content-Range"
+        endpoint = request.endpoint or "unmatched"
+        started = request.environ.get("restreamer.start")
+        if started is not None:
+            request_latency.labels(endpoint, request.method).observe(time.monotonic() - started)
+        requests_total.labels(endpoint, request.method, str(response.status_code)).inc()
+        return response
+
+    @app.route("/metrics")
+    def metrics():
+        return Response(prom.generate_latest(), mimetype=prom.CONTENT_TYPE_LATEST)
+
+    # --- paths ------------------------------------------------------------------------------
+
+    def variant_path(stream, variant):
+        check_component(stream, "stream")
+        check_component(variant, "variant")
+        path = os.path.join(config.base_dir, stream, variant)
+        if not os.path.isdir(path):
+            raise BadRequest(f"no such stream/variant: {stream}/{variant}", 404)
+        return path
+
+    # --- listings (the backfiller's view of this node) --------------------------------------
+
+    @app.route("/files")
+    def list_streams():
+        return _json(_list_dirs(config.base_dir))
+
+    @app.route("/files/<stream>")
+    def list_variants(stream):
+        check_component(stream, "stream")
+        return _json(_list_dirs(os.path.join(config.base_dir, stream)))
+
+    @app.route("/files/<stream>/<variant>")
+    def list_hours(stream, variant):
+        check_component(stream, "stream")
+        check_component(variant, "variant")
+        return _json([name for name in _list_dirs(os.path.join(config.base_dir, stream, variant))
+                      if _is_hour(name)])
+
+    @app.route("/files/<stream>/<variant>/<hour>")
+    def list_segments(stream, variant, hour):
+        for value, what in ((stream, "stream"), (variant, "variant"), (hour, "hour")):
+            check_component(value, what)
+        path = os.path.join(config.base_dir, stream, variant, hour)
+        try:
+            names = os.listdir(path)
+        except (FileNotFoundError, NotADirectoryError):
+            names = []
+        return _json(sorted(name for name in names
+                            if not name.startswith(".") and _is_servable_segment(name)))
+
+    @app.route("/segments/<stream>/<variant>/<hour>/<name>")
+    def segment(stream, variant, hour, name):
+        for value, what in ((stream, "stream"), (variant, "variant"), (hour, "hour"),
+                            (name, "segment")):
+            check_component(value, what)
+        if not _is_servable_segment(name):
+            raise BadRequest(f"not a segment file name: {name!r}", 404)
+        path = os.path.join(config.base_dir, stream, variant, hour, name)
+        if not os.path.isfile(path):
+            raise BadRequest(f"no such segment: {stream}/{variant}/{hour}/{name}", 404)
+        return send_file(path, mimetype="video/MP2T", conditional=True, etag=True,
+                         max_age=86400)
+
+    # --- coverage maps (written by segment_coverage into BASE/.coverage) --------------------
+
+    @app.route("/coverage/")
+    @app.route("/coverage/<name>")
+    def coverage(name="index.html"):
+        check_component(name, "file")
+        path = os.path.join(config.base_dir, ".coverage", name)
+        if not os.path.isfile(path):
+            raise BadRequest(f"no coverage file {name!r} (is segment_coverage running?)", 404)
+        return send_file(path, conditional=True, max_age=10)
+
+    # --- playlists --------------------------------------------------------------------------
+
+    @app.route("/playlist/<stream>.m3u8")
+    def master_playlist(stream):
+        check_component(stream, "stream")
+        start, end = parse_range(request.args, config.max_playlist_duration, "playlist",
+                                 require_end=False)
+        stream_path = os.path.join(config.base_dir, stream)
+        if not os.path.isdir(stream_path):
+            raise BadRequest(f"no such stream: {stream}", 404)
+        infos = [variants.variant_info(config.base_dir, stream, v, start, end)
+                 for v in _list_dirs(stream_path)]
+        infos = sorted((i for i in infos if i), key=lambda i: -i["bandwidth"])
+        if not infos:
+            raise BadRequest(f"stream {stream} has no data in that range", 404)
+        query = request.query_string.decode("latin-1")
+        return Response(playlists.master_playlist(infos, query), mimetype=PLAYLIST_TYPE)
+
+    @app.route("/playlist/<stream>/<variant>.m3u8")
+    def media_playlist(stream, variant):
+        hours_path = variant_path(stream, variant)
+        start, end = parse_range(request.args, config.max_playlist_duration, "playlist",
+                                 require_end=False)
+        prefix = playlists.segment_uri_prefix(stream, variant)
+        now = datetime.utcnow()
+        if end is None:
+            body = live_playlist(hours_path, prefix, start, now)
+        else:
+            body = fixed_playlist(hours_path, prefix, start, end, now)
+        return Response(body, mimetype=PLAYLIST_TYPE)
+
+    def fixed_playlist(hours_path, prefix, start, end, now):
+        """A range: VOD (with ENDLIST) once complete and in the past. A range reaching into
+        the last few seconds lists what has settled, by the live rules, so it only grows."""
+        if end > now - live.SETTLE:
+            listed = live_listable(hours_path, start, now)
+            entries, _, _ = live.window(listed, size=len(listed))
+            return playlists.media_playlist(entries, hours_path, prefix)
+        segments = get_best_segments(hours_path, start, end)
+        complete = bool(segments) and None not in segments
+        return playlists.media_playlist(segments, hours_path, prefix, endlist=complete,
+                                        playlist_type="VOD" if complete else None)
+
+    def live_playlist(hours_path, prefix, start, now):
+        origin = start or (now - timedelta(hours=1)).replace(hour=0, minute=0, second=0,
+                                                            microsecond=0)
+        if now - origin > config.max_playlist_duration:
+            raise BadRequest("live playlist start is further back than the maximum playlist "
+                             "range; give a later start")
+        listed = live_listable(hours_path, origin, now)
+        entries, sequence, discontinuities = live.window(listed)
+        return playlists.media_playlist(entries, hours_path, prefix, media_sequence=sequence,
+                                        discontinuity_sequence=discontinuities)
+
+    def live_listable(hours_path, origin, now):
+        horizon = now - live.SETTLE
+        if horizon <= origin:
+            return []
+        segments = get_best_segments(hours_path, origin, horizon)
+        return live.listable(segments, now, arrivals.arrival, arrivals.on_time_alternative)
+
+    # --- cuts -------------------------------------------------------------------------------
+
+    @app.route("/cut/<stream>/<variant>.<ext>")
+    def cut(stream, variant, ext):
+        if ext not in CONTAINERS:
+            raise BadRequest(f"unknown cut format .{ext}: want .ts or .mp4", 404)
+        hours_path = variant_path(stream, variant)
+        container, mimetype = CONTAINERS[ext]
+        start, end = parse_range(request.args, config.max_cut_duration, "cut", require_end=True)
+        allow_holes = parse_bool(request.args, "allow_holes", False)
+        kind = parse_choice(request.args, "type", CUT_TYPES, "fast")
+        if kind == "rough" and container != "mpegts":
+            raise BadRequest("rough cuts are the segments' MPEG-TS bytes: use .ts")
+        try:
+            segments = get_best_segments(hours_path, start, end, allow_holes=allow_holes)
+        except ContainsHoles:
+            if not any(get_best_segments(hours_path, start, end)):
+                raise BadRequest("no data in that range", 406) from None
+            raise BadRequest("the range contains holes (pass allow_holes=true to cut anyway)",
+                             406) from None
+        if not any(segments):
+            raise BadRequest("no data in that range", 406)
+        release = None
+        if kind == "full":
+            if not full_cuts.acquire(blocking=False):
+                cuts_rejected.labels(kind).inc()
+                response = _text(f"too many full cuts running (limit "
+                                 f"{config.max_concurrent_full_cuts}); retry later", 429)
+                response.headers["Retry-After"] = str(FULL_CUT_RETRY_AFTER)
+                return response
+            release = full_cuts.release
+        try:
+            if kind == "rough":
+                body = cuts.rough_cut(segments, start, end)
+            elif kind == "fast":
+                body = cuts.fast_cut(segments, start, end, container)
+            else:
+                body = cuts.full_cut(segments, start, end, config.encode_args, container)
+            stream_body = _CutBody(body, kind, container, release,
+                                   request.environ.get("restreamer.socket"))
+            release = None  # the body owns the slot now
+        finally:
+            if release is not None:
+                release()
+        try:
+            stream_body.prefetch()
+        except cuts.CutError as e:
+            log.error("cut %s/%s %s-%s failed: %s", stream, variant, start, end, e)
+            return _text(f"cut failed: {e}".splitlines()[0], 500)
+        name = f"{stream}-{variant}-{start:%Y%m%dT%H%M%S}.{ext}"
+        response = Response(stream_body, mimetype=mimetype, direct_passthrough=True)
+        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+        return response
+
+    return app
+
+
+class _CutBody:
+    """A cut's response body: counts bytes, releases its full-cut slot, and stops the cut as
+    soon as the client disconnects (even while ffmpeg is still working on output to come)."""
+
+    def __init__(self, chunks, kind, container, release, client_socket):
+        self.chunks = iter(chunks)
+        self.kind, self.container = kind, container
+        self.release = release
+        self.first = None
+        self.closed = False
+        cuts_running.labels(kind).inc()
+        self.watcher = None
+        if client_socket is not None and kind != "rough":
+            self.watcher = gevent.spawn(_watch_client, client_socket, gevent.getcurrent())
+
+    def prefetch(self):
+        """Run the cut up to its first chunk, so early failures get a proper status."""
+        try:
+            self.first = next(self.chunks, b"")
+        except BaseException:
+            self.close()
+            raise
+
+    def __iter__(self):
+        try:
+            if self.first:
+                cut_bytes.labels(self.kind, self.container).inc(len(self.first))
+                yield self.first
+            self.first = None
+            for chunk in self.chunks:
+                cut_bytes.labels(self.kind, self.container).inc(len(chunk))
+                yield chunk
+        except cuts.CutError as e:
+            # Headers are sent: all we can do is log and end the response abnormally.
+            log.error("cut failed while streaming: %s", e)
+            raise
+        finally:
+            self.close()
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        if self.watcher is not None:
+            self.watcher.kill(block=False)
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+        cuts_running.labels(self.kind).dec()
+        if self.release is not None:
+            self.release()
+
+
+def _watch_client(sock, request_greenlet):
+    """Kill the request's greenlet (and so its ffmpeg) when the client hangs up mid-cut.
+    A client waiting for a response sends nothing, so readability means EOF or a reset."""
+    try:
+        gevent.socket.wait_read(sock.fileno())
+        gone = not sock.recv(1, socket.MSG_PEEK)
+    except OSError:
+        gone = True
+    if gone:
+        log.info("client disconnected: stopping its cut")
+        request_greenlet.kill(block=False)
+
+
+class _ArrivalCache:
+    """When each segment file appeared (its mtime), remembered: a final file never changes."""
+
+    MAX_ENTRIES = 200_000
+
+    def __init__(self):
+        self.times = {}
+
+    def arrival(self, segment):
+        arrived = self.times.get(segment.path)
+        if arrived is None:
+            try:
+                mtime = os.stat(segment.path).st_mtime
+            except OSError:
+                return None
+            if len(self.times) >= self.MAX_ENTRIES:
+                self.times.clear()
+            arrived = self.times[segment.path] = datetime.utcfromtimestamp(mtime)
+        return arrived
+
+    def on_time_alternative(self, late):
+        """Best other segment with the same start that arrived on time, or None."""
+        hour_path, name = os.path.split(late.path)
+        try:
+            names = [n for n in os.listdir(hour_path) if n[:12] == name[:12] and n != name]
+        except OSError:
+            return None
+        candidates = []
+        for other in names:
+            try:
+                segment = parse_segment_path(os.path.join(hour_path, other))
+            except ValueError:
+                continue
+            arrived = self.arrival(segment)
+            if segment.start == late.start and arrived is not None \
+                    and arrived <= segment.end + live.SETTLE:
+                candidates.append(segment)
+        best = choose_best_per_start(candidates)
+        return best[0] if best else None
+
+
+def _text(message, status):
+    return Response(message.rstrip("\n") + "\n", status=status, mimetype="text/plain")
+
+
+def _json(value):
+    return Response(json.dumps(value), mimetype="application/json")
+
+
+def _list_dirs(path):
+    """Subdirectories of path, sorted; names starting with '.' are private. Missing -> []."""
+    try:
+        with os.scandir(path) as entries:
+            return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _is_hour(name):
+    try:
+        parse_hour(name)
+        return True
+    except ValueError:
+        return False
+
+
+def _is_servable_segment(name):
+    """A final segment file name (temp files are never served or listed)."""
+    try:
+        return parse_segment_path(name).type != "temp"
+    except ValueError:
+        return False
