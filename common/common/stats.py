@@ -76,19 +76,34 @@ class _Recorder:
     """Turns one finished call into observations; never lets metrics break the call."""
 
     def __init__(self, name, label_fns, normalize, latency, per_unit):
-        self.name, self.label_fns, self.normalize = name, label_fns, normalize
+        self.name, self.normalize = name, normalize
+        self.label_fns = sorted(label_fns.items())  # the order of the metrics' label names
         self.latency, self.per_unit = latency, per_unit
+        # label values -> (latency child, per-unit child): .labels() costs microseconds, and
+        # the label sets are bounded, so this stays small.
+        self.children = {}
         self.warned = False
+
+    def _children(self, values):
+        children = self.children.get(values)
+        if children is None:
+            if values:
+                children = (self.latency.labels(*values),
+                            self.per_unit and self.per_unit.labels(*values))
+            else:
+                children = (self.latency, self.per_unit)
+            self.children[values] = children
+        return children
 
     def success(self, elapsed, ret, args, kwargs):
         try:
-            labels = {k: str(fn(ret, *args, **kwargs)) for k, fn in self.label_fns.items()}
-            (self.latency.labels(**labels) if labels else self.latency).observe(elapsed)
-            if self.per_unit is not None:
+            values = tuple(str(fn(ret, *args, **kwargs)) for _, fn in self.label_fns)
+            latency, per_unit = self._children(values)
+            latency.observe(elapsed)
+            if per_unit is not None:
                 amount = self.normalize(ret, *args, **kwargs)
                 if amount:  # nothing done: time per unit is undefined
-                    hist = self.per_unit.labels(**labels) if labels else self.per_unit
-                    hist.observe(elapsed / amount)
+                    per_unit.observe(elapsed / amount)
         except Exception:
             # A broken label/normalize function is a bug, but not worth failing the request.
             if not self.warned:
