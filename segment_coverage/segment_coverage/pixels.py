@@ -10,7 +10,6 @@ Pixels after the examined range (the future of the current hour) are NONE.
 from datetime import timedelta
 
 NONE, FULL, PARTIAL, MISSING = range(4)
-STATE_NAMES = {NONE: "none", FULL: "full", PARTIAL: "partial", MISSING: "missing"}
 
 PIXEL = timedelta(seconds=2)
 HOUR = timedelta(hours=1)
@@ -63,11 +62,6 @@ def _state(i, range_us, full_us, partial_us):
     if partial_us * THRESHOLD >= span:
         return PARTIAL
     return FULL
-
-
-def missing_hour():
-    """States of an hour that is entirely missing."""
-    return bytes([MISSING]) * PIXELS_PER_HOUR
 
 
 def pixel_index(offset):
