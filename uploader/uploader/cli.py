@@ -38,6 +38,13 @@ the video exists: FINALIZING means the upload may have happened.
 """
 
 
+class Parser(argparse.ArgumentParser):
+    """Bad usage: one line saying what is wrong (not the whole usage text), exit 2."""
+
+    def error(self, message):
+        die(f"{self.prog}: {message} (see --help)")
+
+
 def time_arg(text):
     try:
         return parse_time(text)
@@ -50,7 +57,7 @@ def list_arg(text):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m uploader", description=DESCRIPTION,
+    parser = Parser(prog="python -m uploader", description=DESCRIPTION,
                                      formatter_class=HelpFormatter)
     parser.add_argument("--database", default=os.environ.get("UPLOADER_DATABASE"),
         help="Postgres DSN (libpq URI or key=value string); default $UPLOADER_DATABASE")
