@@ -82,6 +82,7 @@ class Backfiller:
         self.in_flight = InFlight()
         self.workers = {}  # Peer -> greenlet
         self.last_prune = None
+        self.warned_no_peers = False
 
     def run(self, stop):
         recovery = gevent.spawn(self._recover)
@@ -98,6 +99,7 @@ class Backfiller:
     def sync(self, peers, stop):
         """Start workers for new peers, stop those of peers no longer listed."""
         current = set(peers)
+        had_peers = bool(self.workers)
         for peer in set(self.workers) - current:
             log.info("no longer backfilling from %s (%s)", peer.name, peer.url)
             self.workers.pop(peer).kill(block=False)
@@ -106,8 +108,9 @@ class Backfiller:
             worker = PeerWorker(peer, self.make_client(peer), self.settings, self.in_flight,
                                 self.clock)
             self.workers[peer] = gevent.spawn(self._loop, worker, stop)
-        if not current:
+        if not current and (had_peers or not self.warned_no_peers):
             log.warning("no peers to backfill from; waiting for the peer list to change")
+            self.warned_no_peers = True
         metrics.peers_configured.set(len(current))
 
     def _loop(self, worker, stop):
