@@ -49,6 +49,9 @@ def parse_args(argv=None):
         help="base URL of a peer restreamer whose maps the page shows (repeatable)")
     parser.add_argument("--database", metavar="DSN",
         help="Postgres DSN (libpq URI or key=value): also show the nodes of the nodes table")
+    parser.add_argument("--localhost", metavar="NAME",
+        help="this node's name in the nodes table: its row is not shown as a peer (this node's "
+        "maps are always shown first)")
     parser.add_argument("--map-hours", type=_positive_int, default=48, metavar="N",
         help="hours shown by each map")
     parser.add_argument("--summary-hours", type=_positive_int, default=24, metavar="N",
@@ -183,7 +186,7 @@ def main(argv=None):
         die(f"--base-dir {args.base_dir!r} is not a directory")
     from common.stats import install_profiler_if_requested, serve_metrics
     try:
-        nodes = NodeList(args.node, args.database)
+        nodes = NodeList(args.node, args.database, args.localhost)
     except Exception as e:
         die(f"cannot use --database: {e}")
     checker = Checker(args, Metrics(), nodes)

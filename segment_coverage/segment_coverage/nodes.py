@@ -11,12 +11,14 @@ def node_name(url):
     return urlsplit(url).netloc or url
 
 
-def merge_nodes(cli_urls, db_rows):
+def merge_nodes(cli_urls, db_rows, localhost=None):
     """(name, url) pairs: the --node URLs first, then the table's rows (name, url) whose URL is not
-    already listed. Trailing slashes do not make two URLs different."""
+    already listed, except the row named `localhost` (this node, shown anyway). Trailing
+    slashes do not make two URLs different."""
     seen = set()
     nodes = []
-    for name, url in [(node_name(u), u) for u in cli_urls] + sorted(db_rows):
+    rows = sorted(row for row in db_rows if row[0] != localhost)
+    for name, url in [(node_name(u), u) for u in cli_urls] + rows:
         key = url.rstrip("/")
         if key and key not in seen:
             seen.add(key)
@@ -27,8 +29,9 @@ def merge_nodes(cli_urls, db_rows):
 class NodeList:
     """Reads the nodes table at each check; keeps the last good list if the database fails."""
 
-    def __init__(self, cli_urls, dsn=None):
+    def __init__(self, cli_urls, dsn=None, localhost=None):
         self.cli_urls = list(cli_urls)
+        self.localhost = localhost
         self.db = None
         if dsn:
             from common.database import DBManager
@@ -41,7 +44,7 @@ class NodeList:
                 self._db_rows = self._read()
             except Exception as e:
                 log.warning("cannot read the nodes table (showing the last known nodes): %s", e)
-        return merge_nodes(self.cli_urls, self._db_rows)
+        return merge_nodes(self.cli_urls, self._db_rows, self.localhost)
 
     def _read(self):
         from common.database import query

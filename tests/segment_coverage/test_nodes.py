@@ -10,6 +10,9 @@ def test_merge_nodes():
                         [("zed", "http://z:8000"), ("b-again", "http://b:8000/"), ("c", "")])
     assert nodes == [("a:8000", "http://a:8000"), ("b:8000", "http://b:8000"),
                      ("zed", "http://z:8000")]
+    # this node's row of the table is left out
+    assert merge_nodes([], [("me", "http://me:8000"), ("you", "http://you:8000")],
+                       localhost="me") == [("you", "http://you:8000")]
 
 
 def test_nodes_table_is_read_at_each_call(db_dsn):
