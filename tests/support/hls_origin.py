@@ -36,56 +36,18 @@ import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from common.dateutil import parse as parse_time
+from common.demo_origin import die_with_parent, ffmpeg_hls_command as demo_ffmpeg_command
 
 log = logging.getLogger(__name__)
 
 SEGMENT_RE = re.compile(r"^seg(\d+)\.ts$")
 
 
-def has_drawtext():
-    out = subprocess.run(["ffmpeg", "-hide_banner", "-filters"], capture_output=True, text=True)
-    return " drawtext " in out.stdout
-
-
 def ffmpeg_hls_command(out_dir, segment_duration=1, sizes=((320, 180), (160, 90)), fps=15,
-        list_size=6, delete_segments=False, clock=True, realtime=True, fmp4=False):
-    """An ffmpeg command muxing a live multi-variant HLS stream (one video+audio per size)."""
-    n = len(sizes)
-    video = f"testsrc2=size={sizes[0][0]}x{sizes[0][1]}:rate={fps}"
-    chain = "[0:v]"
-    if clock and has_drawtext():
-        chain += ("drawtext=text='%{gmtime\\:%H\\\\\\:%M\\\\\\:%S}':fontsize=20:fontcolor=white"
-                  ":box=1:boxcolor=black@0.6:x=6:y=6,")
-    chain += f"split={n}" + "".join(f"[s{i}]" for i in range(n))
-    filters = [chain]
-    for i, (w, h) in enumerate(sizes):
-        filters.append(f"[s{i}]scale={w}:{h}[v{i}]")
-    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin"]
-    if realtime:
-        cmd.append("-re")
-    cmd += ["-f", "lavfi", "-i", video, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-            "-filter_complex", ";".join(filters)]
-    for i in range(n):
-        cmd += ["-map", f"[v{i}]", "-map", "1:a"]
-    gop = max(1, int(round(fps * segment_duration)))
-    cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-            "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0"]
-    for i, (w, h) in enumerate(sizes):
-        cmd += [f"-b:v:{i}", f"{max(50, w * h // 200)}k"]
-    cmd += ["-c:a", "aac", "-b:a", "48k", "-ac", "1"]
-    flags = "program_date_time+independent_segments+temp_file"
-    if delete_segments:
-        flags += "+delete_segments"
-    cmd += ["-f", "hls", "-hls_time", str(segment_duration), "-hls_list_size", str(list_size),
-            "-hls_flags", flags, "-master_pl_name", "master.m3u8",
-            "-var_stream_map", " ".join(f"v:{i},a:{i}" for i in range(n))]
-    if fmp4:
-        cmd += ["-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
-                "-hls_segment_filename", os.path.join(out_dir, "v%v", "seg%d.m4s")]
-    else:
-        cmd += ["-hls_segment_filename", os.path.join(out_dir, "v%v", "seg%d.ts")]
-    cmd.append(os.path.join(out_dir, "v%v", "index.m3u8"))
-    return cmd
+        list_size=6, fmp4=False):
+    """The demo origin's ffmpeg command, keeping every segment (tests re-read them)."""
+    return demo_ffmpeg_command(out_dir, segment_duration, sizes, fps, list_size,
+        delete_segments=False, fmp4=fmp4)
 
 
 class Segment:
@@ -252,7 +214,7 @@ class HLSOrigin:
         cmd = ffmpeg_hls_command(self.directory, self.segment_duration, self.sizes, self.fps,
             self.list_size, fmp4=self.fmp4)
         self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
         self.server = WSGIServer(("127.0.0.1", 0), self.app, log=None, handler_class=_Handler)
         self.server.start()
         self.watcher = gevent.spawn(self._watch)
