@@ -26,12 +26,17 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # Reinstall only when a pyproject or requirements file changed since the last install.
 stamp=.venv/.installed
-sum=$(cat requirements-test.txt */pyproject.toml | sha256sum | cut -d' ' -f1)
+exec 9>.venv/.install-lock
+flock 9  # several runs at once must not install over each other
+sum=$(cat scripts/setup-env.sh requirements-test.txt */pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
     echo "setup: installing Python packages into .venv" >&2
     .venv/bin/pip install -q --upgrade pip >/dev/null
-    .venv/bin/pip install -q -r requirements-test.txt \
+    # Editable in "compat" mode: each package's folder goes on sys.path, so `common` is always
+    # the real package and never a namespace merged with tests/common.
+    .venv/bin/pip install -q -r requirements-test.txt --config-settings editable_mode=compat \
         -e ./common -e ./downloader -e ./backfiller -e ./restreamer -e ./cutter \
         -e ./uploader -e ./segment_coverage
     echo "$sum" > "$stamp"
 fi
+flock -u 9
