@@ -120,6 +120,7 @@ class Checker:
             args.base_dir, datetime.timedelta(seconds=args.live_margin))
         self.out = output_dir(args.base_dir)
         self._last_logged = {}
+        self._checked = set()
 
     def check(self, now=None):
         """Returns (coverages, number of stream/variants or files that failed)."""
@@ -127,8 +128,13 @@ class Checker:
         now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
         window = max(self.args.map_hours, self.args.summary_hours)
         coverages, failures = [], 0
-        for stream, variant in stream_variants(
-                self.args.base_dir, self.args.stream, self.args.variants):
+        pairs = stream_variants(self.args.base_dir, self.args.stream, self.args.variants)
+        for gone in self._checked - set(pairs):
+            log.info("%s/%s is gone: no longer checked", *gone)
+            self.metrics.forget(*gone)
+        self._checked = set(pairs)
+        self.scanner.forget_others(pairs)
+        for stream, variant in pairs:
             try:
                 coverage = self.scanner.scan(stream, variant, now, window, self.args.map_hours)
                 self.metrics.publish(coverage)

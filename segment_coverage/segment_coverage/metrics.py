@@ -71,6 +71,20 @@ class Metrics:
             "segment_coverage_check_errors", "Stream/variants whose check failed",
             ["stream", "variant"], registry=registry)
 
+    def forget(self, stream, variant):
+        """Remove the series of a stream/variant that is no longer checked."""
+        for hours in HOURS_LABELS:
+            for type in FILE_TYPES:
+                _remove(self.files, stream, variant, hours, type)
+            for type in TIMED_TYPES:
+                _remove(self.file_seconds, stream, variant, hours, type)
+            for gauge in self.gauges.values():
+                _remove(gauge, stream, variant, hours)
+        for metric in (self.archived_hours, self.unreadable_hours):
+            _remove(metric, stream, variant)
+        for result in ("scanned", "reused"):
+            _remove(self.hour_scans, stream, variant, result)
+
     def publish(self, coverage):
         """Set every gauge of a stream/variant from a VariantCoverage."""
         stream, variant = coverage.stream, coverage.variant
@@ -92,6 +106,13 @@ class Metrics:
         self.hour_scans.labels(stream, variant, "scanned").inc(coverage.rescanned)
         self.hour_scans.labels(stream, variant, "reused").inc(coverage.reused)
         self.unreadable_hours.labels(stream, variant).set(len(coverage.unreadable))
+
+
+def _remove(metric, *labels):
+    try:
+        metric.remove(*labels)
+    except KeyError:
+        pass
 
 
 def _figures(hour_coverage):

@@ -173,6 +173,11 @@ class Scanner:
         self._cache[(stream, variant)] = new  # hours no longer examined are forgotten
         return result
 
+    def forget_others(self, pairs):
+        """Drop the cached scans of stream/variants not in `pairs` (their directories went)."""
+        for key in set(self._cache) - set(pairs):
+            del self._cache[key]
+
     def _examine(self, hours_path, hour, now, want_pixels, entry, result):
         stamp = fingerprint(hours_path, hour)
         if reusable(entry, stamp, want_pixels):

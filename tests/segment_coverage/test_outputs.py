@@ -18,9 +18,9 @@ from segment_coverage.pixels import FULL, MISSING, NONE, PARTIAL, PIXELS_PER_HOU
 S = timedelta(seconds=1)
 
 
-def _check(base, scenario, nodes=(), extra=()):
+def _check(base, scenario, nodes=(), extra=(), checker=None):
     args = parse_args(["--base-dir", base, *extra] + [a for n in nodes for a in ("--node", n)])
-    checker = Checker(args, Metrics(prom.CollectorRegistry()), NodeList(args.node))
+    checker = checker or Checker(args, Metrics(prom.CollectorRegistry()), NodeList(args.node))
     coverages, failures = checker.check(now=scenario.NOW)
     assert failures == 0
     return coverages, os.path.join(base, ".coverage")
@@ -127,3 +127,23 @@ def test_outputs_are_written_for_every_stream_variant(tmp_path, scenario):
     # --stream and --variants restrict the check
     coverages, _ = _check(base, scenario, extra=["--stream", "a", "--variants", "source"])
     assert [(c.stream, c.variant) for c in coverages] == [("a", "source")]
+
+
+def test_a_variant_that_goes_is_forgotten(tmp_path, scenario):
+    import shutil
+    from support.archive import write_segment
+    base = str(tmp_path)
+    for variant in ("source", "480p"):
+        write_segment(base, "a", variant, scenario.H2, 2 * S, b"x")
+    registry = prom.CollectorRegistry()
+    args = parse_args(["--base-dir", base])
+    checker = Checker(args, Metrics(registry), NodeList([]))
+    _check(base, scenario, checker=checker)
+    labels = {"stream": "a", "variant": "480p", "hours": "all"}
+    assert registry.get_sample_value("segment_coverage_holes", labels) == 1
+    shutil.rmtree(os.path.join(base, "a", "480p"))
+    coverages, _ = _check(base, scenario, checker=checker)
+    assert [c.variant for c in coverages] == ["source"]
+    assert registry.get_sample_value("segment_coverage_holes", labels) is None
+    assert registry.get_sample_value("segment_coverage_holes", dict(labels, variant="source")) == 1
+    assert list(checker.scanner._cache) == [("a", "source")]
