@@ -11,7 +11,7 @@ the median time of:
   - warm check: the same Scanner again with nothing changed: only the open hour is scanned;
   - render: the PNG map of 48 hours alone.
 
-    .venv/bin/python segment_coverage/bench/check.py [--repeat 5] [--hours 24]
+    .venv/bin/python bench/coverage.py [--repeat 5] [--hours 24]
 """
 
 import argparse
