@@ -3,6 +3,7 @@
 import logging
 import time
 import gevent
+import gevent.lock
 import requests
 import urllib3
 
@@ -47,12 +48,17 @@ class Downloader:
         self.first_retry_delay = first_retry_delay
         self.max_retry_delay = max_retry_delay
         self.init_sections = {}  # init URI -> bytes (fetched once per URI)
+        self.init_lock = gevent.lock.BoundedSemaphore()
         self.transferring = set()  # ids of jobs with a request in flight
 
     def in_transfer(self, job):
         return id(job) in self.transferring
 
     def get_init_section(self, uri):
+        with self.init_lock:   # segments arriving together share one fetch
+            return self._get_init_section(uri)
+
+    def _get_init_section(self, uri):
         data = self.init_sections.get(uri)
         if data is None:
             resp = self.session.get(uri, timeout=self.timeouts)
@@ -80,6 +86,18 @@ class Downloader:
                     job.stream, job.variant, job.start, e)
                 metrics.segment_errors.labels(job.stream, job.variant, "gone").inc()
                 return stored
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
+                # Fetching the init section failed: nothing written yet.
+                metrics.segment_errors.labels(job.stream, job.variant, error_kind(e)).inc()
+                log.warning("%s %s segment at %s: init section: %s, will retry",
+                    job.stream, job.variant, job.start, e)
+                result = None
+            except OSError as e:
+                # The archive itself failed (disk full, permissions): worth retrying, loudly.
+                metrics.segment_errors.labels(job.stream, job.variant, "io").inc()
+                log.error("%s %s segment at %s: cannot write to the archive: %s",
+                    job.stream, job.variant, job.start, e)
+                result = None
             if result in ("full", "suspect"):
                 return result
             if result == "partial":

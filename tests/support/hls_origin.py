@@ -40,7 +40,7 @@ from common.demo_origin import die_with_parent, ffmpeg_hls_command as demo_ffmpe
 
 log = logging.getLogger(__name__)
 
-SEGMENT_RE = re.compile(r"^seg(\d+)\.ts$")
+SEGMENT_RE = re.compile(r"^seg(\d+)\.(?:ts|m4s)$")
 
 
 def ffmpeg_hls_command(out_dir, segment_duration=1, sizes=((320, 180), (160, 90)), fps=15,
@@ -335,7 +335,10 @@ class HLSOrigin:
         except FileNotFoundError:
             channel.requests.append(("segment", variant, seq, generation, 404, "missing"))
             return respond(start_response, 404, b"no such segment\n")
-        fault = channel.take_fault(variant, seq) if seq is not None else None
+        if seq is None:   # an init section (fMP4 EXT-X-MAP)
+            channel.requests.append(("init", variant, None, generation, 200, name))
+            return respond(start_response, 200, data, "video/mp4")
+        fault = channel.take_fault(variant, seq)
         channel.requests.append(("segment", variant, seq, generation, 200, fault or "ok"))
         if fault == "404":
             return respond(start_response, 404, b"gone\n")
