@@ -45,16 +45,23 @@ def get_database(plan, supervisor):
     return database.ensure_database("127.0.0.1", port, "postgres")
 
 
-def announce_when_ready(plan, dsn, supervisor, timeout=60):
-    url = plan.restreamer_url + "/metrics"
+def wait_for_url(url, supervisor, timeout, child=None):
+    """True once URL answers 200; False on timeout, stop signal or the child's death."""
     deadline = time.monotonic() + timeout
     while not supervisor.stopping.is_set() and time.monotonic() < deadline:
+        if child is not None and not child.running():
+            return False
         try:
             urllib.request.urlopen(url, timeout=2).close()
-            break
+            return True
         except OSError:
-            supervisor.stopping.wait(0.5)
-    else:
+            supervisor.stopping.wait(0.25)
+    return False
+
+
+def announce_when_ready(plan, dsn, supervisor, timeout=60):
+    url = plan.restreamer_url + "/metrics"
+    if not wait_for_url(url, supervisor, timeout):
         if not supervisor.stopping.is_set():
             supervisor.say(f"the restreamer does not answer on {url} yet; see its log")
         return
@@ -94,7 +101,11 @@ def main(argv=None):
         for service in services.service_commands(plan, dsn):
             if supervisor.stopping.is_set():
                 break
-            supervisor.start(supervisor.add(service.name, service.argv))
+            child = supervisor.add(service.name, service.argv)
+            supervisor.start(child)
+            if service.ready_url and not wait_for_url(service.ready_url, supervisor, 30, child):
+                supervisor.say(f"{service.name} is not serving {service.ready_url} yet "
+                               "(see its log); starting the rest anyway")
         threading.Thread(target=announce_when_ready, args=(plan, dsn, supervisor),
                          daemon=True).start()
         supervisor.watch()

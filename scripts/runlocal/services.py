@@ -11,6 +11,7 @@ UPLOAD_LOCATION = "local"
 class Service:
     name: str
     argv: list
+    ready_url: str | None = None  # the next service starts once this answers
 
 
 def _python(module, *args):
@@ -27,8 +28,10 @@ def service_commands(plan, dsn):
     services = []
     stream = plan.stream
     if stream.kind == "demo":
+        # The downloader polls an offline stream only every 20 s: start it once this is live.
         services.append(Service("demo_origin", _python(
-            "common.demo_origin", "--port", str(plan.port("demo_origin")))))
+            "common.demo_origin", "--port", str(plan.port("demo_origin")), *common),
+            ready_url=demo_origin_url(plan)))
     services.append(Service("restreamer", _python(
         "restreamer", "--base-dir", plan.segments_dir, "--host", plan.host,
         "--port", str(plan.port("restreamer")), *common)))
