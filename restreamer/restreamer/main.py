@@ -64,6 +64,6 @@ def main(argv=None):
     log.info("serving %s on http://%s:%d/", config.base_dir, args.host, server.server_port)
     stop.wait()
     log.info("stopping: waiting up to %ds for %d request(s) in flight", DRAIN_SECONDS,
-             len(server.pool))
-    server.stop(timeout=DRAIN_SECONDS)
+             server.in_flight())
+    server.drain(DRAIN_SECONDS)
     log.info("stopped")

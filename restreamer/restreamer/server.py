@@ -1,4 +1,5 @@
-"""gevent WSGI server tuned for many small keep-alive requests and long streamed bodies."""
+"""gevent WSGI server tuned for many small keep-alive requests and long streamed bodies,
+with a graceful stop: finish the responses in flight, drop idle keep-alive connections."""
 
 import logging
 import socket
@@ -10,15 +11,48 @@ log = logging.getLogger(__name__)
 
 
 class Handler(WSGIHandler):
+    """One connection. Tracks whether it is busy with a request, so a stop can close idle
+    keep-alive connections at once instead of waiting for their clients to go away."""
+
+    def handle(self):
+        self.server.connections.add(self)
+        try:
+            super().handle()
+        finally:
+            self.server.connections.discard(self)
+
+    def handle_one_response(self):
+        self.server.busy.add(self)
+        try:
+            super().handle_one_response()
+        finally:
+            self.server.busy.discard(self)
+            if self.server.draining:
+                self.close_connection = True
+
     def get_environ(self):
         environ = super().get_environ()
         # Lets a long cut notice its client hanging up while it has nothing to send yet.
         environ["restreamer.socket"] = self.socket
         return environ
 
+    def shutdown_idle(self):
+        sock = getattr(self, "socket", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
 
 class Server(WSGIServer):
     handler_class = Handler
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connections = set()
+        self.busy = set()
+        self.draining = False
 
     def handle(self, sock, address):
         # Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK stall every
@@ -28,6 +62,21 @@ class Server(WSGIServer):
         except OSError:
             pass
         super().handle(sock, address)
+
+    def in_flight(self):
+        return len(self.busy)
+
+    def drain(self, timeout):
+        """Stop accepting, let requests in flight finish (up to timeout seconds), then stop."""
+        self.draining = True
+        self.close()
+        for handler in list(self.connections - self.busy):
+            handler.shutdown_idle()
+        self.pool.join(timeout=timeout)
+        if self.busy:
+            log.warning("%d request(s) still running after %ss: stopping them", len(self.busy),
+                        timeout)
+        self.pool.kill(block=True, timeout=1)
 
 
 def make_server(app, host, port, max_connections=1000):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from support.archive import build_archive, write_segment
+from support.archive import build_archive
 
 T0 = datetime(2025, 3, 1, 12, 59, 50)
 TWO = timedelta(seconds=2)
