@@ -176,11 +176,20 @@ def test_ffmpeg_failure_says_why(tmp_path):
 
 
 def _children():
+    """Our ffmpeg/ffprobe child processes (other tests may leave servers running)."""
     pids = []
     for task in os.listdir("/proc/self/task"):
         with open(f"/proc/self/task/{task}/children") as f:
             pids += f.read().split()
-    return pids
+    ours = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() in ("ffmpeg", "ffprobe"):
+                    ours.append(pid)
+        except FileNotFoundError:
+            pass
+    return ours
 
 
 @pytest.mark.parametrize("container", ["mpegts", "mp4"])
