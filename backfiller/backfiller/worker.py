@@ -106,6 +106,9 @@ class PeerWorker:
         self.last_sweep = None
         self.newest = None  # start of the newest segment ever fetched from this peer
         self.retry = set()  # (stream, variant, hour) where something failed: checked next pass
+        # (hour path, key) of peer segments fetched but stored under another name (an empty
+        # "full" file is always stored as suspect): never fetch those again.
+        self.settled = set()
 
     def run_pass(self, kind=None):
         started = time.monotonic()
@@ -196,6 +199,8 @@ class PeerWorker:
             if reason != HAVE:
                 metrics.segments_skipped.labels(reason).inc(count)
         for segment in wanted:
+            if (hour_path, segment_key(segment)) in self.settled:
+                continue
             self._check_reachable(result)
             pool.spawn(self._fetch, result, stream, variant, hour, hour_path, segment)
 
@@ -237,6 +242,8 @@ class PeerWorker:
             if result.newest is None or segment.start > result.newest:
                 result.newest = segment.start
                 result.newest_age = (arrived - segment.start).total_seconds()
+            if path != final:
+                self.settled.add((hour_path, key))
             log.debug("backfilled %s from %s", path, self.peer.name)
         finally:
             self.in_flight.release(hour_path, key)

@@ -88,11 +88,12 @@ class FakePeer:
     purpose: listings include every file (temp and junk names too), `corrupt` names are served
     with other bytes than their hash promises. Records every path requested."""
 
-    def __init__(self, base_dir, corrupt=(), fail=(), delay=0):
+    def __init__(self, base_dir, corrupt=(), fail=(), delay=0, trickle=0):
         self.base_dir = str(base_dir)
         self.corrupt = set(corrupt)   # names served with bytes that do not match their hash
         self.fail = set(fail)         # names answered with a 500
         self.delay = delay            # seconds each segment response waits before its body
+        self.trickle = trickle        # if set: the body comes in 10 pieces, this many s apart
         self.requested = []
         self.active = self.max_active = 0  # concurrent segment requests
         self.server = WSGIServer((HOST, 0), self.app, log=None)
@@ -129,9 +130,15 @@ class FakePeer:
                     data = data[:-10] + b"corrupted!"
                 start_response("200 OK", [("Content-Type", "video/MP2T"),
                                           ("Content-Length", str(len(data)))])
-                return [data]
+                return self._trickled(data) if self.trickle else [data]
         start_response("404 Not Found", [])
         return [b"not found"]
+
+    def _trickled(self, data):
+        piece = len(data) // 10 + 1
+        for i in range(0, len(data), piece):
+            yield data[i:i + piece]
+            gevent.sleep(self.trickle)
 
     def segment_requests(self):
         return [p for p in self.requested if p.startswith("/segments/")]

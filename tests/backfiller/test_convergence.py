@@ -136,6 +136,13 @@ def test_node_added_to_the_database_is_used_at_the_next_refresh(tmp_path, db_dsn
         text = _get(metrics_url)
         assert 'backfiller_segments_backfilled_total{peer="peer1"} 6.0' in text
         assert "backfiller_peers 1.0" in text
+
+        # A row switched off is dropped at the next refresh.
+        conn = DBManager(db_dsn).get_conn()
+        query(conn, "UPDATE nodes SET backfill_from = false WHERE name = 'peer1'")
+        conn.close()
+        wait_until(lambda: "backfiller_peers 0.0" in _get(metrics_url),
+                   message="peer dropped after backfill_from = false")
     finally:
         daemon.send_signal(signal.SIGTERM)
         _, err = daemon.communicate(timeout=15)

@@ -5,6 +5,7 @@ import os
 import time
 from datetime import datetime, timedelta, timezone
 
+import gevent
 from prometheus_client import REGISTRY
 
 from common.segments import hour_name, parse_segment_path
@@ -199,3 +200,45 @@ def test_leftover_temp_files_become_partials_at_start_up(tmp_path):
     assert sorted((i.start, i.type) for i in infos) == [
         (start, "partial"), (start + 2 * TWO, "temp")]  # empty one deleted, young one kept
     assert os.path.exists(fresh_temp)
+
+
+def temp_files(base):
+    return [p for p in names(base) if "-temp-" in p]
+
+
+def test_a_peer_trickling_bytes_is_cut_off_at_the_deadline(tmp_path, fake_peer):
+    build_archive(tmp_path / "peer", "s", "source", hours_ago(3), 1, real=False)
+    peer = fake_peer(tmp_path / "peer", trickle=0.2)  # never silent for 0.5 s, but 2 s in all
+    session = make_session(5)
+    client = PeerClient(peer_from_url(peer.url), session, timeout=0.5, deadline=1)
+    started = time.monotonic()
+    [result] = run_once(settings(tmp_path / "local"), [peer_from_url(peer.url)],
+                        lambda p: client)
+    assert time.monotonic() - started < 1.9
+    assert result.errors == 1 and result.fetched == 0 and not result.aborted
+    assert names(tmp_path / "local") == set()  # the temp file was deleted
+
+
+def test_killing_a_pass_mid_download_leaves_no_temp_file(tmp_path, fake_peer):
+    build_archive(tmp_path / "peer", "s", "source", hours_ago(3), 3, real=False)
+    peer = fake_peer(tmp_path / "peer", trickle=0.3)
+    job = gevent.spawn(run_once, settings(tmp_path / "local"), [peer_from_url(peer.url)],
+                       client_factory())
+    deadline = time.monotonic() + 10
+    while not temp_files(tmp_path / "local"):
+        assert time.monotonic() < deadline, "no download started"
+        gevent.sleep(0.02)
+    job.kill()
+    assert names(tmp_path / "local") == set()
+
+
+def test_an_empty_full_segment_is_stored_once_as_suspect(tmp_path, fake_peer):
+    empty = write_segment(tmp_path / "peer", "s", "source", hours_ago(3), TWO, b"", "full")
+    peer = fake_peer(tmp_path / "peer")
+    worker = PeerWorker(peer_from_url(peer.url), client_factory()(peer_from_url(peer.url)),
+                        settings(tmp_path / "local"), InFlight())
+    assert worker.run_pass(SWEEP).fetched == 1
+    [held] = names(tmp_path / "local")
+    assert "-suspect-" in held and held.endswith(os.path.basename(empty).split("-full-")[1])
+    assert worker.run_pass(SWEEP).fetched == 0
+    assert len(peer.segment_requests()) == 1
