@@ -193,6 +193,13 @@ class StreamManager:
                         self.stream, e, error_delay)
                     wait = error_delay
                     error_delay = min(error_delay * 2, self.offline_poll_interval)
+                except Exception:
+                    # A bug or an input nobody foresaw: never stop following the stream.
+                    metrics.playlist_errors.labels(self.stream, "master", "unexpected").inc()
+                    log.exception("%s: unexpected error handling the master playlist;"
+                        " retrying in %ds", self.stream, error_delay)
+                    wait = error_delay
+                    error_delay = min(error_delay * 2, self.offline_poll_interval)
             self.wakeup.wait(wait)
 
     def next_check(self):
@@ -203,7 +210,9 @@ class StreamManager:
             return self.replace_after - time.monotonic()
         if any(not self.workers.get(v) for v in self.wanted_variants()):
             return self.master_fetched_at + self.offline_poll_interval - time.monotonic()
-        return self.master_fetched_at + self.master_max_age - time.monotonic()
+        # Variant URLs expire: replace each worker before its URL gets too old.
+        oldest = min(workers[-1].started_at for workers in self.workers.values() if workers)
+        return oldest + self.master_max_age - time.monotonic()
 
     def wanted_variants(self):
         if "all" in self.qualities:
@@ -213,8 +222,6 @@ class StreamManager:
     def refresh(self):
         """Fetch the master playlist and start the workers that are needed."""
         variants = self.source.get_variants()
-        expired = self.master_fetched_at is not None and \
-            time.monotonic() - self.master_fetched_at >= self.master_max_age
         self.master_fetched_at = time.monotonic()
         self.set_live(True)
         chosen, missing = select_variants(variants, self.qualities)
@@ -224,6 +231,8 @@ class StreamManager:
                 ",".join(v.name for v in variants), self.offline_poll_interval)
         for name, variant in chosen.items():
             workers = self.workers.setdefault(name, [])
+            expired = workers and \
+                self.master_fetched_at - workers[-1].started_at >= self.master_max_age
             if not workers or name in self.replace or expired:
                 if workers:
                     log.info("%s %s: starting a new worker beside %r", self.stream, name,

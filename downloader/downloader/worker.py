@@ -2,6 +2,7 @@
 
 import itertools
 import logging
+import time
 
 import gevent
 import gevent.event
@@ -48,6 +49,7 @@ class Worker:
         self.trouble = None       # reason reported to the manager, if any
         self.ended = False
         self.greenlet = None
+        self.started_at = time.monotonic()
 
     def __repr__(self):
         return f"<Worker {self.id} {self.manager.stream}/{self.variant}>"

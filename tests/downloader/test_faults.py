@@ -158,3 +158,17 @@ def test_overlapping_workers_fetch_each_segment_once(hls_origin, channel, run_do
 def duplicates_skipped():
     return REGISTRY.get_sample_value("downloader_duplicate_segments_skipped_total",
         {"stream": "test", "variant": "source"}) or 0
+
+
+def test_master_refreshed_before_urls_expire(hls_origin, channel, run_downloader, tmp_path):
+    base = str(tmp_path / "archive")
+    first = hls_origin.next_seq()
+    manager = run_downloader(channel.master_url, base_dir=base, qualities=["source"],
+        master_max_age=1.5)
+    original = wait_for(lambda: manager.workers.get("source"), 5, "a worker")[0]
+    wait_for(lambda: original.greenlet.dead, 10, "the worker to be replaced after max age")
+    assert sum(1 for r in channel.requests if r[0] == "master") >= 2
+    last = hls_origin.next_seq() + 1
+    wait_for(lambda: at(hls_origin, last) in full_starts(base), 10, "capture to go on")
+    starts = full_starts(base)
+    assert [seq for seq in range(first, last + 1) if at(hls_origin, seq) not in starts] == []
