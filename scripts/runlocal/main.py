@@ -31,13 +31,13 @@ def get_database(plan, supervisor):
     if plan.database:
         database.check_dsn(plan.database)
         return plan.database
-    if database.reachable(**database.DEFAULT_SERVER):
+    if not plan.private_database and database.reachable(**database.DEFAULT_SERVER):
         supervisor.say("using the Postgres server on 127.0.0.1:5432")
         return database.ensure_database(**database.DEFAULT_SERVER)
     cluster = database.PrivateCluster(plan.path("postgres"))
-    supervisor.say(f"no Postgres on 127.0.0.1:5432: starting a private cluster in "
-                   f"{cluster.directory}")
     port = cluster.prepare()
+    why = "as asked" if plan.private_database else "no Postgres on 127.0.0.1:5432"
+    supervisor.say(f"{why}: starting a private cluster in {cluster.directory} on port {port}")
     child = supervisor.add("postgres", cluster.argv(port), popen_kwargs=cluster.as_user(),
                            stop_signal=signal.SIGINT)  # SIGINT = fast shutdown
     supervisor.start(child)

@@ -45,6 +45,7 @@ class Plan:
     stream: Stream
     peers: list = field(default_factory=list)
     database: str | None = None
+    private_database: bool = False
     node_name: str = "local"
     host: str = "127.0.0.1"
     variants: str = "all"
@@ -85,6 +86,9 @@ def build_parser():
     parser.add_argument("--database", metavar="DSN",
         help="Postgres DSN (URI or key=value). Default: database 'archive' on the server at "
              "127.0.0.1:5432 if one answers, else a private cluster under DATA/postgres")
+    parser.add_argument("--private-database", action="store_true",
+        help="always use (create and start) the private cluster under DATA/postgres, even if "
+             "a server answers on 127.0.0.1:5432")
     parser.add_argument("--name", metavar="NODE",
         help="this node's name (default 'local', or 'local-N' with --port-offset N)")
     parser.add_argument("--host", default="127.0.0.1",
@@ -130,11 +134,14 @@ def plan_from_args(argv=None):
     if args.stream_name is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]*",
                                                          args.stream_name):
         raise UsageError(f"--stream-name {args.stream_name}: letters, digits, _ and - only")
+    if args.database and args.private_database:
+        raise UsageError("--database and --private-database exclude each other")
     stream = parse_stream(args.stream, args.stream_name, args.peer)
     name = args.name or ("local" if args.port_offset == 0 else f"local-{args.port_offset}")
     return Plan(
         data_dir=os.path.abspath(os.path.join(user_cwd(), args.data)), port_offset=args.port_offset, stream=stream,
-        peers=[p.rstrip("/") for p in args.peer], database=args.database, node_name=name,
+        peers=[p.rstrip("/") for p in args.peer], database=args.database,
+        private_database=args.private_database, node_name=name,
         host=args.host, variants=args.variants, log_level=args.log_level)
 
 
