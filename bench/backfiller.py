@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 
 import requests
 
-from common.segments import format_segment_path, hash_name, hour_name
+from common.segments import format_segment_path, hash_name
 
 STREAM, VARIANT = "bench", "source"
 SEG = timedelta(seconds=2)
@@ -87,7 +87,7 @@ def run_backfiller(local, url, concurrency):
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def run_naive(local, url, missing, peer):
+def run_naive(local, url):
     session = requests.Session()
     started = time.monotonic()
     for hour in session.get(f"{url}/files/{STREAM}/{VARIANT}").json():
@@ -167,7 +167,7 @@ def main():
             figures["backfiller"].append(wall)
             cpu.append(used)
             reset_local(local, peer, held)
-            figures["naive"].append(run_naive(local, url, missing, peer))
+            figures["naive"].append(run_naive(local, url))
             check_converged(local, peer, paths)
             reset_local(local, peer, held)
             figures["copy"].append(run_copy(local, missing, peer))

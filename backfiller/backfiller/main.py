@@ -170,6 +170,12 @@ def main(argv=None):
             read_node_file(args.node_file)
         except (OSError, ValueError) as e:
             die(f"--node-file: {e}")
+    if args.database:
+        import psycopg2.extensions
+        try:
+            psycopg2.extensions.parse_dsn(args.database)
+        except psycopg2.ProgrammingError as e:
+            die(f"--database: bad DSN: {str(e).strip()}")
     if os.path.exists(args.base_dir) and not os.path.isdir(args.base_dir):
         die(f"--base-dir {args.base_dir} is not a directory")
     try:

@@ -39,8 +39,7 @@ def best(base, variant, start, end):
     return [None if s is None else (s.start, s.duration, s.type, s.hash) for s in segments]
 
 
-def test_three_nodes_converge_on_the_union(tmp_path, restreamers, run_backfiller,
-                                          archive_files):
+def test_three_nodes_converge_on_the_union(tmp_path, restreamers, archive_files):
     # 100 segments from 1 min before an hour boundary, so each archive spans two hours.
     start = (utcnow() - timedelta(hours=3)).replace(minute=59, second=0, microsecond=0)
     bases = [tmp_path / name for name in ("a", "b", "c")]
@@ -163,6 +162,8 @@ def _get(url):
     (["--node", "http://x", "--start", "yesterday"], "--start"),
     (["--node", "http://x", "--concurrency", "0"], "at least 1"),
     (["--node-file", "/nonexistent/nodes.txt"], "--node-file"),
+    (["--database", "host=127.0.0.1 port=1 user=x", "--run-once"], "cannot read the peer list"),
+    (["--database", "not a dsn"], "--database: bad DSN"),
 ])
 def test_bad_arguments_exit_2_with_one_line(tmp_path, args, message):
     run = subprocess.run([sys.executable, "-m", "backfiller", "--base-dir", str(tmp_path)]
