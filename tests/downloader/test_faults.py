@@ -1,8 +1,14 @@
 """Origin faults, each against the real live origin: broken, slow and empty bodies, expired
 media playlists, an offline master, ads, stream end and restart, overlapping workers."""
 
+import os
+import time
+from datetime import datetime, timedelta
+
 import gevent
 from prometheus_client import REGISTRY
+
+from common.segments import format_segment_path
 
 from support.hls_origin import archived, wait_for
 
@@ -172,3 +178,37 @@ def test_master_refreshed_before_urls_expire(hls_origin, channel, run_downloader
     wait_for(lambda: at(hls_origin, last) in full_starts(base), 10, "capture to go on")
     starts = full_starts(base)
     assert [seq for seq in range(first, last + 1) if at(hls_origin, seq) not in starts] == []
+
+
+def test_stop_keeps_bytes_of_a_transfer_that_outlasts_the_stop_timeout(hls_origin, channel,
+        run_downloader, tmp_path):
+    base = str(tmp_path / "archive")
+    seq = hls_origin.next_seq() + 1
+    channel.slow_seconds = 4
+    channel.fault(seq, "slow", variant=0)
+    manager = run_downloader(channel.master_url, base_dir=base, qualities=["source"])
+    wait_for(lambda: any(r[2] == seq and r[5] == "slow" for r in channel.requests), 10,
+        "the slow transfer to start")
+    gevent.sleep(1)   # some of its bytes have arrived
+    manager.stop(timeout=0.2)
+    kept = of_type(base, at(hls_origin, seq), "partial")
+    assert len(kept) == 1 and 0 < os.path.getsize(kept[0].path) < len(origin_bytes(hls_origin, 0, seq))
+    assert not [s for s in archived(base, "test", "source") if s.type == "temp"]
+
+
+def test_leftover_temp_files_recovered_at_start(hls_origin, channel, run_downloader, tmp_path):
+    base = str(tmp_path / "archive")
+    start = datetime.utcnow().replace(microsecond=0) - timedelta(minutes=1)
+    # What a downloader killed mid-segment leaves behind.
+    temp = format_segment_path(base, "test", "source", start, timedelta(seconds=2), "temp",
+        "deadwriter")
+    os.makedirs(os.path.dirname(temp))
+    with open(temp, "wb") as f:
+        f.write(b"bytes a dead downloader got")
+    old = time.time() - 600
+    os.utime(temp, (old, old))
+    run_downloader(channel.master_url, base_dir=base, qualities=["source"])
+    recovered = wait_for(lambda: of_type(base, start, "partial"), 5, "the temp file's recovery")
+    with open(recovered[0].path, "rb") as f:
+        assert f.read() == b"bytes a dead downloader got"
+    assert not os.path.exists(temp)
