@@ -11,7 +11,8 @@ serves the peer with `python -m restreamer`, then per run (fresh local archive e
     straight to its final name (no verification, no fsync): what a first script would do;
   - copy: shutil.copyfile of the same files on the local disk (the I/O floor, no HTTP).
 Prints medians of wall time, segments/s and MB/s, the backfiller's CPU time per segment (its
-own process) and the restreamer's CPU per segment served, and ratios against the baselines.
+own process) and the restreamer's CPU per segment served, ratios against the baselines, and
+the time of a --run-once when nothing is missing (the steady-state cost of a sweep).
 
     .venv/bin/python bench/backfiller.py [--segments 5000] [--size-kb 250] [--runs 3]
 """
@@ -173,6 +174,8 @@ def main():
             figures["copy"].append(run_copy(local, missing, peer))
             print(f"run {run + 1}: backfiller {wall:.2f}s, naive {figures['naive'][-1]:.2f}s, "
                   f"copy {figures['copy'][-1]:.2f}s", flush=True)
+        # Nothing missing: the cost of a sweep over converged hours (listings + selection).
+        noop = [run_backfiller(local, url, args.concurrency) for _ in range(args.runs)]
     finally:
         restreamer.terminate()
         restreamer.wait()
@@ -189,6 +192,10 @@ def main():
     print(f"  backfiller CPU: {statistics.median(cpu) / n * 1000:.3f} ms per segment "
           f"(its own process); restreamer CPU: {statistics.median(peer_cpu) / n * 1000:.3f} "
           f"ms per segment served")
+    noop_wall = statistics.median(w for w, _ in noop)
+    print(f"  converged --run-once (nothing to fetch, {hours} hours of {total // hours} "
+          f"segments, process start included): {noop_wall:.2f} s, "
+          f"CPU {statistics.median(c for _, c in noop):.2f} s")
     print(f"  backfiller / naive wall time: {median['backfiller'] / median['naive']:.2f}x; "
           f"backfiller / copy: {median['backfiller'] / median['copy']:.2f}x")
 

@@ -65,10 +65,17 @@ def select_missing(hour_path, local_names, peer_names, now, recent_cutoff, earli
     that end at or before `earliest`; a partial/suspect copy where we hold a full at that start
     time (it could never be chosen).
     """
+    # Fast path for the common case, a sweep over hours both nodes hold in full: names that
+    # are literally ours need no parsing (a year-long sweep would otherwise parse millions).
+    held = set(local_names)
+    candidates = [name for name in peer_names if name not in held]
+    skipped = Counter()
+    skipped[HAVE] = len(peer_names) - len(candidates)
+    if not candidates:
+        return [], skipped
     local_infos, _ = parse_names(hour_path, local_names)
     local = LocalHour(local_infos)
-    peer_infos, bad = parse_names(hour_path, peer_names)
-    skipped = Counter()
+    peer_infos, bad = parse_names(hour_path, candidates)
     skipped[UNPARSEABLE] += len(bad)
     wanted = {}
     for info in peer_infos:

@@ -242,3 +242,24 @@ def test_an_empty_full_segment_is_stored_once_as_suspect(tmp_path, fake_peer):
     assert "-suspect-" in held and held.endswith(os.path.basename(empty).split("-full-")[1])
     assert worker.run_pass(SWEEP).fetched == 0
     assert len(peer.segment_requests()) == 1
+
+
+def test_metric_labels_are_bounded(tmp_path, fake_peer):
+    # Two streams, two hours, a mismatch and a failure: none of it may show up as a label value.
+    for stream in ("a", "b"):
+        for hours in (3, 4):
+            build_archive(tmp_path / "peer", stream, "source", hours_ago(hours), 3, real=False)
+    corrupt = {os.path.basename(p) for p in names(tmp_path / "peer")}
+    peer = fake_peer(tmp_path / "peer", corrupt=set(list(corrupt)[:2]))
+    run_once(settings(tmp_path / "local"), [peer_from_url(peer.url)], client_factory())
+    allowed = {"peer", "kind", "reason", "result", "source", "le"}
+    seen = 0
+    for family in REGISTRY.collect():
+        if not family.name.startswith("backfiller_"):
+            continue
+        for sample in family.samples:
+            seen += 1
+            assert set(sample.labels) <= allowed, sample
+            assert not any(v in ("a", "b", "source") or ":" in v and "-" in v
+                           for k, v in sample.labels.items() if k != "peer"), sample
+    assert seen
