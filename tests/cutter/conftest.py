@@ -1,0 +1,6 @@
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+from cutter_testing import base_dir, cutters, events, fake_youtube  # noqa: E402,F401

@@ -1,0 +1,26 @@
+"""An archive of real segments, an event EDITED with the CLI, a cutter process with the local
+backend -> DONE, a video of the right length where the link points."""
+
+import json
+import os
+import urllib.parse
+
+from cutter_testing import T0, ffprobe_duration, seconds
+
+
+def test_event_is_cut_and_uploaded(events, cutters, base_dir, tmp_path):
+    out = tmp_path / "videos"
+    config = cutters.local_config(out, write_info=True)
+    start, end = T0 + seconds(3.5), T0 + seconds(9)
+    event_id = events.create_edited(start, end, title="Highlight", tags="x,y", cut_type="fast")
+    cutter = cutters.start("node1", config, base_dir)
+    row = events.wait_state(event_id, "DONE")
+    assert row.uploader == "node1" and row.error is None and row.upload_time
+    path = urllib.parse.urlparse(row.video_link).path
+    assert os.path.dirname(path) == str(out)
+    assert os.path.basename(path) == f"{row.video_id}.mp4"
+    assert abs(ffprobe_duration(path) - (end - start).total_seconds()) <= 1 / 30
+    info = json.loads((out / f"{row.video_id}.json").read_text())
+    assert info["title"] == "Highlight" and info["tags"] == ["x", "y"]
+    assert sorted(os.listdir(out)) == sorted([f"{row.video_id}.mp4", f"{row.video_id}.json"])
+    assert cutters.stop(cutter) == 0
