@@ -212,3 +212,14 @@ def test_leftover_temp_files_recovered_at_start(hls_origin, channel, run_downloa
     with open(recovered[0].path, "rb") as f:
         assert f.read() == b"bytes a dead downloader got"
     assert not os.path.exists(temp)
+
+
+def test_missing_variant_is_not_fatal(hls_origin, channel, run_downloader, tmp_path, caplog):
+    base = str(tmp_path / "archive")
+    manager = run_downloader(channel.master_url, base_dir=base, qualities=["source", "1080p"],
+        offline_poll_interval=0.5)
+    wait_for(lambda: full_starts(base), 10, "the variant that exists to be captured")
+    wait_for(lambda: sum(1 for r in channel.requests if r[0] == "master") >= 2, 5,
+        "the master to be polled again for the missing variant")
+    assert "1080p" in caplog.text and "not in the master playlist" in caplog.text
+    assert not manager.greenlet.dead and list(manager.workers) == ["source"]
