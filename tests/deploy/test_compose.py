@@ -179,3 +179,45 @@ def test_prometheus_example_scrapes_every_service():
     for name, port in METRICS_PORTS.items():
         targets = [t for c in jobs[name]["static_configs"] for t in c["targets"]]
         assert targets and all(t.endswith(f":{port}") for t in targets), name
+
+
+def test_dockerfiles_copy_only_existing_paths_their_context_sends():
+    for name in ["base"] + list(METRICS_PORTS):
+        text = read("docker", f"{name}.Dockerfile")
+        ignore = read("docker", f"{name}.Dockerfile.dockerignore").splitlines()
+        sent = {line[1:] for line in ignore if line.startswith("!")}
+        sources = re.findall(r"^COPY (\S+) ", text, re.M)
+        assert sources, name
+        for source in sources:
+            assert os.path.exists(os.path.join(ROOT, source)), (name, source)
+            assert source in sent, (name, source)
+            if source != "docker/healthcheck.py":
+                assert os.path.exists(os.path.join(ROOT, source, "pyproject.toml")), source
+
+
+def test_healthcheck_reports_a_serving_and_a_dead_metrics_port():
+    import http.server
+    import threading
+
+    class Metrics(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/metrics" else 404)
+            self.end_headers()
+            self.wfile.write(b"# HELP x\n")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Metrics)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    script = os.path.join(ROOT, "docker", "healthcheck.py")
+    try:
+        ok = subprocess.run([sys.executable, script, str(port)], capture_output=True, timeout=20)
+        assert ok.returncode == 0, ok.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+    dead = subprocess.run([sys.executable, script, str(port)], capture_output=True, text=True,
+                          timeout=20)
+    assert dead.returncode == 1 and "unhealthy" in dead.stderr

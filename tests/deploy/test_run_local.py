@@ -204,3 +204,7 @@ def test_local_node_records_cuts_and_stops_cleanly(node):
     for service in ("restreamer", "downloader", "backfiller", "segment_coverage", "cutter",
                     "demo_origin"):
         assert (node.data / "logs" / f"{service}.log").stat().st_size > 0, service
+    # The demo origin's ffmpeg output lives in a temporary directory, removed on stop.
+    origin_log = (node.data / "logs" / "demo_origin.log").read_text()
+    origin_dirs = re.findall(r"ffmpeg output in (\S+?)\)", origin_log)
+    assert origin_dirs and not any(os.path.exists(d) for d in origin_dirs)
