@@ -3,8 +3,6 @@
 import hashlib
 import os
 import subprocess
-import time
-from datetime import timedelta
 
 import gevent
 
