@@ -5,7 +5,6 @@ import os
 import time
 from datetime import datetime, timedelta
 
-import gevent
 from prometheus_client import REGISTRY
 
 from common.segments import format_segment_path
@@ -133,8 +132,10 @@ def test_endlist_then_restart_resumes(hls_origin, channel, run_downloader, tmp_p
     channel.end()
     ended_at = max(channel.frozen_seqs(0))
     wait_for(lambda: not manager.workers.get("source"), 5, "the worker to stop at ENDLIST")
-    gevent.sleep(1.5)
     # While ended: polled again (a new worker sees ENDLIST and stops), nothing new stored.
+    polls = len(channel.requests)
+    wait_for(lambda: sum(1 for r in channel.requests[polls:] if r[0] == "playlist") >= 2, 5,
+        "the ended stream to be polled again")
     assert max(full_starts(base)) == at(hls_origin, ended_at)
     assert not manager.greenlet.dead
     channel.restart()
@@ -189,7 +190,8 @@ def test_stop_keeps_bytes_of_a_transfer_that_outlasts_the_stop_timeout(hls_origi
     manager = run_downloader(channel.master_url, base_dir=base, qualities=["source"])
     wait_for(lambda: any(r[2] == seq and r[5] == "slow" for r in channel.requests), 10,
         "the slow transfer to start")
-    gevent.sleep(1)   # some of its bytes have arrived
+    wait_for(lambda: [s for s in archived(base, "test", "source")
+        if s.type == "temp" and os.path.getsize(s.path) > 0], 5, "some of its bytes to arrive")
     manager.stop(timeout=0.2)
     kept = of_type(base, at(hls_origin, seq), "partial")
     assert len(kept) == 1 and 0 < os.path.getsize(kept[0].path) < len(origin_bytes(hls_origin, 0, seq))

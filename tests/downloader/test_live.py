@@ -4,8 +4,6 @@ import hashlib
 import os
 import subprocess
 
-import gevent
-
 from common.segments import get_best_segments, hash_name
 from support.hls_origin import archived, wait_for
 
@@ -16,7 +14,8 @@ def test_live_run_two_variants(hls_origin, channel, run_downloader, tmp_path):
     base = str(tmp_path / "archive")
     first_seq = hls_origin.next_seq(0)
     manager = run_downloader(channel.master_url, base_dir=base)
-    gevent.sleep(20)
+    # Run live for 20 seconds of the origin's output.
+    wait_for(lambda: hls_origin.last_seq(0) >= first_seq + 20, 40, "20 s of live stream")
     last_seq = hls_origin.last_seq(0) - 1   # allow the newest one time to land
     wait_for(lambda: all(
         any(s.type == "full" and s.start == hls_origin.history[v][last_seq][0]
