@@ -60,6 +60,18 @@ def build(base, count, size):
     return paths
 
 
+def build_names_only(base, hours):
+    """`hours` full hours of empty files with well-formed names (for the converged sweep)."""
+    start = (datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=3)).replace(
+        minute=0, second=0, microsecond=0)
+    for i in range(hours * 1800):
+        digest = hashlib.sha256(i.to_bytes(8, "big")).digest()
+        path = format_segment_path(base, STREAM, VARIANT, start + i * SEG, SEG, "full",
+                                   hash_name(digest))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "wb").close()
+
+
 def reset_local(local, peer, held):
     """A fresh local archive holding `held` (hard links to the peer's files)."""
     shutil.rmtree(local, ignore_errors=True)
@@ -75,7 +87,7 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def run_backfiller(local, url, concurrency):
+def run_backfiller(local, url, concurrency, check=True):
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "backfiller", "--base-dir", local,
                              "--node", url, "--run-once", "--recent-cutoff", "0",
@@ -83,7 +95,7 @@ def run_backfiller(local, url, concurrency):
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
-    if proc.returncode != 0:
+    if check and proc.returncode != 0:
         raise SystemExit(f"backfiller exited with {proc.returncode}")
     return wall, usage.ru_utime + usage.ru_stime
 
@@ -118,6 +130,44 @@ def check_converged(local, peer, paths):
             raise SystemExit(f"not converged: {path} missing locally")
 
 
+def converged_sweep(root, hours, runs):
+    """Median (wall, CPU, start-up wall) of --run-once where both nodes hold the same names."""
+    peer, local = os.path.join(root, "sweep-peer"), os.path.join(root, "sweep-local")
+    empty = os.path.join(root, "sweep-empty")
+    print(f"building {hours} hours of names for the converged sweep ...", flush=True)
+    build_names_only(peer, hours)
+    shutil.copytree(peer, local, copy_function=os.link)
+    os.makedirs(empty, exist_ok=True)
+    port = free_port()
+    restreamer = subprocess.Popen([sys.executable, "-m", "restreamer", "--base-dir", peer,
+                                   "--host", "127.0.0.1", "--port", str(port),
+                                   "--log-level", "WARNING"])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url)
+        results = [run_backfiller(local, url, 5) for _ in range(runs)]
+        # The same process against a peer with nothing: start-up and one empty listing.
+        startup = [run_backfiller(empty, url + "/nothing", 5, check=False)[0]
+                   for _ in range(runs)]
+    finally:
+        restreamer.terminate()
+        restreamer.wait()
+    return (statistics.median(w for w, _ in results), statistics.median(c for _, c in results),
+            statistics.median(startup))
+
+
+def wait_for(url):
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(url + "/files", timeout=1)
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise SystemExit("restreamer did not start")
+            time.sleep(0.1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -127,6 +177,8 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=5)
     parser.add_argument("--keep", metavar="DIR", help="build in DIR and keep it")
+    parser.add_argument("--sweep-hours", type=int, default=24,
+                        help="hours of 1,800 segments for the converged-sweep figure (0: skip)")
     args = parser.parse_args()
 
     root = args.keep or tempfile.mkdtemp(prefix="bench-backfiller-")
@@ -148,15 +200,7 @@ def main():
                                    "--log-level", "WARNING"])
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(url + "/files", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("restreamer did not start")
-                time.sleep(0.1)
+        wait_for(url)
         figures = {"backfiller": [], "naive": [], "copy": []}
         cpu, peer_cpu = [], []
         for run in range(args.runs):
@@ -182,6 +226,8 @@ def main():
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 
+    sweep = converged_sweep(root, args.sweep_hours, args.runs) if args.sweep_hours else None
+
     n, mb = len(missing), len(missing) * args.size_kb / 1024
     print(f"\n{n} segments ({mb:.0f} MB), median of {args.runs} runs, "
           f"concurrency {args.concurrency}:")
@@ -196,6 +242,12 @@ def main():
     print(f"  converged --run-once (nothing to fetch, {hours} hours of {total // hours} "
           f"segments, process start included): {noop_wall:.2f} s, "
           f"CPU {statistics.median(c for _, c in noop):.2f} s")
+    if sweep:
+        wall, used, startup = sweep
+        print(f"  converged sweep of {args.sweep_hours} hours x 1800 segments: {wall:.2f} s "
+              f"(process start-up alone {startup:.2f} s), "
+              f"{(wall - startup) / args.sweep_hours * 1000:.1f} ms per hour; "
+              f"backfiller CPU {used:.2f} s")
     print(f"  backfiller / naive wall time: {median['backfiller'] / median['naive']:.2f}x; "
           f"backfiller / copy: {median['backfiller'] / median['copy']:.2f}x")
 

@@ -48,7 +48,10 @@ def recover_leftover_temp_files(base_dir, streams=None, variants=None, earliest=
         if earliest is not None and hour + HOUR <= earliest:
             break
         try:
-            recovered += len(recover_temp_files(path))
+            # Most hours have none: a listing is far cheaper than parsing and stat-ing every
+            # file, which recover_temp_files does.
+            if any("-temp-" in name for name in os.listdir(path)):
+                recovered += len(recover_temp_files(path))
         except OSError as e:
             log.warning("cannot recover temp files in %s: %s", path, e)
         gevent.sleep(0)
