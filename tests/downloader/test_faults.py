@@ -191,7 +191,8 @@ def test_stop_keeps_bytes_of_a_transfer_that_outlasts_the_stop_timeout(hls_origi
     wait_for(lambda: any(r[2] == seq and r[5] == "slow" for r in channel.requests), 10,
         "the slow transfer to start")
     wait_for(lambda: [s for s in archived(base, "test", "source")
-        if s.type == "temp" and os.path.getsize(s.path) > 0], 5, "some of its bytes to arrive")
+        if s.type == "temp" and s.start == at(hls_origin, seq) and os.path.getsize(s.path) > 0],
+        5, "some of its bytes to arrive")
     manager.stop(timeout=0.2)
     kept = of_type(base, at(hls_origin, seq), "partial")
     assert len(kept) == 1 and 0 < os.path.getsize(kept[0].path) < len(origin_bytes(hls_origin, 0, seq))
