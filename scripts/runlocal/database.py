@@ -117,6 +117,12 @@ class PrivateCluster:
         if self.user is not None:
             os.chown(self.directory, self.user.pw_uid, self.user.pw_gid)
             os.chmod(self.directory, 0o700)
+            reach = subprocess.run(["test", "-w", self.directory], **self.as_user())
+            if reach.returncode != 0:
+                raise DatabaseError(
+                    f"PostgreSQL runs as user {self.user.pw_name}, who cannot reach "
+                    f"{self.directory} (a parent directory is private to root): use --data "
+                    "with a directory others can traverse, or --database DSN")
         if not os.path.exists(os.path.join(self.datadir, "PG_VERSION")):
             result = subprocess.run(
                 [self.initdb, "-D", self.datadir, "-U", "postgres", "--auth=trust",

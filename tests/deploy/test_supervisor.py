@@ -191,3 +191,15 @@ def test_private_cluster_starts_serves_and_stops():
             assert process.wait(timeout=30) == 0
     finally:
         subprocess.run(["rm", "-rf", directory], check=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not database.pg_binary("postgres"),
+                    reason="only root drops to another account for PostgreSQL")
+def test_private_cluster_under_a_private_directory_is_a_clear_error():
+    directory = tempfile.mkdtemp(prefix="runlocal-private-")  # mode 0700, owned by root
+    try:
+        cluster = database.PrivateCluster(os.path.join(directory, "data", "postgres"))
+        with pytest.raises(database.DatabaseError, match="cannot reach"):
+            cluster.prepare()
+    finally:
+        subprocess.run(["rm", "-rf", directory], check=True)
