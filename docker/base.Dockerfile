@@ -17,13 +17,13 @@ RUN if [ "$WITH_FFMPEG" = true ]; then \
         && rm -rf /var/lib/apt/lists/*; \
     fi
 
-# Fixed uid/gid 1000: a host directory mounted as the segments volume must be writable by it
-# (chown 1000:1000 DIR).
+# Fixed uid/gid 1000: a host directory mounted as the segments (or uploads) volume must be
+# writable by it (chown 1000:1000 DIR); named volumes take the ownership set here.
 RUN groupadd --gid 1000 archive \
     && useradd --uid 1000 --gid archive --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin archive \
-    && mkdir -p /mnt/segments /etc/archive \
-    && chown archive:archive /mnt/segments
+    && mkdir -p /mnt/segments /mnt/uploads /etc/archive \
+    && chown archive:archive /mnt/segments /mnt/uploads
 
 COPY docker/healthcheck.py /usr/local/bin/healthcheck
 COPY common /src/common
