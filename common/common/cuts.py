@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import tempfile
 from datetime import timedelta
 
@@ -68,13 +69,13 @@ def fast_cut(segments, start, end, container="mpegts"):
     """Frame-accurate cut re-encoding only the first and last segments (see module docs)."""
     _check_container(container)
     pieces = _pieces(segments, start, end)
+    _check_readable(pieces)
     with _Workspace() as work:
-        parts = _fast_cut_parts(work, pieces, start, end)
-        final = work.run("joining the cut's parts",
-                         FFMPEG + ["-f", "mpegts", "-dts_delta_threshold", HOLE_THRESHOLD_SECONDS,
-                                   "-i", "pipe:0"] + MAP_AV + ["-c", "copy"],
-                         container, _chain(parts))
-        yield from final
+        parts = _fast_cut_input(work, pieces, start, end)
+        yield from work.output("joining the cut's parts",
+                               FFMPEG + ["-f", "mpegts", "-dts_delta_threshold",
+                                         HOLE_THRESHOLD_SECONDS, "-i", "pipe:0"]
+                               + MAP_AV + ["-c", "copy"], container, parts)
 
 
 def full_cut(segments, start, end, encode_args, container="mpegts"):
@@ -83,17 +84,17 @@ def full_cut(segments, start, end, encode_args, container="mpegts"):
     if isinstance(encode_args, str):
         raise CutError("encode_args must be a list of ffmpeg arguments, not a string")
     pieces = _pieces(segments, start, end)
+    _check_readable(pieces)
     # Timestamps in ffmpeg's output count from the first segment's start, holes closed up.
     offset = max(start - pieces[0].start, timedelta(0))
     duration = _covered(pieces, start, end)
     with _Workspace() as work:
-        output = work.run("re-encoding the cut",
-                          FFMPEG + ["-f", "mpegts", "-dts_delta_threshold", HOLE_THRESHOLD_SECONDS,
-                                    "-i", "pipe:0"] + MAP_AV
-                          + ["-ss", _seconds(offset), "-t", _seconds(duration)]
-                          + list(encode_args),
-                          container, _read_files([s.path for s in pieces]))
-        yield from output
+        yield from work.output("re-encoding the cut",
+                               FFMPEG + ["-f", "mpegts", "-dts_delta_threshold",
+                                         HOLE_THRESHOLD_SECONDS, "-i", "pipe:0"] + MAP_AV
+                               + ["-ss", _seconds(offset), "-t", _seconds(duration)]
+                               + list(encode_args),
+                               container, work.cat([s.path for s in pieces]))
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -137,49 +138,48 @@ def _read_files(paths):
                 yield chunk
 
 
-def _chain(iterables):
-    for iterable in iterables:
-        yield from iterable
+def _check_readable(pieces):
+    """Fail before starting anything if a segment has gone (e.g. deleted by a cleanup)."""
+    for segment in pieces:
+        if not os.access(segment.path, os.R_OK):
+            raise CutError(f"cannot read segment {segment.path}")
 
 
-def _fast_cut_parts(work, pieces, start, end):
-    """Iterables of MPEG-TS bytes that, concatenated, make the cut with original timestamps.
+def _fast_cut_input(work, pieces, start, end):
+    """A process whose stdout is the cut as MPEG-TS with original timestamps.
 
     The edges are re-encoded with their original timestamps kept (-copyts); the interior is
     remuxed by an ffmpeg with the same muxer settings, so all parts share stream ids and the
-    joining ffmpeg sees one continuous stream."""
+    joining ffmpeg sees one continuous stream. Bytes flow between processes through OS pipes,
+    never through Python."""
     first, last = pieces[0], pieces[-1]
     head_cut = start > first.start
     tail_cut = end < last.end
-    if len(pieces) == 1:
-        if not (head_cut or tail_cut):
-            return [_remux(work, [first.path])]
+    if len(pieces) == 1 and (head_cut or tail_cut):
         offset = max(start - first.start, timedelta(0))
-        return [_encode_edge(work, first, offset, min(end, first.end) - max(start, first.start))]
-    parts = []
+        edge = _encode_edge(work, first, offset, min(end, first.end) - max(start, first.start))
+        return work.cat([edge])
     middle = pieces[:]
+    head = tail = None
     if head_cut:
-        parts.append(_encode_edge(work, first, start - first.start, None))
+        head = _encode_edge(work, first, start - first.start, None)
         middle.pop(0)
-    tail = None
     if tail_cut:
         tail = _encode_edge(work, last, timedelta(0), end - last.start)
         middle.pop()
+    interior = None
     if middle:
-        parts.append(_remux(work, [s.path for s in middle]))
-    if tail is not None:
-        parts.append(tail)
-    return parts
+        interior = work.run("copying the cut's interior",
+                            FFMPEG + ["-copyts", "-f", "mpegts", "-i", "pipe:0"] + MAP_AV
+                            + ["-c", "copy"] + COPYTS_OUT + ["pipe:1"],
+                            work.cat([s.path for s in middle]))
+    if head is None and tail is None:
+        return interior
+    files = ([head] if head else []) + (["-"] if interior else []) + ([tail] if tail else [])
+    return work.run("joining the edges", ["cat", "--"] + files, interior)
 
 
 COPYTS_OUT = ["-f", "mpegts", "-mpegts_copyts", "1", "-muxdelay", "0", "-muxpreload", "0"]
-
-
-def _remux(work, paths):
-    """Stream-copy segments through ffmpeg, timestamps untouched."""
-    return work.run("copying the cut's interior",
-                    FFMPEG + ["-copyts", "-f", "mpegts", "-i", "pipe:0"] + MAP_AV
-                    + ["-c", "copy"], COPYTS_OUT, _read_files(paths))
 
 
 def _encode_edge(work, segment, offset, duration):
@@ -195,10 +195,12 @@ def _encode_edge(work, segment, offset, duration):
         args += ["-t", _seconds(duration)]
     args += EDGE_VIDEO_ARGS + _reorder_args(reorder if duration is None else 0)
     args += ["-fps_mode", "passthrough", "-c:a", "copy"]
-    path = work.path("edge")
-    work.run_to_file(f"re-encoding the edge segment {os.path.basename(segment.path)}",
-                     FFMPEG + args + COPYTS_OUT + [path])
-    return _read_files([path])
+    path = work.path("edge.ts")
+    proc = work.run(f"re-encoding the edge segment {os.path.basename(segment.path)}",
+                    FFMPEG + args + COPYTS_OUT + [path], stdout=False)
+    if proc.wait() != 0:
+        proc.raise_error()
+    return path
 
 
 def _reorder_args(depth):
@@ -261,8 +263,8 @@ def _last_line(stderr):
 
 
 class _Workspace:
-    """Temporary directory and the ffmpeg processes of one cut; cleans up on exit, killing
-    anything still running (consumer stopped early, or an error)."""
+    """Temporary directory and the processes of one cut, in pipeline order. On exit it kills
+    anything still running (the consumer stopped early, or an error) and removes its files."""
 
     def __init__(self):
         self.dir = None
@@ -273,7 +275,7 @@ class _Workspace:
         return self
 
     def __exit__(self, *exc):
-        for proc in self.processes:
+        for proc in reversed(self.processes):
             proc.kill()
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -284,50 +286,73 @@ class _Workspace:
         self.count += 1
         return os.path.join(self.dir, f"{self.count}-{name}")
 
-    def run_to_file(self, what, args):
-        proc = _Process(what, args, None)
+    def run(self, what, args, source=None, stdout=True):
+        """Start a process; source is None, a bytes iterable to feed, or a _Process whose
+        stdout becomes this one's stdin."""
+        proc = _Process(what, args, source, stdout)
         self.processes.append(proc)
-        proc.wait_success()
+        return proc
 
-    def run(self, what, args, container, input_chunks):
-        """Run ffmpeg with input_chunks on stdin; yield its output in `container` format
-        (a list of output args is used as-is, streamed to stdout)."""
-        if isinstance(container, list):
-            return self._stream(what, args + container + ["pipe:1"], input_chunks)
+    def cat(self, paths):
+        """A process writing the files' bytes in order (xargs: any number of paths)."""
+        return self.run("reading the segments", ["xargs", "-0", "cat", "--"],
+                        [b"\0".join(os.fsencode(p) for p in paths)])
+
+    def output(self, what, args, container, source):
+        """Run the last ffmpeg of the pipeline; yield the cut in `container` format, then check
+        that every process of the pipeline succeeded."""
         if container == "mpegts":
-            return self._stream(what, args + MPEGTS_OUT + ["pipe:1"], input_chunks)
-        return self._spool(what, args, input_chunks)
+            final = self.run(what, args + MPEGTS_OUT + ["pipe:1"], source)
+            while True:
+                chunk = final.proc.stdout.read(CHUNK_SIZE)
+                if not chunk:
+                    break
+                yield chunk
+            self.check()
+        else:
+            path = self.path("out.mp4")
+            self.run(what, args + MP4_OUT + [path], source, stdout=False)
+            self.check()
+            yield from _read_files([path])
 
-    def _stream(self, what, args, input_chunks):
-        proc = _Process(what, args, input_chunks, stdout=True)
-        self.processes.append(proc)
-        return proc.output()
-
-    def _spool(self, what, args, input_chunks):
-        path = self.path("out.mp4")
-        proc = _Process(what, args + MP4_OUT + [path], input_chunks)
-        self.processes.append(proc)
-        proc.wait_success()
-        return _read_files([path])
+    def check(self):
+        """Wait for every process; raise the first (most upstream) real failure. A process
+        killed by SIGPIPE only means the one reading it stopped early (ffmpeg -t has all it
+        needs), which is not an error in itself: the reader's own status says if it was."""
+        failures = [proc for proc in self.processes if proc.wait() != 0]
+        for proc in failures:
+            if not proc.broken_pipe():
+                proc.raise_error()
 
 
 class _Process:
-    """One ffmpeg: a greenlet feeds stdin from an iterable of chunks, another keeps stderr."""
+    """One subprocess; a greenlet keeps the tail of its stderr, another feeds its stdin if
+    given bytes. A _Process as source is connected by an OS pipe."""
 
-    def __init__(self, what, args, input_chunks, stdout=False):
+    def __init__(self, what, args, source, stdout):
         self.what = what
+        self.name = os.path.basename(args[0])
         self.stderr = b""
         self.feed_error = None
+        self.returncode = None
         log.debug("running: %s", " ".join(args))
+        if source is None:
+            stdin = subprocess.DEVNULL
+        elif isinstance(source, _Process):
+            stdin = source.proc.stdout
+        else:
+            stdin = subprocess.PIPE
         try:
             self.proc = subprocess.Popen(
-                args, stdin=subprocess.PIPE if input_chunks is not None else subprocess.DEVNULL,
-                stdout=subprocess.PIPE if stdout else subprocess.DEVNULL, stderr=subprocess.PIPE)
+                args, stdin=stdin, stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
+                stderr=subprocess.PIPE)
         except OSError as e:
-            raise CutError(f"{what}: cannot run ffmpeg: {e}") from None
+            raise CutError(f"{what}: cannot run {self.name}: {e}") from None
+        if isinstance(source, _Process):
+            source.proc.stdout.close()  # the pipe is the child's now: EOF and SIGPIPE work
         self.greenlets = [gevent.spawn(self._keep_stderr)]
-        if input_chunks is not None:
-            self.greenlets.append(gevent.spawn(self._feed, input_chunks))
+        if stdin is subprocess.PIPE:
+            self.greenlets.append(gevent.spawn(self._feed, source))
 
     def _keep_stderr(self):
         while True:
@@ -342,37 +367,27 @@ class _Process:
             for chunk in chunks:
                 stdin.write(chunk)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # ffmpeg stopped reading: its exit status says why
-        except Exception as e:  # e.g. a CutError from an upstream process or a missing file
-            self.feed_error = e
-            self.proc.kill()
+            pass  # the process stopped reading: its exit status says why
         finally:
-            if isinstance(chunks, _GeneratorTypes):
-                chunks.close()
             try:
                 stdin.close()
             except OSError:
                 pass
 
-    def output(self):
-        """Yield stdout chunks; raise CutError if ffmpeg (or what fed it) failed."""
-        while True:
-            chunk = self.proc.stdout.read(CHUNK_SIZE)
-            if not chunk:
-                break
-            yield chunk
-        self.wait_success()
-
-    def wait_success(self):
-        returncode = self.proc.wait()
+    def wait(self):
+        self.returncode = self.proc.wait()
         gevent.joinall(self.greenlets)
-        if self.feed_error is not None:
-            if isinstance(self.feed_error, CutError):
-                raise self.feed_error
-            raise CutError(f"{self.what}: {self.feed_error}") from self.feed_error
-        if returncode != 0:
-            raise CutError(f"{self.what}: ffmpeg exited with status {returncode}: "
-                           f"{_last_line(self.stderr)}")
+        return self.returncode
+
+    def broken_pipe(self):
+        """Killed by SIGPIPE (for xargs: its cat was): whoever read from it stopped early."""
+        if self.returncode == -signal.SIGPIPE:
+            return True
+        return self.name == "xargs" and self.returncode == 125 and b"signal 13" in self.stderr
+
+    def raise_error(self):
+        raise CutError(f"{self.what}: {self.name} exited with status {self.returncode}: "
+                       f"{_last_line(self.stderr)}")
 
     def kill(self):
         if self.proc.poll() is None:
@@ -385,6 +400,3 @@ class _Process:
                     stream.close()
                 except OSError:
                     pass
-
-
-_GeneratorTypes = type(x for x in ())
