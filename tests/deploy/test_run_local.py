@@ -177,6 +177,14 @@ def test_local_node_records_cuts_and_stops_cleanly(node):
     # Every service is up: each answers /metrics on its offset port.
     for port in (8000, 8001, 8002, 8003, 8004):
         assert "# HELP" in get(f"http://127.0.0.1:{port + node.offset}/metrics")
+    # What the banner tells the user to open: a live playlist ffmpeg can play, the coverage page.
+    watch = re.search(r"ffplay (\S+)", node.output(200))
+    assert watch and watch.group(1) == f"{node.url}/playlist/demo/source.m3u8"
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_name",
+                            "-of", "csv=p=0", watch.group(1)],
+                           capture_output=True, text=True, timeout=30)
+    assert set(probe.stdout.split()) == {"h264", "aac"}, probe.stderr
+    assert "<html" in get(f"{node.url}/coverage/").lower()
     running = marked_processes(node.marker)
     assert len(running) >= 7, running  # run-local, the supervisor's children, their helpers
 
