@@ -130,7 +130,7 @@ def create_app(config):
         path = os.path.join(config.base_dir, stream, variant, hour)
         try:
             names = os.listdir(path)
-        except (FileNotFoundError, NotADirectoryError):
+        except OSError:  # missing, not a directory, name too long...
             names = []
         return _json(sorted(name for name in names
                             if not name.startswith(".") and _is_servable_segment(name)))
@@ -397,7 +397,7 @@ def _list_dirs(path):
     try:
         with os.scandir(path) as entries:
             return sorted(e.name for e in entries if not e.name.startswith(".") and e.is_dir())
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:  # missing, not a directory, name too long...
         return []
 
 

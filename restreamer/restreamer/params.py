@@ -3,9 +3,14 @@
 Every failure is a BadRequest (status + one-line reason) that the app turns into a 4xx.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from common.dateutil import parse_utc_only
+
+
+# Times a client may ask for: hour arithmetic near datetime's limits would overflow.
+EARLIEST = datetime(1970, 1, 2)
+LATEST = datetime(9000, 1, 1)
 
 
 class BadRequest(Exception):
@@ -39,9 +44,13 @@ def parse_time(args, name, required=False):
                              "e.g. 2026-11-27T13:00:00Z)")
         return None
     try:
-        return parse_utc_only(value)
+        parsed = parse_utc_only(value)
     except ValueError as e:
         raise BadRequest(f"bad {name}: {e}") from None
+    if not EARLIEST <= parsed <= LATEST:
+        raise BadRequest(f"bad {name}: {value!r} is out of range "
+                         f"({EARLIEST.year} to {LATEST.year})")
+    return parsed
 
 
 def parse_range(args, max_duration, what, require_end):

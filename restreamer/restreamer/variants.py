@@ -26,7 +26,7 @@ def hours_in_range(hours_path, start, end):
     (either may be None: unbounded), sorted."""
     try:
         names = os.listdir(hours_path)
-    except (FileNotFoundError, NotADirectoryError):
+    except OSError:
         return []
     first = start.replace(minute=0, second=0, microsecond=0) if start else None
     hours = []

@@ -251,13 +251,27 @@ GOOD = "start=2025-03-01T13:00:00&end=2025-03-01T13:00:04"
     ("/cut/s/low.ts?start=2025-03-01T10:00:00&end=2025-03-01T10:00:20&allow_holes=true", 406,
      "no data"),
     ("/nope", 404, "not found"),
+    ("/playlist/s/low.m3u8?start=8999-12-31T23:00:00&end=9999-12-31T23:59:59", 400, "out of range"),
+    ("/playlist/s/low.m3u8?start=0001-01-01T00:00:00&end=0001-01-01T01:00:00", 400, "out of range"),
+    ("/cut/s/low.ts?start=9999-12-31T23:00:00&end=9999-12-31T23:59:59", 400, "out of range"),
+    ("/playlist/s/low.m3u8?start=2025-03-01T13:00:00.12345678901234567890"
+     "&end=2025-03-01T13:00:04Z", 200, "#EXTM3U"),
+    ("/playlist/" + "x" * 300 + "/low.m3u8?start=2025-03-01T13:00:00", 404, "no such"),
+    ("/segments/s/low/" + "x" * 300 + "/00:00.000000-2.000-full-" + "A" * 43 + ".ts", 404, "no such"),
 ])
 def test_bad_input_is_a_4xx_with_a_reason(server, path, status, reason):
     response = server.get(path)
     assert response.status_code == status, response.text
     assert reason in response.text
-    assert len(response.text.strip().splitlines()) == 1
+    if status != 200:
+        assert len(response.text.strip().splitlines()) == 1
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_long_names_in_listings(server):
+    for path in ("/files/" + "x" * 300, "/files/s/" + "x" * 300, "/files/s/low/" + "x" * 300):
+        response = server.get(path)
+        assert response.status_code == 200 and response.json() == []
 
 
 def test_cors_and_metrics(server):
@@ -268,3 +282,27 @@ def test_cors_and_metrics(server):
     assert 'http_requests_total{endpoint="list_streams",method="GET",status="200"}' in metrics.text
     # Labels are bounded: no paths or times in them.
     assert "2025-03-01" not in metrics.text
+
+
+# A client can send anything: no input may produce a 500 or a file from outside the archive.
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+_TEMPLATES = ["/files/{a}", "/files/s/{a}", "/files/s/low/{a}", "/segments/s/low/{a}/{b}",
+              "/playlist/{a}.m3u8?start={b}", "/playlist/s/{a}.m3u8?start={b}&end={c}",
+              "/cut/s/low.{a}?start={b}&end={c}&type={a}", "/coverage/{a}",
+              "/cut/s/low.ts?start=2025-03-01T13:00:00&end=2025-03-01T13:00:04&type={a}"
+              "&allow_holes={b}", "/playlist/s/low.m3u8?start={a}&end={b}"]
+_TEXT = st.one_of(st.text(max_size=40),
+                  st.sampled_from(["..", ".", "%2e%2e%2f", "2025-03-01T13:00:00", "rough",
+                                   "full", "9999-12-31T23:59:59", "true", "../secret.txt",
+                                   "2025-03-01T13:00:00+05:00", "\x00", "ts", "mp4"]))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(_TEMPLATES), _TEXT, _TEXT, _TEXT)
+def test_no_input_makes_a_server_error(server, template, a, b, c):
+    path = template.format(a=quote(a, safe=".%"), b=quote(b, safe=".%"), c=quote(c, safe=".%"))
+    response = server.get(path)
+    assert response.status_code < 500, (path, response.text)
+    assert "not for clients" not in response.text
