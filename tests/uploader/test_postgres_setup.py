@@ -1,0 +1,140 @@
+"""postgres/ setup scripts, without Docker: the primary setup against a real server, and a
+streaming-replication standby cloned with pg_basebackup from a private primary cluster."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+
+import psycopg2
+import pytest
+
+from support.postgres import PostgresServer, _free_port, _pg_bin
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SETUP_PRIMARY = os.path.join(REPO, "postgres", "setup-primary.sh")
+SETUP_STANDBY = os.path.join(REPO, "postgres", "setup-standby.sh")
+
+
+@pytest.fixture
+def role_names(postgres_server):
+    suffix = uuid.uuid4().hex[:8]
+    names = {"APP_USER": f"app_{suffix}", "READONLY_USER": f"ro_{suffix}",
+             "REPLICATION_USER": f"repl_{suffix}"}
+    yield names
+    conn = psycopg2.connect(postgres_server.dsn())
+    conn.autocommit = True
+    for name in names.values():
+        conn.cursor().execute(f'DROP ROLE IF EXISTS "{name}"')
+    conn.close()
+
+
+def setup_primary(server, database, roles, tmp_path, **env):
+    full_env = dict(os.environ, PGHOST=server.host, PGPORT=str(server.port), PGUSER=server.user,
+                    DATABASE=database, APP_PASSWORD="app-pw", READONLY_PASSWORD="ro-pw",
+                    REPLICATION_PASSWORD="repl-pw", REPLICATION_HBA="",
+                    NODES_CSV=str(tmp_path / "nodes.csv"), **roles)
+    full_env.update(env)
+    full_env.pop("PGDATA", None)
+    return subprocess.run(["bash", SETUP_PRIMARY], env=full_env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_primary_roles_schema_grants_and_nodes(postgres_server, role_names, db_dsn, tmp_path):
+    database = psycopg2.extensions.parse_dsn(db_dsn)["dbname"]
+    (tmp_path / "nodes.csv").write_text(
+        "name,url,backfill_from\nnode-a,http://a:8000,true\nnode-b,http://b:8000,false\n"
+        "node-c,http://c:8000,\n")
+    for _ in range(2):  # idempotent
+        result = setup_primary(postgres_server, database, role_names, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "NOTICE" not in result.stderr
+    conn = psycopg2.connect(db_dsn)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SELECT name, url, backfill_from FROM nodes ORDER BY name")
+    assert cur.fetchall() == [("node-a", "http://a:8000", True), ("node-b", "http://b:8000", False),
+                              ("node-c", "http://c:8000", True)]
+    cur.execute("SELECT rolname, rolcanlogin, rolreplication, rolsuper FROM pg_roles "
+                "WHERE rolname = ANY(%s) ORDER BY rolname", (list(role_names.values()),))
+    assert sorted(cur.fetchall()) == sorted([
+        (role_names["APP_USER"], True, False, False),
+        (role_names["READONLY_USER"], True, False, False),
+        (role_names["REPLICATION_USER"], True, True, False)])
+    cur.execute("SELECT tableowner FROM pg_tables WHERE tablename IN ('events', 'nodes')")
+    assert {row[0] for row in cur.fetchall()} == {role_names["APP_USER"]}
+    # The read-only role reads everything and writes nothing.
+    cur.execute(f'SET ROLE "{role_names["READONLY_USER"]}"')
+    cur.execute("SELECT count(*) FROM events")
+    with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+        cur.execute("INSERT INTO nodes (name, url) VALUES ('x', 'http://x')")
+    conn.close()
+
+
+def test_primary_refuses_without_app_password(postgres_server, role_names, db_dsn, tmp_path):
+    result = setup_primary(postgres_server, "unused", role_names, tmp_path, APP_PASSWORD="")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "setup-primary: APP_PASSWORD must be set"
+
+
+@pytest.mark.skipif(not (_pg_bin("initdb") and _pg_bin("pg_ctl")), reason="no PostgreSQL binaries")
+def test_standby_replicates_from_primary(tmp_path):
+    # Outside pytest's tmp dirs (mode 700): the clusters may run as the postgres account.
+    top = tempfile.mkdtemp(prefix="standby-test-")
+    os.chmod(top, 0o755)
+    primary_dir, standby_dir = os.path.join(top, "primary"), os.path.join(top, "standby")
+    for path in (primary_dir, standby_dir):
+        os.mkdir(path)
+        os.chmod(path, 0o777)
+    primary = PostgresServer._start_private(primary_dir, _pg_bin("initdb"), _pg_bin("pg_ctl"))
+    standby_data = os.path.join(standby_dir, "data")
+    standby_port = _free_port()
+    started = False
+    try:
+        (tmp_path / "nodes.csv").write_text("name,url\nnode-a,http://a:8000\n")
+        roles = {"APP_USER": "app", "READONLY_USER": "ro", "REPLICATION_USER": "repl"}
+        result = setup_primary(primary, "archive", roles, tmp_path,
+                               REPLICATION_HBA=os.path.join(primary.datadir, "pg_hba.conf"))
+        assert result.returncode == 0, result.stderr
+        env = ["env", f"PGDATA={standby_data}", f"PRIMARY_HOST={primary.host}",
+               f"PRIMARY_PORT={primary.port}", "REPLICATION_USER=repl",
+               "REPLICATION_PASSWORD=repl-pw", "PRIMARY_WAIT=10"]
+        primary._run(env + ["bash", SETUP_STANDBY, "--prepare-only"])
+        assert os.path.exists(os.path.join(standby_data, "standby.signal"))
+        primary._run([_pg_bin("pg_ctl"), "-D", standby_data, "-w", "-l",
+                      os.path.join(standby_dir, "log"), "-o",
+                      f"-p {standby_port} -k {standby_dir} -c listen_addresses=127.0.0.1",
+                      "start"])
+        started = True
+        dsn = f"host=127.0.0.1 user=postgres dbname=archive port={standby_port}"
+        standby = psycopg2.connect(dsn)
+        standby.autocommit = True
+        cur = standby.cursor()
+        cur.execute("SELECT pg_is_in_recovery()")
+        assert cur.fetchone() == (True,)
+        cur.execute("SELECT name FROM nodes")
+        assert cur.fetchall() == [("node-a",)]
+        # A write on the primary streams over.
+        writer = psycopg2.connect(primary.dsn("archive"))
+        writer.autocommit = True
+        writer.cursor().execute("INSERT INTO nodes (name, url) VALUES ('node-b', 'http://b')")
+        writer.close()
+        deadline = time.monotonic() + 20
+        while True:
+            cur.execute("SELECT count(*) FROM nodes")
+            if cur.fetchone()[0] == 2:
+                break
+            assert time.monotonic() < deadline, "the write never reached the standby"
+            time.sleep(0.05)
+        with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
+            cur.execute("INSERT INTO nodes (name, url) VALUES ('node-c', 'http://c')")
+        standby.close()
+        # Started again on a cloned directory, it does not clone again.
+        primary._run(env + ["bash", SETUP_STANDBY, "--prepare-only"])
+    finally:
+        if started:
+            primary._run([_pg_bin("pg_ctl"), "-D", standby_data, "-m", "immediate", "-w", "stop"])
+        primary.stop()
+        shutil.rmtree(top, ignore_errors=True)
