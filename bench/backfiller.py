@@ -91,7 +91,8 @@ def run_backfiller(local, url, concurrency, check=True):
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "backfiller", "--base-dir", local,
                              "--node", url, "--run-once", "--recent-cutoff", "0",
-                             "--concurrency", str(concurrency), "--log-level", "WARNING"])
+                             "--concurrency", str(concurrency), "--log-level", "WARNING"],
+                            stderr=None if check else subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
