@@ -186,7 +186,7 @@ def _encode_edge(work, segment, offset, duration):
     """Re-encode the video of part of one segment (audio copied), original timestamps kept.
     Runs to completion into a temporary file now (a segment is small), so a failure surfaces
     before any output is sent."""
-    origin, reorder = _probe_edge(segment.path)
+    origin, reorder, profile = _probe_edge(segment.path)
     position = _seconds(origin + offset)
     args = ["-copyts", "-f", "mpegts", "-i", "file:" + segment.path] + MAP_AV
     # Output -ss shifts timestamps to 0 even with -copyts: -output_ts_offset puts them back.
@@ -194,6 +194,9 @@ def _encode_edge(work, segment, offset, duration):
     if duration is not None:
         args += ["-t", _seconds(duration)]
     args += EDGE_VIDEO_ARGS + _reorder_args(reorder if duration is None else 0)
+    if profile:
+        # Same H.264 profile as the interior: in an MP4 the first SPS describes them all.
+        args += ["-profile:v", profile]
     args += ["-fps_mode", "passthrough", "-c:a", "copy"]
     path = work.path("edge.ts")
     proc = work.run(f"re-encoding the edge segment {os.path.basename(segment.path)}",
@@ -218,9 +221,11 @@ def _reorder_args(depth):
 
 def _probe_edge(path):
     """-> (first video timestamp, or the audio's if there is no video, as timedelta: the point
-    the file name's start time corresponds to; the video's frame reordering depth)."""
+    the file name's start time corresponds to; the video's frame reordering depth; the x264
+    profile matching the video's, or None)."""
     proc = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,start_time,has_b_frames",
+        ["ffprobe", "-v", "error", "-show_entries",
+         "stream=codec_type,codec_name,profile,start_time,has_b_frames",
          "-of", "json", "file:" + path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode != 0:
         raise CutError(f"ffprobe could not read segment {path}: {_last_line(proc.stderr)}")
@@ -230,6 +235,7 @@ def _probe_edge(path):
         raise CutError(f"ffprobe gave unreadable output for segment {path}") from None
     origin = None
     reorder = 0
+    profile = None
     for kind in ("video", "audio"):
         for stream in streams:
             if stream.get("codec_type") != kind:
@@ -242,10 +248,17 @@ def _probe_edge(path):
                 origin = start
                 if kind == "video":
                     reorder = int(stream.get("has_b_frames") or 0)
+                    if stream.get("codec_name") == "h264":
+                        profile = _X264_PROFILES.get(stream.get("profile"))
             break
     if origin is None:
         raise CutError(f"segment {path} has no audio or video stream with a start time")
-    return origin, reorder
+    return origin, reorder, profile
+
+
+# ffprobe's H.264 profile names -> x264's -profile:v (others: let x264 choose).
+_X264_PROFILES = {"Constrained Baseline": "baseline", "Baseline": "baseline", "Main": "main",
+                  "High": "high"}
 
 
 def _parse_seconds(text):

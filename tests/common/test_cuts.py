@@ -11,7 +11,7 @@ import pytest
 
 from common import cuts
 from common.segments import get_best_segments
-from support.archive import build_archive, real_segments
+from support.archive import build_archive, real_segments, write_segment
 
 T0 = datetime(2025, 3, 1, 12, 59, 54)  # the archive crosses an hour boundary
 FPS = 30
@@ -205,3 +205,32 @@ def test_closing_a_cut_early_kills_ffmpeg_and_removes_temp_files(archive, tmp_pa
     gen.close()
     assert _children() == []
     assert os.listdir(tmp_path) == []
+
+
+def test_fast_cut_of_segments_with_b_frames(tmp_path):
+    """Sources with B-frames decode later than they display: the re-encoded edges must keep
+    decode timestamps increasing across the joins (else players stutter or drop frames)."""
+    source = tmp_path / "src"
+    source.mkdir()
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x120:rate=30:duration=8", "-f", "lavfi", "-i",
+                    "sine=sample_rate=48000:duration=8", "-c:v", "libx264", "-preset", "fast",
+                    "-bf", "3", "-g", "60", "-sc_threshold", "0", "-c:a", "aac", "-f", "segment",
+                    "-segment_time", "2", "-segment_format", "mpegts",
+                    str(source / "%d.ts")], check=True)
+    base = str(tmp_path / "archive")
+    for i in range(4):
+        write_segment(base, "s", "b", T0 + i * timedelta(seconds=2), timedelta(seconds=2),
+                      (source / f"{i}.ts").read_bytes())
+    start, end = T0 + timedelta(seconds=1.5), T0 + timedelta(seconds=6.5)
+    out = str(write(cuts.fast_cut(best(base, "b", start, end), start, end), tmp_path / "b.ts"))
+    dts = [int(line.split(",")[0]) for line in subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=dts",
+         "-of", "csv=p=0", out], capture_output=True, text=True, check=True).stdout.split()
+        if line.strip(",").isdigit()]
+    # Decode times advance by at least a frame (3000 at 90 kHz). Had an edge decoded too late,
+    # ffmpeg would have bumped the next timestamps by a tick to keep them increasing.
+    steps = [b - a for a, b in zip(dts, dts[1:])]
+    assert min(steps) >= 2990, steps
+    _, streams = probe(out)
+    assert abs(int(streams["video"]["nb_read_frames"]) - 150) <= 1
