@@ -65,7 +65,7 @@ def claim_sql(row):
     return sql, params
 
 
-FOOTAGE_ERROR_SQL = f"""
+CANDIDATE_ERROR_SQL = f"""
     UPDATE events SET error = %(error)s
     WHERE id = %(id)s AND state = 'EDITED' AND error IS DISTINCT FROM %(error)s
       AND {' AND '.join(f'{name} IS NOT DISTINCT FROM %({name})s' for name in CUT_INPUTS)}

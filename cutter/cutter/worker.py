@@ -17,6 +17,7 @@ import psycopg2
 from common import cuts
 from common.database import query
 from common.segments import ContainsHoles, SelectionStats, get_best_segments
+from uploader import edits
 from uploader.backends import Spool
 
 from . import jobs, metrics
@@ -109,6 +110,10 @@ class Cutter:
             if entry and entry[0] == row["edit_time"] and now < entry[2]:
                 continue
             location = self.locations[row["upload_location"]]
+            problems = edits.problems(row)
+            if problems:  # written by something other than the CLI, which validates
+                self._note(row, "cannot cut this edit: " + "; ".join(problems))
+                continue
             segments = self.check_footage(row, location)
             if segments is None:
                 continue
@@ -138,10 +143,13 @@ class Cutter:
         metrics.footage_missing.labels(location.name).inc()
         message = jobs.footage_message(self.name, row["video_stream"], row["video_variant"],
                                        start, end, stats)
-        log.info("event %s: %s", row["id"], message)
-        params = dict(row, error=message)
-        query(self.conn, jobs.FOOTAGE_ERROR_SQL, **params)
+        self._note(row, message)
         return None
+
+    def _note(self, row, message):
+        """Say on an EDITED event why we do not take it (unless it was re-edited meanwhile)."""
+        log.info("event %s: %s", row["id"], message)
+        query(self.conn, jobs.CANDIDATE_ERROR_SQL, **dict(row, error=message))
 
     def claim(self, row, location):
         sql, params = jobs.claim_sql(row)

@@ -1,5 +1,6 @@
 """Several cutters, one archive: each event uploaded exactly once, also across a SIGKILL."""
 
+import os
 import signal
 
 
@@ -65,3 +66,17 @@ def test_reedit_during_cut_is_abandoned_and_new_edit_uploaded(events, cutters, b
     assert abs(ffprobe_duration(out / files[0]) - 5.5) <= 1 / 30
     assert '"title": "New"' in (out / f"{row.video_id}.json").read_text()
     assert cutters.stop(cutter) == 0
+
+
+def test_sigterm_mid_cut_hands_the_event_back(events, cutters, base_dir, tmp_path):
+    out = tmp_path / "videos"
+    fifo = Fifo(segment_path(base_dir, 4))
+    event_id = events.create_edited(T0 + seconds(7), T0 + seconds(9.5), cut_type="fast")
+    cutter = cutters.start("node1", cutters.local_config(out), base_dir)
+    events.wait_state(event_id, "CLAIMED")
+    assert cutters.stop(cutter) == 0
+    row = events.get(event_id)
+    assert (row.state, row.uploader, row.error) == ("EDITED", None, None)
+    assert not out.exists() or os.listdir(out) == []  # no temp file left either
+    assert "handed back (EDITED)" in cutters.log(cutter)
+    fifo.restore()

@@ -39,9 +39,15 @@ def test_whitelist_and_locations_limit_what_a_cutter_takes(events, cutters, base
     config = cutters.local_config(tmp_path / "videos")
     not_me = events.create_edited(T0, T0 + seconds(2), whitelist="node2,node3")
     elsewhere = events.create_edited(T0, T0 + seconds(2), location="youtube")
+    bad = events.create_edited(T0, T0 + seconds(2))
+    # Written around the CLI (which validates): a path outside the archive.
+    database.query(events.conn, "UPDATE events SET video_stream = '../etc' WHERE id = %s", bad)
     me = events.create_edited(T0, T0 + seconds(2), whitelist="node1", cut_type="rough")
     cutter = cutters.start("node1", config, base_dir)
     events.wait_state(me, "DONE")
+    row = events.get(bad)
+    assert row.state == "EDITED" and row.uploader is None
+    assert row.error.startswith("cannot cut this edit: video_stream '../etc' is not a valid")
     for event_id in (not_me, elsewhere):
         row = events.get(event_id)
         assert (row.state, row.uploader, row.error) == ("EDITED", None, None)
