@@ -24,6 +24,8 @@ def repo(tmp_path):
     shutil.copytree(os.path.join(ROOT, "docker"), repo / "docker")
     (repo / "postgres").mkdir()
     (repo / "postgres" / "Dockerfile").write_text("FROM postgres:15\n")
+    (repo / "common" / "common").mkdir(parents=True)
+    (repo / "common" / "common" / "schema.sql").write_text("SELECT 1;\n")
     git(repo, "init", "-q")
     git(repo, "add", ".")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "x")
@@ -36,7 +38,10 @@ def docker_log(tmp_path):
     bin_dir.mkdir()
     log = tmp_path / "docker.log"
     fake = bin_dir / "docker"
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    context = tmp_path / "context.tar"
+    # Records its arguments; a context on stdin ("-", the postgres image) is saved for a look.
+    fake.write_text(f'#!/bin/bash\necho "$*" >> {log}\n'
+                    f'if [ "${{@: -1}}" = - ]; then cat > {context}; fi\n')
     fake.chmod(0o755)
     return bin_dir, log
 
@@ -63,6 +68,11 @@ def test_clean_tree_is_tagged_with_the_commit(repo, docker_log):
     assert tags[:1] in (["streamarchive/base:" + commit], ["streamarchive/base-ffmpeg:" + commit])
     assert sorted(t for t in tags if "/base" in t) == [f"streamarchive/base-ffmpeg:{commit}",
                                                        f"streamarchive/base:{commit}"]
+    # The postgres image's context is a tarball of just what it uses, from the repo root.
+    assert f"build -f postgres/Dockerfile -t streamarchive/postgres:{commit} -" in calls
+    listing = subprocess.run(["tar", "-tf", str(repo.parent / "context.tar")],
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert sorted(listing) == ["common/common/schema.sql", "postgres/", "postgres/Dockerfile"]
     cutter = next(c for c in calls if "docker/cutter.Dockerfile" in c)
     assert f"BASE_IMAGE=streamarchive/base-ffmpeg:{commit}" in cutter
     downloader = next(c for c in calls if "docker/downloader.Dockerfile" in c)

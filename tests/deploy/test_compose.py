@@ -221,3 +221,24 @@ def test_healthcheck_reports_a_serving_and_a_dead_metrics_port():
     dead = subprocess.run([sys.executable, script, str(port)], capture_output=True, text=True,
                           timeout=20)
     assert dead.returncode == 1 and "unhealthy" in dead.stderr
+
+
+def documented_postgres_settings():
+    """Variables the postgres image reads: its setup scripts' documented ones, POSTGRES_ROLE
+    (entrypoint.sh) and the official image's POSTGRES_PASSWORD."""
+    names = {"POSTGRES_ROLE", "POSTGRES_PASSWORD"}
+    for script in ("setup-primary.sh", "setup-standby.sh"):
+        names |= set(re.findall(r"^#   ([A-Z][A-Z0-9_]+) ", read("postgres", script), re.M))
+    return names
+
+
+def test_postgres_services_set_only_settings_the_image_reads(compose):
+    known = documented_postgres_settings()
+    assert {"APP_PASSWORD", "PRIMARY_HOST", "REPLICATION_PASSWORD", "NODES_CSV"} <= known
+    for name in ("postgres-primary", "postgres-standby"):
+        service = compose["services"][name]
+        assert set(service["environment"]) <= known, name
+        assert "/var/lib/postgresql/data" in service["volumes"][0], name
+    primary = compose["services"]["postgres-primary"]
+    seed_mount = next(v for v in primary["volumes"] if ":/opt/archive/seed" in v)
+    assert primary["environment"]["NODES_CSV"].startswith("/opt/archive/seed/"), seed_mount
