@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # Per pass and peer, log this many individual failures; the rest only go into the summary.
 MAX_LOGGED_FAILURES = 5
+# A peer that stays down is warned about when it goes down, then at most this often (seconds).
+UNREACHABLE_LOG_INTERVAL = 600
 
 
 @dataclass
@@ -55,12 +57,12 @@ class PassResult:
         return bool(self.errors or self.aborted)
 
     def summary(self):
-        text = (f"{self.kind} pass from {self.peer}: fetched {self.fetched} segments "
-                f"({self.bytes} bytes), {self.errors} errors")
+        text = f"{self.kind} pass from {self.peer}: "
+        if self.aborted:
+            text += f"peer unreachable ({self.aborted}); before that "
+        text += f"fetched {self.fetched} segments ({self.bytes} bytes), {self.errors} errors"
         if self.mismatches:
             text += f" ({self.mismatches} hash mismatches)"
-        if self.aborted:
-            text += f"; stopped early: {self.aborted}"
         return text
 
 
@@ -109,6 +111,8 @@ class PeerWorker:
         # (hour path, key) of peer segments fetched but stored under another name (an empty
         # "full" file is always stored as suspect): never fetch those again.
         self.settled = set()
+        self.unreachable_since = None   # when the current run of aborted passes began
+        self.unreachable_warned = None  # monotonic time of the last warning about it
 
     def run_pass(self, kind=None):
         started = time.monotonic()
@@ -196,7 +200,7 @@ class PeerWorker:
         wanted, skipped = select_missing(hour_path, local_names, peer_names, now,
                                          self.settings.recent_cutoff, earliest)
         for reason, count in skipped.items():
-            if reason != HAVE:
+            if reason != HAVE and count:
                 metrics.segments_skipped.labels(reason).inc(count)
         for segment in wanted:
             if (hour_path, segment_key(segment)) in self.settled:
@@ -276,8 +280,24 @@ class PeerWorker:
                 metrics.newest_segment_fetched.labels(self.peer.name).set(
                     (result.newest - datetime(1970, 1, 1)).total_seconds())
         level = logging.WARNING if result.failed else logging.INFO
+        if result.aborted and not self._unreachable_warning_due():
+            level = logging.DEBUG  # still down: one warning per UNREACHABLE_LOG_INTERVAL
+        elif not result.aborted and self.unreachable_since is not None:
+            log.info("peer %s is reachable again (unreachable since %s)", self.peer.name,
+                     self.unreachable_since.isoformat(timespec="seconds"))
+            self.unreachable_since = self.unreachable_warned = None
         if result.failed or result.fetched or kind == SWEEP:
             log.log(level, "%s in %.1fs", result.summary(), seconds)
+
+    def _unreachable_warning_due(self):
+        now = time.monotonic()
+        if self.unreachable_since is None:
+            self.unreachable_since = self.clock()
+        if self.unreachable_warned is None or now - self.unreachable_warned >= \
+                UNREACHABLE_LOG_INTERVAL:
+            self.unreachable_warned = now
+            return True
+        return False
 
 
 __all__ = ["PeerWorker", "Settings", "PassResult", "InFlight", "RECENT", "SWEEP"]

@@ -88,7 +88,7 @@ class FakePeer:
     purpose: listings include every file (temp and junk names too), `corrupt` names are served
     with other bytes than their hash promises. Records every path requested."""
 
-    def __init__(self, base_dir, corrupt=(), fail=(), delay=0, trickle=0):
+    def __init__(self, base_dir, corrupt=(), fail=(), delay=0, trickle=0, port=0):
         self.base_dir = str(base_dir)
         self.corrupt = set(corrupt)   # names served with bytes that do not match their hash
         self.fail = set(fail)         # names answered with a 500
@@ -96,7 +96,7 @@ class FakePeer:
         self.trickle = trickle        # if set: the body comes in 10 pieces, this many s apart
         self.requested = []
         self.active = self.max_active = 0  # concurrent segment requests
-        self.server = WSGIServer((HOST, 0), self.app, log=None)
+        self.server = WSGIServer((HOST, port), self.app, log=None)
         self.server.start()
         self.url = f"http://{HOST}:{self.server.server_port}"
 

@@ -1,6 +1,7 @@
 """Backfill passes over real HTTP against peers that misbehave on purpose (see conftest.FakePeer):
 verification, skip rules, retries, concurrency bounds, local housekeeping."""
 
+import logging
 import os
 import time
 from datetime import datetime, timedelta, timezone
@@ -263,3 +264,23 @@ def test_metric_labels_are_bounded(tmp_path, fake_peer):
             assert not any(v in ("a", "b", "source") or ":" in v and "-" in v
                            for k, v in sample.labels.items() if k != "peer"), sample
     assert seen
+
+
+def test_a_peer_that_stays_down_is_warned_about_once_then_its_return_noted(
+        tmp_path, fake_peer, down_peer_url, caplog):
+    build_archive(tmp_path / "peer", "s", "source", hours_ago(3), 2, real=False)
+    peer = peer_from_url(down_peer_url)
+    worker = PeerWorker(peer, client_factory()(peer), settings(tmp_path / "local"), InFlight())
+    with caplog.at_level(logging.DEBUG, logger="backfiller"):
+        for _ in range(3):
+            assert worker.run_pass().aborted
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "unreachable" in warnings[0].getMessage()
+    assert "Connection refused" in warnings[0].getMessage()
+
+    caplog.clear()
+    fake_peer(tmp_path / "peer", port=int(down_peer_url.rsplit(":", 1)[1]))
+    with caplog.at_level(logging.INFO, logger="backfiller"):
+        result = worker.run_pass()
+    assert result.fetched == 2 and not result.failed
+    assert any("reachable again" in r.getMessage() for r in caplog.records)
