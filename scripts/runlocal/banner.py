@@ -2,6 +2,7 @@
 
 import os
 import shlex
+import urllib.parse
 
 from .options import user_cwd
 from .services import UPLOAD_LOCATION, demo_origin_url
@@ -28,6 +29,11 @@ def banner(plan, dsn, python):
         ]
     else:
         lines += ["This node records nothing itself; it backfills from: " + ", ".join(plan.peers)]
+        first = urllib.parse.urlsplit(plan.peers[0]) if plan.peers else None
+        if first and first.port:
+            origin = f"http://{first.hostname}:{first.port + 10}/master.m3u8"
+            lines += ["To record as well (if that node runs the demo stream), restart with",
+                      f"  --stream {origin} --stream-name demo"]
     if plan.stream.kind == "demo":
         lines.append(f"  demo origin: {demo_origin_url(plan)}")
     lines += [

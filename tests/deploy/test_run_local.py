@@ -55,6 +55,15 @@ def marked_processes(marker):
     return found
 
 
+def wait_until(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def get(url, timeout=5):
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read().decode()
@@ -169,8 +178,9 @@ def ffprobe_duration(path):
 
 @pytest.mark.slow
 def test_local_node_records_cuts_and_stops_cleanly(node):
-    launched = time.monotonic()
-    entries = wait_for_clean_window(node, launched + 60)
+    # The 60 s start when the supervisor does (./run-local may first have to install packages).
+    assert wait_until(lambda: "run-local       |" in node.output(), 120), node.output()
+    entries = wait_for_clean_window(node, time.monotonic() + 60)
     for (start, duration), (next_start, _) in zip(entries, entries[1:]):
         assert abs((start + duration - next_start).total_seconds()) < 0.002  # contiguous
 
