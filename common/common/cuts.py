@@ -32,6 +32,7 @@ import shutil
 import signal
 import tempfile
 from datetime import timedelta
+from typing import NamedTuple, Optional
 
 import gevent
 from gevent import subprocess
@@ -148,31 +149,40 @@ def _check_readable(pieces):
 def _fast_cut_input(work, pieces, start, end):
     """A process whose stdout is the cut as MPEG-TS with original timestamps.
 
-    The edges are re-encoded with their original timestamps kept (-copyts); the interior is
-    remuxed by an ffmpeg with the same muxer settings, so all parts share stream ids and the
-    joining ffmpeg sees one continuous stream. Bytes flow between processes through OS pipes,
-    never through Python."""
+    The edges are re-encoded with their original timestamps kept (-copyts) and muxed with the
+    interior's stream ids (PIDs), so the edges and the interior's own bytes concatenate into one
+    continuous stream for the joining ffmpeg. Should the segments' layouts differ (or be one
+    ffmpeg cannot reproduce), the interior is remuxed with ffmpeg's default layout instead, like
+    the edges. Bytes flow between processes through OS pipes, never through Python."""
     first, last = pieces[0], pieces[-1]
     head_cut = start > first.start
     tail_cut = end < last.end
     if len(pieces) == 1 and (head_cut or tail_cut):
         offset = max(start - first.start, timedelta(0))
-        edge = _encode_edge(work, first, offset, min(end, first.end) - max(start, first.start))
+        edge = _encode_edge(work, first, _probe(first.path), offset,
+                            min(end, first.end) - max(start, first.start), None)
         return work.cat([edge])
     middle = pieces[:]
-    head = tail = None
+    edges = []
     if head_cut:
-        head = _encode_edge(work, first, start - first.start, None)
-        middle.pop(0)
+        edges.append((middle.pop(0), start - first.start, None))
     if tail_cut:
-        tail = _encode_edge(work, last, timedelta(0), end - last.start)
-        middle.pop()
+        edges.append((middle.pop(), timedelta(0), end - last.start))
+    probes = [_probe(segment.path) for segment, _, _ in edges]
+    layout = _probe(middle[0].path).layout if middle and edges else None
+    direct = layout is not None and _valid_layout(layout) and all(
+        probe.layout == layout for probe in probes)
+    paths = [_encode_edge(work, segment, probe, offset, duration, layout if direct else None)
+             for (segment, offset, duration), probe in zip(edges, probes)]
+    head = paths.pop(0) if head_cut else None
+    tail = paths.pop(0) if tail_cut else None
     interior = None
     if middle:
-        interior = work.run("copying the cut's interior",
-                            FFMPEG + ["-copyts", "-f", "mpegts", "-i", "pipe:0"] + MAP_AV
-                            + ["-c", "copy"] + COPYTS_OUT + ["pipe:1"],
-                            work.cat([s.path for s in middle]))
+        interior = work.cat([s.path for s in middle])
+        if not direct:
+            interior = work.run("copying the cut's interior",
+                                FFMPEG + ["-copyts", "-f", "mpegts", "-i", "pipe:0"] + MAP_AV
+                                + ["-c", "copy"] + COPYTS_OUT + ["pipe:1"], interior)
     if head is None and tail is None:
         return interior
     files = ([head] if head else []) + (["-"] if interior else []) + ([tail] if tail else [])
@@ -182,25 +192,26 @@ def _fast_cut_input(work, pieces, start, end):
 COPYTS_OUT = ["-f", "mpegts", "-mpegts_copyts", "1", "-muxdelay", "0", "-muxpreload", "0"]
 
 
-def _encode_edge(work, segment, offset, duration):
-    """Re-encode the video of part of one segment (audio copied), original timestamps kept.
-    Runs to completion into a temporary file now (a segment is small), so a failure surfaces
-    before any output is sent."""
-    origin, reorder, profile = _probe_edge(segment.path)
-    position = _seconds(origin + offset)
+def _encode_edge(work, segment, probe, offset, duration, layout):
+    """Re-encode the video of part of one segment (audio copied), original timestamps kept,
+    muxed with `layout`'s PIDs if given. Runs to completion into a temporary file now (a
+    segment is small), so a failure surfaces before any output is sent."""
+    position = _seconds(probe.origin + offset)
     args = ["-copyts", "-f", "mpegts", "-i", "file:" + segment.path] + MAP_AV
     # Output -ss shifts timestamps to 0 even with -copyts: -output_ts_offset puts them back.
     args += ["-ss", position, "-output_ts_offset", position]
     if duration is not None:
         args += ["-t", _seconds(duration)]
-    args += EDGE_VIDEO_ARGS + _reorder_args(reorder if duration is None else 0)
-    if profile:
+    args += EDGE_VIDEO_ARGS + _reorder_args(probe.reorder if duration is None else 0)
+    if probe.profile:
         # Same H.264 profile as the interior: in an MP4 the first SPS describes them all.
-        args += ["-profile:v", profile]
-    args += ["-fps_mode", "passthrough", "-c:a", "copy"]
+        args += ["-profile:v", probe.profile]
+    args += ["-fps_mode", "passthrough", "-c:a", "copy"] + COPYTS_OUT
+    if layout is not None:
+        args += _layout_args(layout)
     path = work.path("edge.ts")
     proc = work.run(f"re-encoding the edge segment {os.path.basename(segment.path)}",
-                    FFMPEG + args + COPYTS_OUT + [path], stdout=False)
+                    FFMPEG + args + [path], stdout=False)
     if proc.wait() != 0:
         proc.raise_error()
     return path
@@ -219,41 +230,74 @@ def _reorder_args(depth):
     return ["-bf", "3", "-x264-params", "b-pyramid=2"]
 
 
-def _probe_edge(path):
-    """-> (first video timestamp, or the audio's if there is no video, as timedelta: the point
-    the file name's start time corresponds to; the video's frame reordering depth; the x264
-    profile matching the video's, or None)."""
+class _Probe(NamedTuple):
+    origin: timedelta  # first video timestamp (audio's if no video): the file name's start
+    reorder: int  # the video's frame reordering depth
+    profile: Optional[str]  # x264 profile matching the video's, if known
+    layout: tuple  # (PMT PID, program number, video PID, audio PID): the MPEG-TS stream ids
+
+
+def _probe(path):
     proc = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries",
-         "stream=codec_type,codec_name,profile,start_time,has_b_frames",
+        ["ffprobe", "-v", "error", "-show_entries", "program=program_id,pmt_pid:"
+         "stream=index,id,codec_type,codec_name,profile,start_time,has_b_frames",
          "-of", "json", "file:" + path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode != 0:
         raise CutError(f"ffprobe could not read segment {path}: {_last_line(proc.stderr)}")
     try:
-        streams = json.loads(proc.stdout).get("streams", [])
+        info = json.loads(proc.stdout)
     except ValueError:
         raise CutError(f"ffprobe gave unreadable output for segment {path}") from None
+    streams = info.get("streams", [])
+    firsts = {}
+    for stream in streams:
+        firsts.setdefault(stream.get("codec_type"), stream)
+    video, audio = firsts.get("video"), firsts.get("audio")
     origin = None
-    reorder = 0
-    profile = None
-    for kind in ("video", "audio"):
-        for stream in streams:
-            if stream.get("codec_type") != kind:
-                continue
+    for stream in (video, audio):
+        if stream is not None and origin is None:
             try:
-                start = _parse_seconds(stream.get("start_time", ""))
+                origin = _parse_seconds(stream.get("start_time", ""))
             except ValueError:
-                continue
-            if origin is None:
-                origin = start
-                if kind == "video":
-                    reorder = int(stream.get("has_b_frames") or 0)
-                    if stream.get("codec_name") == "h264":
-                        profile = _X264_PROFILES.get(stream.get("profile"))
-            break
+                pass
     if origin is None:
         raise CutError(f"segment {path} has no audio or video stream with a start time")
-    return origin, reorder, profile
+    reorder, profile = 0, None
+    if video is not None:
+        reorder = int(video.get("has_b_frames") or 0)
+        if video.get("codec_name") == "h264":
+            profile = _X264_PROFILES.get(video.get("profile"))
+    programs = info.get("programs") or [{}]
+    layout = (programs[0].get("pmt_pid"), programs[0].get("program_id"),
+              _pid(video), _pid(audio))
+    return _Probe(origin, reorder, profile, layout)
+
+
+def _pid(stream):
+    try:
+        return int(stream["id"], 16)
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def _valid_layout(layout):
+    """Whether ffmpeg's MPEG-TS muxer can reproduce these ids."""
+    pmt, program, video, audio = layout
+    pids = [pid for pid in (video, audio) if pid is not None]
+    return (isinstance(pmt, int) and 0x10 <= pmt <= 0x1F00 and isinstance(program, int)
+            and 1 <= program <= 0xFFFF and pids and all(0x10 <= pid < 0x1FFF for pid in pids)
+            and pmt not in pids)
+
+
+def _layout_args(layout):
+    pmt, program, video, audio = layout
+    args = ["-mpegts_pmt_start_pid", str(pmt), "-mpegts_service_id", str(program)]
+    index = 0
+    for pid in (video, audio):  # output streams are mapped video first, then audio
+        if pid is not None:
+            args += ["-streamid", f"{index}:{pid}"]
+            index += 1
+    return args
 
 
 # ffprobe's H.264 profile names -> x264's -profile:v (others: let x264 choose).

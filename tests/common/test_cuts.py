@@ -234,3 +234,27 @@ def test_fast_cut_of_segments_with_b_frames(tmp_path):
     assert min(steps) >= 2990, steps
     _, streams = probe(out)
     assert abs(int(streams["video"]["nb_read_frames"]) - 150) <= 1
+
+
+def test_fast_cut_when_segments_use_other_stream_ids(tmp_path, source_frames):
+    """Edges normally take the interior's MPEG-TS stream ids so its bytes join them as they
+    are; if segments disagree (e.g. from another origin), the interior is remuxed instead."""
+    base = str(tmp_path / "archive")
+    sources = real_segments(5)
+    for i, path in enumerate(sources):
+        if i in (1, 2, 3):  # the interior: other PIDs, timestamps untouched
+            data = subprocess.run(
+                ["ffmpeg", "-v", "error", "-copyts", "-i", path, "-map", "0", "-c", "copy",
+                 "-streamid", "0:0x200", "-streamid", "1:0x201", "-f", "mpegts",
+                 "-mpegts_copyts", "1", "-muxdelay", "0", "-muxpreload", "0", "pipe:1"],
+                capture_output=True, check=True).stdout
+        else:
+            data = open(path, "rb").read()
+        write_segment(base, "s", "mixed", T0 + i * timedelta(seconds=2), timedelta(seconds=2),
+                      data)
+    start, end = T0 + timedelta(seconds=1.2), T0 + timedelta(seconds=9.1)
+    out = str(write(cuts.fast_cut(best(base, "mixed", start, end), start, end),
+                    tmp_path / "mixed.ts"))
+    _, streams = probe(out)
+    assert abs(int(streams["video"]["nb_read_frames"]) - (end - start) / FRAME) <= 1
+    assert_starts_at(out, source_frames, start)
