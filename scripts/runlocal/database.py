@@ -26,8 +26,7 @@ def check_dsn(dsn, timeout=5):
     try:
         psycopg2.connect(dsn, connect_timeout=timeout).close()
     except psycopg2.Error as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DatabaseError(f"cannot connect to --database: {reason}")
+        raise DatabaseError(f"cannot connect to --database: {first_line(e)}")
 
 
 def server_dsn(host, port, user, dbname):
@@ -44,7 +43,10 @@ def reachable(host, port, user, timeout=2):
 
 def ensure_database(host, port, user, name=DATABASE_NAME):
     """Create database NAME if missing; return its DSN."""
-    conn = psycopg2.connect(server_dsn(host, port, user, "postgres"), connect_timeout=5)
+    try:
+        conn = psycopg2.connect(server_dsn(host, port, user, "postgres"), connect_timeout=5)
+    except psycopg2.Error as e:
+        raise DatabaseError(f"cannot connect to Postgres on {host}:{port}: {first_line(e)}")
     conn.autocommit = True
     try:
         cur = conn.cursor()
@@ -54,9 +56,17 @@ def ensure_database(host, port, user, name=DATABASE_NAME):
                 cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             except psycopg2.errors.DuplicateDatabase:
                 pass  # another node created it at the same moment
+    except psycopg2.Error as e:
+        raise DatabaseError(f"cannot create database {name} on {host}:{port} as {user}: "
+                            f"{first_line(e)} (or pass --database DSN)")
     finally:
         conn.close()
     return server_dsn(host, port, user, name)
+
+
+def first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def pg_binary(name):
