@@ -36,7 +36,8 @@ def get_database(plan, supervisor):
         return database.ensure_database(**database.DEFAULT_SERVER)
     cluster = database.PrivateCluster(plan.path("postgres"))
     port = cluster.prepare()
-    why = "as asked" if plan.private_database else "no Postgres on 127.0.0.1:5432"
+    why = ("as asked" if plan.private_database else
+           "no Postgres on 127.0.0.1:5432 that user postgres can use without a password")
     supervisor.say(f"{why}: starting a private cluster in {cluster.directory} on port {port}")
     child = supervisor.add("postgres", cluster.argv(port), popen_kwargs=cluster.as_user(),
                            stop_signal=signal.SIGINT)  # SIGINT = fast shutdown
