@@ -40,7 +40,9 @@ def plan_cut(event_cut_type, location):
     cut_type = event_cut_type or location.cut_type or (
         "full" if backend.encoding_settings else "fast")
     container = "mpegts" if cut_type == "rough" else backend.container
-    encode_args = (backend.encoding_settings or DEFAULT_FULL_ENCODE_ARGS) if cut_type == "full" else None
+    encode_args = None
+    if cut_type == "full":
+        encode_args = backend.encoding_settings or DEFAULT_FULL_ENCODE_ARGS
     return CutPlan(cut_type, container, encode_args)
 
 

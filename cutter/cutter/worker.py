@@ -103,6 +103,9 @@ class Cutter:
             metrics.candidates.labels(location).set(
                 sum(1 for row in rows if row["upload_location"] == location))
         now = time.monotonic()
+        # Forget failures of events no longer waiting (done, cancelled, taken elsewhere).
+        waiting = {row["id"] for row in rows}
+        self.backoff = {k: v for k, v in self.backoff.items() if k in waiting}
         for row in rows:
             if self.stop.is_set():
                 return False

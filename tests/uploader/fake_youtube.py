@@ -172,7 +172,8 @@ class FakeYoutube:
                         session["video"] = video_id
                 if session["video"]:
                     return self._reply(201, {"id": session["video"], "kind": "youtube#video"})
-                headers = [("Range", f"bytes=0-{len(session['data']) - 1}")] if session["data"] else []
+                received = len(session["data"])
+                headers = [("Range", f"bytes=0-{received - 1}")] if received else []
                 self._reply(308, None, headers)
 
             def do_GET(self):

@@ -135,7 +135,7 @@ def test_manual_link(run):
     assert row["upload_time"] and row["uploader"] is None
     for argv in (["manual-link", event_id, "https://other"], ["events", "cancel", event_id],
                  edit_args(event_id), ["events", "reset", event_id]):
-        assert f"in state DONE" in run(*argv, ok=False)
+        assert "in state DONE" in run(*argv, ok=False)
     other = new_event(run)
     assert "not a URL" in run("manual-link", other, "just words", ok=False)
     run(*edit_args(other))

@@ -86,10 +86,11 @@ def test_schema_applies_again_and_over_an_older_version(db_dsn):
     database.DBManager(db_dsn, schema=old).get_conn().close()
     for _ in range(2):
         conn = database.DBManager(db_dsn).get_conn()
-    row = database.query(conn, "SELECT video_variant, video_tags, allow_holes FROM events").fetchone()
+    row = database.query(conn, "SELECT video_variant, video_tags, allow_holes FROM events"
+                         ).fetchone()
     assert row == ("source", [], False)
-    constraints = database.query(conn, "SELECT count(*) FROM pg_constraint WHERE "
-                                       "conrelid = 'events'::regclass AND contype = 'c'").fetchone()[0]
+    constraints = database.query(conn, "SELECT count(*) FROM pg_constraint WHERE conrelid = "
+                                       "'events'::regclass AND contype = 'c'").fetchone()[0]
     assert constraints == 13
     database.query(conn, "INSERT INTO nodes (name, url) VALUES ('a', 'http://a:8000')")
     assert database.query(conn, "SELECT backfill_from FROM nodes").fetchone()[0] is True

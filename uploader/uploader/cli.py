@@ -87,7 +87,8 @@ def build_parser():
     lister.add_argument("--limit", type=int, default=100)
     lister.add_argument("--json", action="store_true", help="one JSON object per line")
 
-    show = actions.add_parser("show", help="every field of one event", formatter_class=HelpFormatter)
+    show = actions.add_parser("show", help="every field of one event",
+                              formatter_class=HelpFormatter)
     show.add_argument("event_id", metavar="ID")
     show.add_argument("--json", action="store_true")
 
@@ -137,8 +138,8 @@ def _default_editor():
 
 
 def edit_changes(args):
-    changes = {name: getattr(args, name) for name in edits.CUT_INPUTS
-               if name not in ("uploader_whitelist", "cut_type") and getattr(args, name) is not None}
+    plain = [name for name in edits.CUT_INPUTS if name not in ("uploader_whitelist", "cut_type")]
+    changes = {name: getattr(args, name) for name in plain if getattr(args, name) is not None}
     if args.uploader_whitelist is not None or args.any_cutter:
         changes["uploader_whitelist"] = args.uploader_whitelist
     if args.cut_type is not None or args.default_cut_type:

@@ -1,9 +1,12 @@
 """Upload backends, by the name used in the cutter's config file."""
 
-from .base import (Backend, ConfigError, Spool, TranscodeStatus, UploadError,  # noqa: F401
+from .base import (Backend, ConfigError, Spool, TranscodeStatus, UploadError,
                    UploadUnknown)
 from .local import LocalBackend
 from .youtube import YoutubeBackend
+
+__all__ = ["Backend", "ConfigError", "Spool", "TranscodeStatus", "UploadError", "UploadUnknown",
+           "LocalBackend", "YoutubeBackend", "BACKENDS", "make_backend"]
 
 BACKENDS = {cls.name: cls for cls in (LocalBackend, YoutubeBackend)}
 

@@ -18,6 +18,7 @@ import logging
 
 import gevent
 import requests
+
 from common.http_client import InstrumentedSession
 
 from .base import Backend, ConfigError, Option, TranscodeStatus, UploadError, UploadUnknown
@@ -58,7 +59,8 @@ class YoutubeBackend(Backend):
         if self.chunk_size <= 0 or self.chunk_size % CHUNK_QUANTUM:
             raise ConfigError(f"backend youtube: chunk_size must be a multiple of {CHUNK_QUANTUM}")
         if self.container not in CONTENT_TYPES:
-            raise ConfigError(f"backend youtube: container must be one of {', '.join(CONTENT_TYPES)}")
+            raise ConfigError("backend youtube: container must be one of "
+                              + ", ".join(CONTENT_TYPES))
         try:
             creds = load_credentials(self.credentials_file)
         except ValueError as e:
@@ -131,6 +133,9 @@ class YoutubeBackend(Backend):
                 if resp.status_code == 308:
                     offset, failures = _next_offset(resp), 0
                     continue
+                if resp.status_code in (404, 410) and not finalizing:
+                    # The session expired; the last byte was never sent, so no video exists.
+                    raise UploadError(f"upload session gone: {_describe(resp)}", retryable=True)
                 if 400 <= resp.status_code < 500:
                     raise UploadError(f"YouTube rejected the upload: {_describe(resp)}")
                 if finalizing:
@@ -209,7 +214,8 @@ class YoutubeBackend(Backend):
                     result[item["id"]] = TranscodeStatus(True)
                 elif upload_status in ("failed", "rejected", "deleted"):
                     reason = status.get("failureReason") or status.get("rejectionReason") or ""
-                    result[item["id"]] = TranscodeStatus(False, f"YouTube: {upload_status} {reason}".strip())
+                    error = f"YouTube: {upload_status} {reason}".strip()
+                    result[item["id"]] = TranscodeStatus(False, error)
                 else:
                     result[item["id"]] = TranscodeStatus(False)
         return result
