@@ -13,7 +13,7 @@ COLORS = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96]
 STARTUP_WINDOW = 10   # seconds: exit code 2 this soon after start = configuration error
 STABLE_AFTER = 60     # seconds of running that reset the restart backoff
 MAX_BACKOFF = 30
-MAX_QUICK = 4         # this many exits in a row, each within STARTUP_WINDOW, is fatal too
+MAX_QUICK = 4         # after this many quick exits in a row, the next quick one is fatal
 
 
 class Output:
