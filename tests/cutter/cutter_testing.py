@@ -111,7 +111,7 @@ class Cutters:
             [sys.executable, "-m", "cutter", "--name", name, "--database", self.dsn,
              "--base-dir", str(base_dir), "--config", str(config), "--metrics-port", "0",
              "--poll-interval", "0.2", "--watch-interval", "0.2", "--retry-delay", "0.3",
-             *extra],
+             *map(str, extra)],
             cwd=self.tmp_path, stdout=log, stderr=subprocess.STDOUT)
         proc.log_path = self.tmp_path / f"cutter-{name}.log"
         self.procs.append(proc)

@@ -3,9 +3,18 @@ backend -> DONE, a video of the right length where the link points."""
 
 import json
 import os
+import socket
 import urllib.parse
 
+import requests
+
 from cutter_testing import T0, ffprobe_duration, seconds
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def test_event_is_cut_and_uploaded(events, cutters, base_dir, tmp_path):
@@ -13,7 +22,8 @@ def test_event_is_cut_and_uploaded(events, cutters, base_dir, tmp_path):
     config = cutters.local_config(out, write_info=True)
     start, end = T0 + seconds(3.5), T0 + seconds(9)
     event_id = events.create_edited(start, end, title="Highlight", tags="x,y", cut_type="fast")
-    cutter = cutters.start("node1", config, base_dir)
+    port = free_port()
+    cutter = cutters.start("node1", config, base_dir, "--metrics-port", port)
     row = events.wait_state(event_id, "DONE")
     assert row.uploader == "node1" and row.error is None and row.upload_time
     path = urllib.parse.urlparse(row.video_link).path
@@ -23,4 +33,8 @@ def test_event_is_cut_and_uploaded(events, cutters, base_dir, tmp_path):
     info = json.loads((out / f"{row.video_id}.json").read_text())
     assert info["title"] == "Highlight" and info["tags"] == ["x", "y"]
     assert sorted(os.listdir(out)) == sorted([f"{row.video_id}.mp4", f"{row.video_id}.json"])
+    metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    assert 'cutter_uploads_total{location="archive",outcome="done"} 1.0' in metrics
+    assert 'cutter_phase_seconds_per_video_second_count{cut_type="fast",location="archive",' \
+           'phase="cut_and_upload"} 1.0' in metrics
     assert cutters.stop(cutter) == 0

@@ -118,6 +118,11 @@ def test_reset_and_retry_of_finalizing(run):
     run("events", "reset", event_id, "--retry")
     row = run.show(event_id)
     assert row["state"] == "EDITED" and row["uploader"] is None and row["error"] is None
+    run.set_state(event_id, "FINALIZING", uploader="node1", error="check it")
+    assert "FINALIZING -> UNEDITED" in run("events", "reset", event_id)
+    row = run.show(event_id)
+    assert row["state"] == "UNEDITED" and row["uploader"] is None and row["error"] is None
+    run(*edit_args(event_id))
     run.set_state(event_id, "TRANSCODING", uploader="node1", video_id="v",
                   video_link="http://v")
     assert "cannot retry" in run("events", "reset", event_id, "--retry", ok=False)
