@@ -6,7 +6,8 @@ Runs a real restreamer (`python -m restreamer`) on synthetic archives in a tempo
     HTTP for 1 h and 24 h ranges: first request, then repeated (median, p95), and with several
     concurrent clients. Baseline, in this process: the straightforward implementation (list the
     hours, strptime every name, best per start, an m3u8 object model, dumps()).
-  - small responses: /files/STREAM on a keep-alive connection (median, p95).
+  - small responses: /files/STREAM/VARIANT on a keep-alive connection (median, p95); baseline:
+    the same server with TCP_NODELAY left off.
   - cuts: a variant of real encoded segments (default 60 minutes; generated once by ffmpeg and
     cached by tests/support/archive.py): rough and fast cut throughput (seconds of video per
     second, MB/s) next to `cat` of the same files, and the server's peak RSS during each cut.
@@ -185,12 +186,40 @@ def bench_playlists(base, port, repeat, clients):
               f"  throughput {len(results) / wall:6.1f} playlists/s")
 
 
-def bench_small(port, repeat):
-    session = requests.Session()
-    url = f"http://127.0.0.1:{port}/files/bench/source"
-    session.get(url)
-    median, p95 = timings(lambda: session.get(url).content, max(repeat * 10, 200))
+# Baseline for small responses: the same app and server with TCP_NODELAY left off.
+_NAGLE_SERVER = """
+from gevent import monkey; monkey.patch_all()
+import sys
+from restreamer import server
+from restreamer.app import Config, create_app
+server.Server.handle = lambda self, sock, address: server.WSGIServer.handle(self, sock, address)
+s = server.make_server(create_app(Config(sys.argv[1])), "127.0.0.1", 0)
+s.serve_forever()
+"""
+
+
+def bench_small(base, port, repeat):
+    def measure(port):
+        session = requests.Session()
+        url = f"http://127.0.0.1:{port}/files/bench/source"
+        session.get(url)
+        return timings(lambda: session.get(url).content, max(repeat * 10, 200))
+
+    median, p95 = measure(port)
     print(f"small response (/files/STREAM/VARIANT, keep-alive): median {ms(median)} p95 {ms(p95)}")
+    proc = subprocess.Popen([sys.executable, "-c", _NAGLE_SERVER, base])
+    try:
+        deadline = time.monotonic() + 30
+        nagle_port = None
+        while nagle_port is None and time.monotonic() < deadline:
+            nagle_port = _listening_port(proc.pid)
+            time.sleep(0.05)
+        base_median, base_p95 = measure(nagle_port)
+        print(f"        baseline without TCP_NODELAY: median {ms(base_median)} p95 {ms(base_p95)}"
+              f"  -> {base_median / median:5.1f}x slower")
+    finally:
+        proc.terminate()
+        proc.wait()
 
 
 def bench_cuts(cut_minutes, repeat_dir):
@@ -259,7 +288,7 @@ def main():
             print(f"built a 24-hour archive of names in {time.perf_counter() - t:.1f} s")
         proc, port = start_server(base)
         try:
-            bench_small(port, args.repeat)
+            bench_small(base, port, args.repeat)
             bench_playlists(base, port, args.repeat, args.clients)
             print(f"server RSS after playlists: {rss_mb(proc.pid):.0f} MB")
         finally:
