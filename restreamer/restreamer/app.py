@@ -218,7 +218,9 @@ def create_app(config):
         if horizon <= origin:
             return []
         segments = get_best_segments(hours_path, origin, horizon)
-        return live.listable(segments, now, arrivals.arrival, arrivals.on_time_alternative)
+        arrivals.trim()
+        return live.listable(segments, now, arrivals.arrival, arrivals.on_time_alternative,
+                             known=arrivals.on_time)
 
     # --- cuts -------------------------------------------------------------------------------
 
@@ -344,24 +346,24 @@ def _watch_client(sock, request_greenlet):
 
 
 class _ArrivalCache:
-    """When each segment file appeared (its mtime), remembered: a final file never changes."""
+    """When segment files appeared (their mtime) and whether that was on time for live
+    playlists; the latter is remembered, since a final file never changes."""
 
     MAX_ENTRIES = 200_000
 
     def __init__(self):
-        self.times = {}
+        self.on_time = {}  # path -> arrived on time (see live.listable), filled by it
+
+    def trim(self):
+        """Bound memory: forget everything once too much is remembered (cheap to relearn)."""
+        if len(self.on_time) > self.MAX_ENTRIES:
+            self.on_time.clear()
 
     def arrival(self, segment):
-        arrived = self.times.get(segment.path)
-        if arrived is None:
-            try:
-                mtime = os.stat(segment.path).st_mtime
-            except OSError:
-                return None
-            if len(self.times) >= self.MAX_ENTRIES:
-                self.times.clear()
-            arrived = self.times[segment.path] = datetime.utcfromtimestamp(mtime)
-        return arrived
+        try:
+            return datetime.utcfromtimestamp(os.stat(segment.path).st_mtime)
+        except OSError:
+            return None
 
     def on_time_alternative(self, late):
         """Best other segment with the same start that arrived on time, or None."""

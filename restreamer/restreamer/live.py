@@ -17,7 +17,7 @@ SETTLE = timedelta(seconds=10)
 WINDOW_SEGMENTS = 30
 
 
-def listable(segments, now, arrival, alternative=None, settle=SETTLE):
+def listable(segments, now, arrival, alternative=None, settle=SETTLE, known=None):
     """-> list of (segment, break_before) for the segments a live playlist may list.
 
     segments: get_best_segments(origin, now - settle) (None = discontinuity).
@@ -25,22 +25,33 @@ def listable(segments, now, arrival, alternative=None, settle=SETTLE):
     alternative(segment) -> an on-time segment with the same start to list instead of a late
     one, or None. break_before marks a discontinuity (a hole, a late segment left out, or a
     partial/suspect segment before it).
+    known: optional dict path -> whether that segment arrived on time, read and filled here;
+    a final file's answer never changes, so callers keep it between requests (hot path).
     """
     horizon = now - settle
+    known = {} if known is None else known
     out = []
+    append = out.append
     pending = False
     for segment in segments:
         if segment is None:
             pending = bool(out)
             continue
-        if segment.end > horizon:
+        end = segment.start + segment.duration
+        if end > horizon:
             break
-        if not _on_time(segment, arrival, settle):
+        ok = known.get(segment.path)
+        if ok is None:
+            arrived = arrival(segment)
+            ok = arrived is not None and arrived <= end + settle
+            if arrived is not None:
+                known[segment.path] = ok
+        if not ok:
             segment = alternative(segment) if alternative is not None else None
             if segment is None or not _on_time(segment, arrival, settle):
                 pending = bool(out)
                 continue
-        out.append((segment, pending))
+        append((segment, pending))
         pending = False
     return out
 
