@@ -6,6 +6,8 @@ Runs a real restreamer (`python -m restreamer`) on synthetic archives in a tempo
     HTTP for 1 h and 24 h ranges: first request, then repeated (median, p95), and with several
     concurrent clients. Baseline, in this process: the straightforward implementation (list the
     hours, strptime every name, best per start, an m3u8 object model, dumps()).
+  - live: reloading a live playlist whose start is 23 hours back (MEDIA-SEQUENCE counts every
+    segment since then).
   - small responses: /files/STREAM/VARIANT on a keep-alive connection (median, p95); baseline:
     the same server with TCP_NODELAY left off.
   - cuts: a variant of real encoded segments (default 60 minutes; generated once by ffmpeg and
@@ -198,6 +200,33 @@ s.serve_forever()
 """
 
 
+def build_live(base, hours=23):
+    """BASE/bench/live: `hours` of segments up to now, each arrived 1 s after it ended."""
+    now = datetime.utcnow()
+    t = (now - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
+    origin = t
+    while t < now - timedelta(seconds=12):
+        hour_dir = os.path.join(base, "bench", "live", t.strftime("%Y-%m-%dT%H"))
+        os.makedirs(hour_dir, exist_ok=True)
+        path = os.path.join(hour_dir, segment_file_name(t, SEG, "full", HASH))
+        open(path, "w").close()
+        arrived = (t + SEG + timedelta(seconds=1) - datetime(1970, 1, 1)).total_seconds()
+        os.utime(path, (arrived, arrived))
+        t += SEG
+    return origin
+
+
+def bench_live(port, origin, repeat):
+    session = requests.Session()
+    url = f"http://127.0.0.1:{port}/playlist/bench/live.m3u8?start={origin.isoformat()}Z"
+    t = time.perf_counter()
+    assert session.get(url).status_code == 200
+    first = time.perf_counter() - t
+    median, p95 = timings(lambda: session.get(url).content, repeat)
+    print(f"live playlist reload (last 30 of ~{(datetime.utcnow() - origin).total_seconds() / 2:,.0f}"
+          f" segments since its start): first {ms(first)}  median {ms(median)} p95 {ms(p95)}")
+
+
 def bench_small(base, port, repeat):
     def measure(port):
         session = requests.Session()
@@ -286,10 +315,13 @@ def main():
             t = time.perf_counter()
             build_names(base)
             print(f"built a 24-hour archive of names in {time.perf_counter() - t:.1f} s")
+        shutil.rmtree(os.path.join(base, "bench", "live"), ignore_errors=True)
+        live_origin = build_live(base)
         proc, port = start_server(base)
         try:
             bench_small(base, port, args.repeat)
             bench_playlists(base, port, args.repeat, args.clients)
+            bench_live(port, live_origin, args.repeat)
             print(f"server RSS after playlists: {rss_mb(proc.pid):.0f} MB")
         finally:
             proc.terminate()
