@@ -158,6 +158,37 @@ def wait_for_clean_window(node, deadline, min_segments=4):
                 f"run-local output:\n{node.output()}")
 
 
+def banner_commands(output):
+    """The shell lines the banner prints between 'Cut a highlight' and the video's location,
+    continuation lines joined."""
+    lines = [re.sub(r"^run-local\s+\| ", "", line) for line in output.splitlines()]
+    start = next(i for i, line in enumerate(lines) if line.startswith("Cut a highlight"))
+    commands, current = [], ""
+    for line in lines[start + 1:]:
+        if not line.startswith("  "):
+            break
+        current += line.strip()
+        if current.endswith("\\"):
+            current = current[:-1]
+            continue
+        commands.append(current)
+        current = ""
+    return commands
+
+
+def run_banner_commands(node, start, end):
+    commands = banner_commands(node.output(400))
+    assert commands[1].startswith("START=$(date") and commands[-1].startswith("watch ")
+    script = "\n".join([f"START={start} END={end}"] + [commands[0]] + commands[2:-1]
+                       + ['echo "$ID"'])
+    result = subprocess.run(["bash", "-euc", script], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, f"{script}\n{result.stderr}"
+    event_id = result.stdout.strip().splitlines()[-1]
+    assert "-> EDITED" in result.stdout, result.stdout
+    return event_id
+
+
 def wait_for_state(node, event_id, state, deadline):
     while time.monotonic() < deadline:
         row = json.loads(uploader(node.dsn, "events", "show", event_id, "--json"))
@@ -198,15 +229,13 @@ def test_local_node_records_cuts_and_stops_cleanly(node):
     running = marked_processes(node.marker)
     assert len(running) >= 7, running  # run-local, the supervisor's children, their helpers
 
-    # An editor's event, through the operator CLI, cut by the node's cutter.
+    # An editor's event, created and edited with the operator CLI exactly as the banner says
+    # (only START and END are chosen here: the banner's are relative to the time it is typed).
     video_start = entries[0][0] + timedelta(seconds=1)
     video_end = video_start + timedelta(seconds=6)
-    event_id = uploader(node.dsn, "events", "create", "--event-start", iso(video_start),
-                        "--description", "deploy test")
-    uploader(node.dsn, "events", "edit", event_id, "--video-start", iso(video_start),
-             "--video-end", iso(video_end), "--title", "Deploy test",
-             "--description", "cut by run-local", "--stream", "demo", "--location", "local")
+    event_id = run_banner_commands(node, iso(video_start), iso(video_end))
     row = wait_for_state(node, event_id, "DONE", time.monotonic() + 45)
+    assert row["video_title"] == "My highlight" and row["upload_location"] == "local"
     link = urllib.parse.urlparse(row["video_link"])
     assert link.scheme == "file"
     video = urllib.parse.unquote(link.path)
