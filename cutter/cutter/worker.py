@@ -161,8 +161,9 @@ class Cutter:
             log.info("event %s: claim lost (another cutter took it, or it was re-edited)",
                      row["id"])
             return False
-        log.info("event %s: claimed (%s, %s to %s, to %s)", row["id"], row["video_title"],
-                 row["video_start"], row["video_end"], location.name)
+        log.info("event %s: claimed (%s, %s to %s, %s cut, to %s)", row["id"], row["video_title"],
+                 row["video_start"], row["video_end"],
+                 jobs.plan_cut(row["cut_type"], location).cut_type, location.name)
         return True
 
     def process(self, row, location, segments):

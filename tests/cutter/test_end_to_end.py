@@ -38,3 +38,17 @@ def test_event_is_cut_and_uploaded(events, cutters, base_dir, tmp_path):
     assert 'cutter_phase_seconds_per_video_second_count{cut_type="fast",location="archive",' \
            'phase="cut_and_upload"} 1.0' in metrics
     assert cutters.stop(cutter) == 0
+
+
+def test_full_cut_with_the_locations_encoding(events, cutters, base_dir, tmp_path):
+    out = tmp_path / "videos"
+    config = cutters.local_config(out, encode_args=[
+        "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"])
+    start, end = T0 + seconds(5.25), T0 + seconds(8)
+    event_id = events.create_edited(start, end)  # no cut type: encode_args make it full
+    cutter = cutters.start("node1", config, base_dir)
+    row = events.wait_state(event_id, "DONE")
+    path = urllib.parse.urlparse(row.video_link).path
+    assert abs(ffprobe_duration(path) - 2.75) <= 1 / 30
+    assert "full cut, to archive" in cutters.log(cutter)
+    assert cutters.stop(cutter) == 0
