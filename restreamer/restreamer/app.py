@@ -143,10 +143,13 @@ def create_app(config):
         if not _is_servable_segment(name):
             raise BadRequest(f"not a segment file name: {name!r}", 404)
         path = os.path.join(config.base_dir, stream, variant, hour, name)
-        if not os.path.isfile(path):
-            raise BadRequest(f"no such segment: {stream}/{variant}/{hour}/{name}", 404)
-        return send_file(path, mimetype="video/MP2T", conditional=True, etag=True,
-                         max_age=86400)
+        try:
+            return send_file(path, mimetype="video/MP2T", conditional=True, etag=True,
+                             max_age=86400)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise BadRequest(f"no such segment: {stream}/{variant}/{hour}/{name}", 404) from None
+        except OSError as e:  # e.g. a name too long for the filesystem
+            raise BadRequest(f"no such segment: {e.strerror}", 404) from None
 
     # --- coverage maps (written by segment_coverage into BASE/.coverage) --------------------
 

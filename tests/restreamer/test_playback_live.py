@@ -115,6 +115,16 @@ def test_live_playlist_only_appends(tmp_path, restreamer_factory):
     for path in (late, recent):
         assert os.path.basename(path).replace(":", "%3A") not in second.text
 
+    # A range reaching into the future lists by the same rules (it only grows), from 0.
+    open_range = server.get(f"/playlist/s/live.m3u8?start={live_start.isoformat()}Z"
+                            f"&end={(datetime.utcnow() + timedelta(hours=1)).isoformat()}Z")
+    seq3, _, entries3, endlist3 = parse(open_range.text)
+    assert seq3 == 0 and not endlist3
+    assert [uri for _, _, uri in entries3][-len(entries2):] == [uri for _, _, uri in entries2]
+    assert len(entries3) == 43
+    for path in (late, recent):
+        assert os.path.basename(path).replace(":", "%3A") not in open_range.text
+
     # A fixed range over the same time shows the late segment (no need to keep it out there).
     fixed = server.get(f"/playlist/s/live.m3u8?start={(origin + 30 * TWO).isoformat()}Z"
                        f"&end={(origin + 40 * TWO).isoformat()}Z")
