@@ -95,7 +95,8 @@ def master_playlist(variants, query):
             attrs.append(f"RESOLUTION={v['resolution']}")
         if v.get("codecs"):
             attrs.append(f'CODECS="{v["codecs"]}"')
-        attrs.append(f'NAME="{v["name"]}"')
+        name = v["name"].replace('"', "'").replace("\n", " ").replace("\r", " ")
+        attrs.append(f'NAME="{name}"')  # a quoted-string may not hold '"' or line breaks
         lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
         lines.append(f"{quote(v['stream'], safe='')}/{quote(v['name'], safe='')}.m3u8{suffix}")
     return "\n".join(lines) + "\n"
