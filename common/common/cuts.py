@@ -168,12 +168,15 @@ def _fast_cut_input(work, pieces, start, end):
         edges.append((middle.pop(0), start - first.start, None))
     if tail_cut:
         edges.append((middle.pop(), timedelta(0), end - last.start))
-    probes = [_probe(segment.path) for segment, _, _ in edges]
-    layout = _probe(middle[0].path).layout if middle and edges else None
+    # The edges are independent: probe and encode them concurrently.
+    probed = [s.path for s, _, _ in edges] + ([middle[0].path] if middle and edges else [])
+    probes = _concurrently([(_probe, path) for path in probed])
+    layout = probes.pop().layout if middle and edges else None
     direct = layout is not None and _valid_layout(layout) and all(
         probe.layout == layout for probe in probes)
-    paths = [_encode_edge(work, segment, probe, offset, duration, layout if direct else None)
-             for (segment, offset, duration), probe in zip(edges, probes)]
+    paths = _concurrently([
+        (_encode_edge, work, segment, probe, offset, duration, layout if direct else None)
+        for (segment, offset, duration), probe in zip(edges, probes)])
     head = paths.pop(0) if head_cut else None
     tail = paths.pop(0) if tail_cut else None
     interior = None
@@ -190,6 +193,28 @@ def _fast_cut_input(work, pieces, start, end):
 
 
 COPYTS_OUT = ["-f", "mpegts", "-mpegts_copyts", "1", "-muxdelay", "0", "-muxpreload", "0"]
+
+
+def _concurrently(calls):
+    """Run (fn, *args) calls in greenlets; their results in order, or the first error
+    (raised here, not reported by gevent as a crashed greenlet)."""
+    def capture(fn, *args):
+        try:
+            return True, fn(*args)
+        except Exception as e:
+            return False, e
+
+    greenlets = [gevent.spawn(capture, *call) for call in calls]
+    try:
+        gevent.joinall(greenlets)
+    finally:
+        gevent.killall(greenlets)
+    results = []
+    for ok, value in (g.value for g in greenlets):
+        if not ok:
+            raise value
+        results.append(value)
+    return results
 
 
 def _encode_edge(work, segment, probe, offset, duration, layout):
