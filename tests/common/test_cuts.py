@@ -170,6 +170,8 @@ def test_ffmpeg_failure_says_why(tmp_path):
     with pytest.raises(cuts.CutError) as e:
         b"".join(cuts.full_cut(segments, start, end, cuts.DEFAULT_ENCODE_ARGS))
     assert "ffmpeg" in str(e.value)
+    with pytest.raises(cuts.CutError, match="could not read segment|no audio or video"):
+        b"".join(cuts.fast_cut(segments, start, end))
     os.unlink(paths[0])
     with pytest.raises(cuts.CutError, match="cannot read segment"):
         b"".join(cuts.rough_cut(segments, start, end))
