@@ -39,6 +39,7 @@ request_latency = prom.Histogram(
     ["endpoint", "method"],
     buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60))
 cut_bytes = prom.Counter("cut_bytes", "Bytes of cut video sent", ["type", "container"])
+cuts_started = prom.Counter("cuts_started", "Cuts started", ["type", "container"])
 cuts_running = prom.Gauge("cuts_running", "Cuts being produced now", ["type"])
 cuts_rejected = prom.Counter(
     "cuts_rejected", "Full cuts refused because too many were running", ["type"])
@@ -247,6 +248,8 @@ def create_app(config):
                              406) from None
         if not any(segments):
             raise BadRequest("no data in that range", 406)
+        if request.method == "HEAD":  # what a GET would send, without running a cut
+            return Response(b"", mimetype=mimetype)
         release = None
         if kind == "full":
             if not full_cuts.acquire(blocking=False):
@@ -264,7 +267,8 @@ def create_app(config):
             else:
                 body = cuts.full_cut(segments, start, end, config.encode_args, container)
             stream_body = _CutBody(body, kind, container, release,
-                                   request.environ.get("restreamer.socket"))
+                                   request.environ.get("restreamer.socket"),
+                                   f"{stream}/{variant} {start.isoformat()}..{end.isoformat()}")
             release = None  # the body owns the slot now
         finally:
             if release is not None:
@@ -286,12 +290,17 @@ class _CutBody:
     """A cut's response body: counts bytes, releases its full-cut slot, and stops the cut as
     soon as the client disconnects (even while ffmpeg is still working on output to come)."""
 
-    def __init__(self, chunks, kind, container, release, client_socket):
+    def __init__(self, chunks, kind, container, release, client_socket, description):
         self.chunks = iter(chunks)
         self.kind, self.container = kind, container
+        self.description = description
+        self.started = time.monotonic()
+        self.sent = 0
+        self.finished = False
         self.release = release
         self.first = None
         self.closed = False
+        cuts_started.labels(kind, container).inc()
         cuts_running.labels(kind).inc()
         self.watcher = None
         if client_socket is not None and kind != "rough":
@@ -309,11 +318,14 @@ class _CutBody:
         try:
             if self.first:
                 cut_bytes.labels(self.kind, self.container).inc(len(self.first))
+                self.sent += len(self.first)
                 yield self.first
             self.first = None
             for chunk in self.chunks:
                 cut_bytes.labels(self.kind, self.container).inc(len(chunk))
+                self.sent += len(chunk)
                 yield chunk
+            self.finished = True
         except cuts.CutError as e:
             # Headers are sent: all we can do is log and end the response abnormally.
             log.error("cut failed while streaming: %s", e)
@@ -331,6 +343,9 @@ class _CutBody:
         if close is not None:
             close()
         cuts_running.labels(self.kind).dec()
+        log.info("%s cut %s (%s): %s after %.1fs, %d bytes sent", self.kind, self.description,
+                 self.container, "done" if self.finished else "stopped early",
+                 time.monotonic() - self.started, self.sent)
         if self.release is not None:
             self.release()
 

@@ -69,6 +69,25 @@ def test_cut_types(server, tmp_path, kind, ext):
     assert first_frame_decodes(str(path))
 
 
+def _started(server, kind, container):
+    metric = f'cuts_started_total{{container="{container}",type="{kind}"}} '
+    for line in server.get("/metrics").text.splitlines():
+        if line.startswith(metric):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_head_runs_no_cut(server):
+    start, end = T0 + timedelta(seconds=1), T0 + timedelta(seconds=20)
+    before = _started(server, "fast", "mp4")
+    response = server.session.head(server.url(f"/cut/s/v.mp4?{query(start, end, type='fast')}"))
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "video/mp4"
+    assert _started(server, "fast", "mp4") == before
+    assert server.get(f"/cut/s/v.mp4?{query(start, end, type='fast')}").status_code == 200
+    assert _started(server, "fast", "mp4") == before + 1
+
+
 def test_cut_with_holes_allowed(tmp_path, restreamer_factory, tmp_path_factory):
     base = str(tmp_path_factory.mktemp("holey"))
     build_archive(base, "s", "v", T0, 6, skip=(2,))
