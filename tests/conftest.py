@@ -14,9 +14,9 @@ from support.postgres import PostgresServer, throwaway_database  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
+def postgres_server():
     """A reachable Postgres server: the local one, or a private temporary cluster."""
-    server = PostgresServer.find_or_start(tmp_path_factory.mktemp("pgcluster"))
+    server = PostgresServer.find_or_start()
     yield server
     server.stop()
 

@@ -7,6 +7,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from contextlib import contextmanager
 
@@ -44,8 +45,9 @@ class PostgresServer:
         return f"host={self.host} port={self.port} user={self.user} dbname={dbname}"
 
     @classmethod
-    def find_or_start(cls, tmpdir):
-        if _reachable(**DEFAULT):
+    def find_or_start(cls):
+        """The local server, unless TEST_PRIVATE_POSTGRES=1 asks for a private cluster."""
+        if os.environ.get("TEST_PRIVATE_POSTGRES") != "1" and _reachable(**DEFAULT):
             return cls(**DEFAULT)
         initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
         if not (initdb and pg_ctl):
@@ -53,11 +55,13 @@ class PostgresServer:
             if os.environ.get("CI") == "true":
                 pytest.fail(message)
             pytest.skip(message)
-        return cls._start_private(tmpdir, initdb, pg_ctl)
+        return cls._start_private(initdb, pg_ctl)
 
     @classmethod
-    def _start_private(cls, tmpdir, initdb, pg_ctl):
-        # PostgreSQL refuses to run as root: use the postgres (or nobody) account then.
+    def _start_private(cls, initdb, pg_ctl):
+        # PostgreSQL refuses to run as root: then the cluster belongs to the postgres (or
+        # nobody) account, in a directory of its own that account can reach (pytest's temporary
+        # directories are private to root).
         run_as = None
         if os.geteuid() == 0:
             for name in ("postgres", "nobody"):
@@ -66,7 +70,10 @@ class PostgresServer:
                     break
                 except KeyError:
                     pass
-            os.chmod(tmpdir, 0o777)
+        tmpdir = tempfile.mkdtemp(prefix="test-postgres-")
+        if run_as:
+            os.chmod(tmpdir, 0o755)
+            os.chown(tmpdir, run_as.pw_uid, run_as.pw_gid)
         datadir, port = os.path.join(tmpdir, "data"), _free_port()
 
         def run(cmd):
@@ -78,12 +85,13 @@ class PostgresServer:
         run([pg_ctl, "-D", datadir, "-w", "-l", os.path.join(tmpdir, "log"), "-o",
              f"-p {port} -k {tmpdir} -c listen_addresses=127.0.0.1", "start"])
         server = cls("127.0.0.1", port, "postgres", datadir, run_as)
-        server._run, server._pg_ctl = run, pg_ctl
+        server._run, server._pg_ctl, server._tmpdir = run, pg_ctl, tmpdir
         return server
 
     def stop(self):
         if self.datadir:
             self._run([self._pg_ctl, "-D", self.datadir, "-m", "fast", "-w", "stop"])
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
 
 
 @contextmanager
