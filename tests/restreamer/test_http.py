@@ -306,3 +306,18 @@ def test_no_input_makes_a_server_error(server, template, a, b, c):
     response = server.get(path)
     assert response.status_code < 500, (path, response.text)
     assert "not for clients" not in response.text
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    import subprocess
+    import sys
+    run = lambda *args: subprocess.run([sys.executable, "-m", "restreamer", *args],  # noqa
+                                       capture_output=True, text=True, timeout=60)
+    helped = run("--help")
+    assert helped.returncode == 0 and "--max-concurrent-full-cuts" in helped.stdout
+    missing = run("--base-dir", str(tmp_path / "nope"))
+    assert missing.returncode == 2
+    assert missing.stderr.strip().splitlines() == [
+        f"error: --base-dir {tmp_path / 'nope'} is not a directory"]
+    bad = run("--base-dir", str(tmp_path), "--max-cut-duration", "soon")
+    assert bad.returncode == 2 and "bad duration" in bad.stderr and "Traceback" not in bad.stderr
