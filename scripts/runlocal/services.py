@@ -51,8 +51,9 @@ def service_commands(plan, dsn):
     for peer in plan.peers:
         backfill += ["--node", peer]
     services.append(Service("backfiller", _python("backfiller", *backfill)))
+    # Its page shows this node's maps first, then each peer's (--node and the nodes table).
     coverage = ["--base-dir", plan.segments_dir, "--database", dsn,
-                "--node", plan.restreamer_url,
+                "--localhost", plan.node_name,
                 "--metrics-port", str(plan.port("segment_coverage")), *common]
     for peer in plan.peers:
         coverage += ["--node", peer]

@@ -128,6 +128,13 @@ def test_second_node_defaults_and_stream_sources():
         options.plan_from_args(["--stream", "ftp://nope"])
 
 
+def free_offset():
+    for offset in range(20000, 50000, 97):
+        if all(database.free_port(p + offset) == p + offset for p in options.PORTS.values()):
+            return offset
+    pytest.fail("no free port range")
+
+
 def run_local(*args, timeout=30):
     return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "run_local.py"), *args],
                           capture_output=True, text=True, timeout=timeout)
@@ -141,7 +148,8 @@ def test_busy_port_is_a_clear_error(tmp_path):
         result = run_local("--data", str(tmp_path), "--port-offset", str(offset),
                            "--stream", "none")
     assert result.returncode == 2
-    assert f"ports already in use: {8003 + offset} (cutter)" in result.stderr
+    assert "ports already in use: " in result.stderr
+    assert f"{8003 + offset} (cutter)" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -149,7 +157,7 @@ def test_unreachable_database_is_a_clear_error(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
-    result = run_local("--data", str(tmp_path), "--port-offset", "31000",
+    result = run_local("--data", str(tmp_path), "--port-offset", str(free_offset()),
                        "--database", f"host=127.0.0.1 port={dead} user=postgres")
     assert result.returncode == 1
     assert "cannot connect to --database" in result.stdout
