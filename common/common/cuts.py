@@ -425,9 +425,10 @@ class _Process:
         else:
             stdin = subprocess.PIPE
         try:
+            # Its own process group, so a kill reaches xargs' cat too.
             self.proc = subprocess.Popen(
                 args, stdin=stdin, stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
-                stderr=subprocess.PIPE)
+                stderr=subprocess.PIPE, start_new_session=True)
         except OSError as e:
             raise CutError(f"{what}: cannot run {self.name}: {e}") from None
         if isinstance(source, _Process):
@@ -473,7 +474,10 @@ class _Process:
 
     def kill(self):
         if self.proc.poll() is None:
-            self.proc.kill()
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                self.proc.kill()
             self.proc.wait()
         gevent.killall(self.greenlets)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):

@@ -2,6 +2,7 @@
 limit, clients that hang up mid-cut, and draining on SIGTERM."""
 
 import json
+import os
 import socket
 import subprocess
 from datetime import datetime, timedelta
@@ -20,6 +21,11 @@ FPS = 30
 def base(tmp_path_factory):
     base = str(tmp_path_factory.mktemp("cut-archive"))
     build_archive(base, "s", "v", T0, 30)  # one minute
+    # A variant whose 4th segment never delivers its bytes (a FIFO nobody writes): a cut
+    # through it runs until it is stopped.
+    stuck = build_archive(base, "s", "stuck", T0, 6)
+    os.unlink(stuck[3])
+    os.mkfifo(stuck[3])
     return base
 
 
@@ -124,27 +130,65 @@ def test_full_cut_limit_and_hang_ups(server, wait_for):
         assert "too many full cuts" in refused.text
         rough = server.get(f"/cut/s/v.ts?{query(start, start + timedelta(seconds=4), type='rough')}")
         assert rough.status_code == 200
-        gevent.sleep(0.5)
-        assert server.children()  # blocked, not finished: only a hang-up can end it now
     finally:
         stalled.close()
     wait_for(lambda: not server.children(), message="ffmpeg to be stopped after the hang-up")
+    wait_for(lambda: any("full cut s/v" in line and "stopped early" in line
+                         for line in server.log), message="the cut to be logged as stopped")
     # The slot is free again.
     wait_for(lambda: "cuts_running{type=\"full\"} 0.0" in server.get("/metrics").text)
     short = server.get(f"/cut/s/v.ts?{query(start, start + timedelta(seconds=2), type='full')}")
     assert short.status_code == 200
 
 
-def test_hang_up_while_an_mp4_is_spooled(server, wait_for):
-    # An MP4 sends nothing until ffmpeg is done: the hang-up is noticed on the socket.
-    start, end = T0, T0 + timedelta(seconds=58)
-    sock = _stalled_cut(server, f"/cut/s/v.mp4?{query(start, end, type='full')}")
+@pytest.mark.parametrize("kind", ["fast", "full"])
+def test_hang_up_while_an_mp4_is_spooled(server, wait_for, kind):
+    # An MP4 sends nothing until ffmpeg is done (here: never, its input is stuck), so the
+    # hang-up can only be noticed on the socket.
+    start, end = T0 + timedelta(seconds=1), T0 + timedelta(seconds=11)
+    sock = _stalled_cut(server, f"/cut/s/stuck.mp4?{query(start, end, type=kind)}")
     try:
-        wait_for(server.children, message="ffmpeg to start")
+        # Wait until the segment reader is stuck opening the FIFO.
+        wait_for(lambda: any(_wchan(pid) == "wait_for_partner"
+                             for pid in _processes_mentioning("/s/stuck/")),
+                 message="the cut to get stuck")
+        assert any("ffmpeg" in _comm(pid) for pid in server.children())
     finally:
         sock.close()
-    wait_for(lambda: not server.children(), timeout=5, message="ffmpeg to be stopped")
+    wait_for(lambda: not server.children(), timeout=10, message="ffmpeg to be stopped")
+    wait_for(lambda: any(f"{kind} cut s/stuck" in line and "stopped early" in line
+                         for line in server.log), message="the cut to be logged as stopped")
     assert any("client disconnected" in line for line in server.log)
+    # Nor is anything left reading the archive (xargs' cat, stuck on the FIFO, included).
+    wait_for(lambda: not _processes_mentioning("/s/stuck/"), message="cat to be stopped")
+
+
+def _processes_mentioning(text):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def _wchan(pid):
+    try:
+        with open(f"/proc/{pid}/wchan") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def test_sigterm_drains_in_flight_cut_then_exits_0(base, restreamer_factory, wait_for, tmp_path):
