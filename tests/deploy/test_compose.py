@@ -242,3 +242,12 @@ def test_postgres_services_set_only_settings_the_image_reads(compose):
     primary = compose["services"]["postgres-primary"]
     seed_mount = next(v for v in primary["volumes"] if ":/opt/archive/seed" in v)
     assert primary["environment"]["NODES_CSV"].startswith("/opt/archive/seed/"), seed_mount
+
+
+def test_example_cutter_config_is_accepted_by_the_cutter():
+    import json
+    from cutter.config import parse_config
+    locations = parse_config(json.loads(read("docker", "cutter-config.example.json")))
+    assert list(locations) == ["archive"]
+    # The container's uploads volume is where the local backend writes.
+    assert locations["archive"].backend.directory == "/mnt/uploads"
