@@ -7,22 +7,20 @@ plain-text reason; large bodies (segments, cuts, long playlists) are streamed.
 import json
 import logging
 import os
-import socket
 import time
 from datetime import datetime, timedelta
 
-import gevent
 import gevent.lock
-import gevent.socket
 import prometheus_client as prom
 from flask import Flask, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from common import cuts
-from common.segments import (ContainsHoles, choose_best_per_start, get_best_segments,
-                             parse_hour, parse_segment_path)
+from common.segments import ContainsHoles, get_best_segments, parse_hour, parse_segment_path
 
 from . import live, playlists, variants
+from .arrivals import ArrivalCache
+from .cut_body import CutBody
 from .params import BadRequest, check_component, parse_bool, parse_choice, parse_range
 
 log = logging.getLogger(__name__)
@@ -38,9 +36,6 @@ request_latency = prom.Histogram(
     "http_request_latency_seconds", "Time until the response headers were ready",
     ["endpoint", "method"],
     buckets=(.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60))
-cut_bytes = prom.Counter("cut_bytes", "Bytes of cut video sent", ["type", "container"])
-cuts_started = prom.Counter("cuts_started", "Cuts started", ["type", "container"])
-cuts_running = prom.Gauge("cuts_running", "Cuts being produced now", ["type"])
 cuts_rejected = prom.Counter(
     "cuts_rejected", "Full cuts refused because too many were running", ["type"])
 
@@ -60,7 +55,7 @@ def create_app(config):
     app = Flask(__name__, root_path=os.path.dirname(os.path.abspath(__file__)))
     app.config["restreamer"] = config
     full_cuts = gevent.lock.BoundedSemaphore(config.max_concurrent_full_cuts)
-    arrivals = _ArrivalCache()
+    arrivals = ArrivalCache()
 
     # --- plumbing: errors, CORS, metrics ----------------------------------------------------
 
@@ -266,7 +261,7 @@ def create_app(config):
                 body = cuts.fast_cut(segments, start, end, container)
             else:
                 body = cuts.full_cut(segments, start, end, config.encode_args, container)
-            stream_body = _CutBody(body, kind, container, release,
+            stream_body = CutBody(body, kind, container, release,
                                    request.environ.get("restreamer.socket"),
                                    f"{stream}/{variant} {start.isoformat()}..{end.isoformat()}")
             release = None  # the body owns the slot now
@@ -284,124 +279,6 @@ def create_app(config):
         return response
 
     return app
-
-
-class _CutBody:
-    """A cut's response body: counts bytes, releases its full-cut slot, and stops the cut as
-    soon as the client disconnects (even while ffmpeg is still working on output to come)."""
-
-    def __init__(self, chunks, kind, container, release, client_socket, description):
-        self.chunks = iter(chunks)
-        self.kind, self.container = kind, container
-        self.description = description
-        self.started = time.monotonic()
-        self.sent = 0
-        self.finished = False
-        self.release = release
-        self.first = None
-        self.closed = False
-        cuts_started.labels(kind, container).inc()
-        cuts_running.labels(kind).inc()
-        self.watcher = None
-        if client_socket is not None and kind != "rough":
-            self.watcher = gevent.spawn(_watch_client, client_socket, gevent.getcurrent())
-
-    def prefetch(self):
-        """Run the cut up to its first chunk, so early failures get a proper status."""
-        try:
-            self.first = next(self.chunks, b"")
-        except BaseException:
-            self.close()
-            raise
-
-    def __iter__(self):
-        try:
-            if self.first:
-                cut_bytes.labels(self.kind, self.container).inc(len(self.first))
-                self.sent += len(self.first)
-                yield self.first
-            self.first = None
-            for chunk in self.chunks:
-                cut_bytes.labels(self.kind, self.container).inc(len(chunk))
-                self.sent += len(chunk)
-                yield chunk
-            self.finished = True
-        except cuts.CutError as e:
-            # Headers are sent: all we can do is log and end the response abnormally.
-            log.error("cut failed while streaming: %s", e)
-            raise
-        finally:
-            self.close()
-
-    def close(self):
-        if self.closed:
-            return
-        self.closed = True
-        if self.watcher is not None:
-            self.watcher.kill(block=False)
-        close = getattr(self.chunks, "close", None)
-        if close is not None:
-            close()
-        cuts_running.labels(self.kind).dec()
-        log.info("%s cut %s (%s): %s after %.1fs, %d bytes sent", self.kind, self.description,
-                 self.container, "done" if self.finished else "stopped early",
-                 time.monotonic() - self.started, self.sent)
-        if self.release is not None:
-            self.release()
-
-
-def _watch_client(sock, request_greenlet):
-    """Kill the request's greenlet (and so its ffmpeg) when the client hangs up mid-cut.
-    A client waiting for a response sends nothing, so readability means EOF or a reset."""
-    try:
-        gevent.socket.wait_read(sock.fileno())
-        gone = not sock.recv(1, socket.MSG_PEEK)
-    except OSError:
-        gone = True
-    if gone:
-        log.info("client disconnected: stopping its cut")
-        request_greenlet.kill(block=False)
-
-
-class _ArrivalCache:
-    """When segment files appeared (their mtime) and whether that was on time for live
-    playlists; the latter is remembered, since a final file never changes."""
-
-    MAX_ENTRIES = 200_000
-
-    def __init__(self):
-        self.on_time = {}  # path -> arrived on time (see live.listable), filled by it
-
-    def trim(self):
-        """Bound memory: forget everything once too much is remembered (cheap to relearn)."""
-        if len(self.on_time) > self.MAX_ENTRIES:
-            self.on_time.clear()
-
-    def arrival(self, segment):
-        try:
-            return datetime.utcfromtimestamp(os.stat(segment.path).st_mtime)
-        except OSError:
-            return None
-
-    def on_time_alternative(self, late):
-        """Best other segment with the same start that arrived on time, or None."""
-        hour_path, name = os.path.split(late.path)
-        try:
-            names = [n for n in os.listdir(hour_path) if n[:12] == name[:12] and n != name]
-        except OSError:
-            return None
-        candidates = []
-        for other in names:
-            try:
-                segment = parse_segment_path(os.path.join(hour_path, other))
-            except ValueError:
-                continue
-            arrived = self.arrival(segment)
-            if segment.start == late.start and arrived is not None \
-                    and arrived <= segment.end + live.SETTLE:
-                candidates.append(segment)
-        best = choose_best_per_start(candidates)
-        return best[0] if best else None
 
 
 def _text(message, status):
