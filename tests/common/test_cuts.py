@@ -93,11 +93,15 @@ def test_rough_cut_is_the_chosen_segments_bytes(archive, tmp_path):
 
 
 @pytest.mark.parametrize("container", ["mpegts", "mp4"])
-def test_fast_cut_is_frame_accurate(archive, tmp_path, source_frames, container):
+def test_fast_cut_is_frame_accurate(archive, tmp_path, source_frames, container, monkeypatch):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     # Crosses the hour boundary; starts and ends mid-segment: both edges are re-encoded.
     start, end = T0 + timedelta(seconds=3.5), T0 + timedelta(seconds=11.25)
     out = str(write(cuts.fast_cut(best(archive, "v", start, end), start, end, container),
                     tmp_path / f"fast.{container}"))
+    assert os.listdir(temp) == []  # edges and the spooled MP4 are gone
     duration, streams = probe(out)
     frames = int(streams["video"]["nb_read_frames"])
     assert abs(frames - (end - start) / FRAME) <= 1
