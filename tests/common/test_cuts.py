@@ -264,3 +264,14 @@ def test_fast_cut_when_segments_use_other_stream_ids(tmp_path, source_frames):
     _, streams = probe(out)
     assert abs(int(streams["video"]["nb_read_frames"]) - (end - start) / FRAME) <= 1
     assert_starts_at(out, source_frames, start)
+
+
+@pytest.mark.parametrize("start_s, end_s", [(4, 9.5), (3.3, 10), (4, 10), (0, 16)])
+def test_fast_cut_with_edges_on_segment_boundaries(archive, tmp_path, source_frames,
+                                                   start_s, end_s):
+    start, end = T0 + timedelta(seconds=start_s), T0 + timedelta(seconds=end_s)
+    out = str(write(cuts.fast_cut(best(archive, "v", start, end), start, end),
+                    tmp_path / "aligned.ts"))
+    _, streams = probe(out)
+    assert abs(int(streams["video"]["nb_read_frames"]) - (end - start) / FRAME) <= 1
+    assert_starts_at(out, source_frames, start)
