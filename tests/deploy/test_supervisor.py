@@ -3,6 +3,7 @@ services), real signals, real Postgres binaries for the private cluster."""
 
 import io
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -211,3 +212,32 @@ def test_private_cluster_under_a_private_directory_is_a_clear_error():
             cluster.prepare()
     finally:
         subprocess.run(["rm", "-rf", directory], check=True)
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="no setpriv (util-linux)")
+def test_services_stop_when_the_supervisor_is_killed(tmp_path):
+    """kill -9 of the supervisor leaves no service behind: each gets its parent-death signal."""
+    marker = uuid.uuid4().hex
+    program = (
+        "import io, os, sys, time\n"
+        f"sys.path.insert(0, {os.path.join(ROOT, 'scripts')!r})\n"
+        "from runlocal.supervisor import Output, Supervisor\n"
+        f"sup = Supervisor(Output(io.StringIO()), {str(tmp_path)!r})\n"
+        "for name in ('a', 'b'):\n"
+        "    sup.start(sup.add(name, ['sleep', '300']))\n"
+        "print('started', flush=True)\n"
+        "time.sleep(300)\n")
+    env = dict(os.environ, **{MARKER: marker})
+    parent = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, env=env,
+                              text=True)
+    try:
+        assert parent.stdout.readline().strip() == "started"
+        assert wait_until(lambda: len(marked(marker)) == 3)
+        parent.kill()
+        parent.wait()
+        assert wait_until(lambda: marked(marker) == [])
+    finally:
+        parent.kill()
+        parent.stdout.close()
+        for pid in marked(marker):
+            os.kill(pid, signal.SIGKILL)
