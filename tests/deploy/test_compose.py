@@ -251,3 +251,17 @@ def test_example_cutter_config_is_accepted_by_the_cutter():
     assert list(locations) == ["archive"]
     # The container's uploads volume is where the local backend writes.
     assert locations["archive"].backend.directory == "/mnt/uploads"
+
+
+@pytest.mark.parametrize("doc", ["production.md", "run-local.md"])
+def test_files_the_docs_name_exist(doc):
+    text = read("docs", doc)
+    named = set(re.findall(r"`((?:docker|postgres|prometheus|scripts|cutter|uploader|docs)/"
+                           r"[\w./-]*\w)`", text))
+    named |= {m for m in re.findall(r"`\./([\w.-]+)`", text)}
+    assert named
+    # Files the operator creates (the defaults of .env.example) are not in the checkout.
+    operator_files = {v[2:] for v in read_env_file(read(".env.example")).values()
+                      if v.startswith("./")}
+    for path in named - operator_files:
+        assert os.path.exists(os.path.join(ROOT, path)), f"{doc} names {path}"
