@@ -90,9 +90,12 @@ def variant_info(base_dir, stream, variant, start, end):
 def probe_variant(stream, variant, path):
     """(RESOLUTION, CODECS) of a variant, from ffprobe of one segment; cached per variant."""
     key = (stream, variant)
-    if key not in _probe_cache:
-        _probe_cache[key] = _probe(path)
-    return _probe_cache[key]
+    if key in _probe_cache:
+        return _probe_cache[key]
+    result = _probe(path)
+    if result != (None, None):  # a failure (e.g. a corrupt segment) is retried next time
+        _probe_cache[key] = result
+    return result
 
 
 def _probe(path):
