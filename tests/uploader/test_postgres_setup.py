@@ -84,11 +84,10 @@ def test_standby_replicates_from_primary(tmp_path):
     # Outside pytest's tmp dirs (mode 700): the clusters may run as the postgres account.
     top = tempfile.mkdtemp(prefix="standby-test-")
     os.chmod(top, 0o755)
-    primary_dir, standby_dir = os.path.join(top, "primary"), os.path.join(top, "standby")
-    for path in (primary_dir, standby_dir):
-        os.mkdir(path)
-        os.chmod(path, 0o777)
-    primary = PostgresServer._start_private(primary_dir, _pg_bin("initdb"), _pg_bin("pg_ctl"))
+    standby_dir = os.path.join(top, "standby")
+    os.mkdir(standby_dir)
+    os.chmod(standby_dir, 0o777)
+    primary = PostgresServer._start_private(_pg_bin("initdb"), _pg_bin("pg_ctl"))
     standby_data = os.path.join(standby_dir, "data")
     standby_port = _free_port()
     started = False
