@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 from contextlib import closing
 
@@ -14,25 +13,9 @@ import gevent
 import pytest
 import requests
 from gevent.pywsgi import WSGIServer
+from support.waiting import free_port, wait_for as wait_until
 
 HOST = "127.0.0.1"
-
-
-def free_port():
-    with closing(socket.socket()) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout=10, interval=0.05, message="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        time.sleep(interval)
 
 
 class Restreamer:

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -13,15 +12,10 @@ import requests
 from common.database import DBManager, query
 from common.segments import get_best_segments
 from support.archive import build_archive
+from support.waiting import free_port
 
 
 TWO = timedelta(seconds=2)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def utcnow():

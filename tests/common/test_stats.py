@@ -1,5 +1,4 @@
 import json
-import socket
 import subprocess
 import sys
 import textwrap
@@ -9,6 +8,7 @@ import requests
 from prometheus_client import REGISTRY
 
 from common import stats
+from support.waiting import free_port
 
 
 def sample(name, **labels):
@@ -120,12 +120,6 @@ def test_serve_metrics_serves_the_registry_over_http():
             stats.serve_metrics(server.server_port, host="127.0.0.1")
     finally:
         server.stop()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_profiling_requested_by_flag_or_env(monkeypatch):

@@ -2,14 +2,12 @@
 (Imported by name: conftest.py puts this directory on sys.path.)"""
 
 import contextlib
-import importlib.util
 import io
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -17,21 +15,11 @@ import pytest
 from common import database
 from support.archive import build_archive
 from uploader import cli
+from support.fake_youtube import FakeYoutube
+from support.waiting import wait_for
 
 T0 = datetime(2026, 11, 27, 10, 0, 0)
 STREAM, VARIANT = "main", "source"
-
-
-def wait_for(predicate, timeout=30, interval=0.05, what="condition"):
-    """Poll until predicate() is truthy; return its value, or fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 class Events:
@@ -73,7 +61,7 @@ class Events:
 
     def wait_state(self, event_id, *states, timeout=30):
         return wait_for(lambda: (lambda row: row if row.state in states else None)(
-            self.get(event_id)), timeout, what=f"event {event_id} to be {'/'.join(states)}")
+            self.get(event_id)), timeout, message=f"event {event_id} to be {'/'.join(states)}")
 
 
 @pytest.fixture
@@ -123,7 +111,7 @@ class Cutters:
     def wait_ready(self, proc):
         """Until the daemon handles signals (it logs 'starting' once it does)."""
         wait_for(lambda: proc.poll() is not None or " starting: " in self.log(proc),
-                 what="the cutter to start")
+                 message="the cutter to start")
 
     def stop(self, proc, sig=signal.SIGTERM, timeout=20):
         if sig == signal.SIGTERM:
@@ -161,17 +149,9 @@ def ffprobe_duration(path, stream=None):
     return float(out.split()[0])
 
 
-def load_fake_youtube():
-    path = os.path.join(os.path.dirname(__file__), os.pardir, "uploader", "fake_youtube.py")
-    spec = importlib.util.spec_from_file_location("fake_youtube", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def fake_youtube():
-    fake = load_fake_youtube().FakeYoutube()
+    fake = FakeYoutube()
     yield fake
     fake.close()
 

@@ -57,7 +57,7 @@ def test_reedit_during_cut_is_abandoned_and_new_edit_uploaded(events, cutters, b
     # Re-edit while the cut is stuck on the pipe: the cutter notices and drops the job.
     new_start, new_end = T0 + seconds(12), T0 + seconds(17.5)
     events.edit(event_id, new_start, new_end, title="New", cut_type="fast")
-    wait_for(lambda: "abandoned" in cutters.log(cutter), what="the job to be abandoned")
+    wait_for(lambda: "abandoned" in cutters.log(cutter), message="the job to be abandoned")
     fifo.restore()
     row = events.wait_state(event_id, "DONE")
     assert row.video_title == "New"

@@ -3,18 +3,12 @@ backend -> DONE, a video of the right length where the link points."""
 
 import json
 import os
-import socket
 import urllib.parse
 
 import requests
 
 from cutter_testing import T0, ffprobe_duration, seconds
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support.waiting import free_port
 
 
 def test_event_is_cut_and_uploaded(events, cutters, base_dir, tmp_path):

@@ -66,7 +66,7 @@ def test_retryable_failure_goes_back_to_edited_then_succeeds(events, cutters, ba
         row = events.get(event_id)
         return row if row.error and row.error.startswith("upload failed, will retry") else None
 
-    row = wait_for(failed, what="a retryable failure")
+    row = wait_for(failed, message="a retryable failure")
     assert row.state in ("EDITED", "CLAIMED")
     os.unlink(blocker)
     row = events.wait_state(event_id, "DONE")

@@ -31,7 +31,7 @@ def test_upload_waits_for_transcode_then_done(events, cutters, base_dir, fake_yo
     row = events.wait_state(event_id, "TRANSCODING")
     assert row.video_link == "https://youtu.be/" + row.video_id
     video = fake_youtube.videos[row.video_id]
-    wait_for(lambda: video["polls"] < 10 ** 6 - 2, what="transcode checks")
+    wait_for(lambda: video["polls"] < 10 ** 6 - 2, message="transcode checks")
     assert events.state(event_id) == "TRANSCODING"
     video["polls"] = 0  # processing finished
     events.wait_state(event_id, "DONE")
@@ -77,7 +77,7 @@ def test_5xx_on_the_finalising_request_stays_finalizing(events, cutters, base_di
     event_id = edit(events, 2, 5)
     cutter = cutters.start("node1", yt_config, base_dir)
     row = wait_for(lambda: (lambda r: r if r.state == "FINALIZING" and r.error else None)(
-        events.get(event_id)), what="FINALIZING with an error")
+        events.get(event_id)), message="FINALIZING with an error")
     assert "may or may not have happened" in row.error and "503" in row.error
     assert row.uploader == "node1"
     # Later work proceeds; the unknown one is never retried.
@@ -105,7 +105,7 @@ def test_killed_while_finalizing_asks_an_operator(events, cutters, base_dir, fak
     cutters.stop(first, signal.SIGKILL)
     second = cutters.start("node1", yt_config, base_dir)
     row = wait_for(lambda: (lambda r: r if r.error else None)(events.get(event_id)),
-                   what="the recovery error")
+                   message="the recovery error")
     assert row.state == "FINALIZING" and "stopped uncleanly while finalizing" in row.error
     fake_youtube.gate.set()
     cutters.stop(second)

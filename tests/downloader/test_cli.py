@@ -2,21 +2,16 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 
 import requests
 
-from support.hls_origin import archived, wait_for
+from support.hls_origin import archived
+from support.waiting import wait_for
+from support.waiting import free_port
 
 PYTHON = sys.executable
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_cli(*args, timeout=30):

@@ -8,7 +8,8 @@ import sys
 
 import requests
 
-from support.hls_origin import archived, wait_for
+from support.hls_origin import archived
+from support.waiting import wait_for
 
 from .test_cli import free_port, stop
 

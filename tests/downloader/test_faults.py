@@ -9,7 +9,8 @@ from prometheus_client import REGISTRY
 
 from common.segments import format_segment_path
 
-from support.hls_origin import archived, wait_for
+from support.hls_origin import archived
+from support.waiting import wait_for
 
 
 def origin_bytes(origin, variant, seq):

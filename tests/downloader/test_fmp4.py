@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from support.hls_origin import HLSOrigin, archived, wait_for
+from support.hls_origin import HLSOrigin, archived
+from support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,8 @@ import os
 import subprocess
 
 from common.segments import get_best_segments, hash_name
-from support.hls_origin import archived, wait_for
+from support.hls_origin import archived
+from support.waiting import wait_for
 
 VARIANTS = ("source", "90p")   # 320x180 is the highest bandwidth; 160x90 is named by height
 

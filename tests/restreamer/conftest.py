@@ -10,6 +10,7 @@ import time
 import gevent
 import pytest
 import requests
+from support.waiting import wait_for as _wait_for
 
 
 class Restreamer:
@@ -69,17 +70,6 @@ class Restreamer:
                 self.proc.kill()
                 self.proc.wait()
             self.session.close()
-
-
-def _wait_for(condition, timeout=10, interval=0.02, message="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")

@@ -383,20 +383,6 @@ def respond(start_response, status, body, content_type="text/plain"):
     return [body]
 
 
-
-
-def wait_for(condition, timeout, message="condition", interval=0.05):
-    """Poll until condition() is truthy; return its value, or fail naming what was awaited."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
-        gevent.sleep(interval)
-
-
 def archived(base, stream, variant):
     """SegmentInfo of every file (any type, temp included) under base/stream/variant."""
     from common.segments import parse_segment_path
