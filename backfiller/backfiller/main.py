@@ -7,14 +7,15 @@ import socket
 from datetime import timedelta
 
 from common.fs import ensure_directory
-from common.service import (HelpFormatter, add_common_args, die, setup_logging,
+from common.service import (HelpFormatter, add_common_args, die, name_list, non_negative_float,
+                            positive_float, positive_int, safe_name, setup_logging,
                             stop_event_on_signals)
 
 from .client import PeerClient, make_session
 from .daemon import Backfiller, PeerSources, run_once
 from .peers import peer_from_url, read_node_file
 from .schedule import parse_start
-from .worker import Settings, safe_component
+from .worker import Settings
 
 log = logging.getLogger("backfiller")
 
@@ -36,47 +37,8 @@ peer failed (unreachable, failed requests, hash mismatches), 2 for bad arguments
 """
 
 
-def _number(text, minimum, strict):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < minimum or (strict and value == minimum) or value != value:
-        raise argparse.ArgumentTypeError(
-            f"must be {'more than' if strict else 'at least'} {minimum}: {text!r}")
-    return value
-
-
-def positive_float(text):
-    return _number(text, 0, strict=True)
-
-
-def non_negative_float(text):
-    return _number(text, 0, strict=False)
-
-
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def name_list(text):
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError("empty list")
-    for name in names:
-        if not safe_component(name):
-            raise argparse.ArgumentTypeError(f"bad name {name!r}")
-    return names
-
-
 def stream_name(text):
-    if not safe_component(text):
+    if not safe_name(text):
         raise argparse.ArgumentTypeError(f"bad stream name {text!r}")
     return text
 

@@ -12,6 +12,7 @@ import gevent.pool
 
 from common.segment_files import HashMismatch
 from common.segments import format_segment_path, hour_name, parse_hour
+from common.service import safe_name
 
 from . import metrics
 from .client import PeerError, PeerUnreachable
@@ -92,13 +93,6 @@ def utcnow():
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def safe_component(name):
-    """A stream or variant name from a peer is used as a directory name: refuse anything that
-    could lead outside the archive or that the archive's readers treat as hidden."""
-    return isinstance(name, str) and name and "/" not in name and "\0" not in name \
-        and not name.startswith(".")
-
-
 class PeerWorker:
     """Backfills from one peer. run_pass() is one pass; the daemon calls it on a schedule."""
 
@@ -146,14 +140,14 @@ class PeerWorker:
         if streams is None:
             streams = self._list(result, [], "streams")
         for stream in streams:
-            if not safe_component(stream):
+            if not safe_name(stream):
                 self._failure(result, "list", f"refusing stream name {stream!r} from the peer")
                 continue
             variants = self.settings.variants
             if variants is None:
                 variants = self._list(result, [stream], "variants")
             for variant in variants:
-                if safe_component(variant):
+                if safe_name(variant):
                     yield stream, variant
                 else:
                     self._failure(result, "list", f"refusing variant name {variant!r}")

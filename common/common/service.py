@@ -54,3 +54,44 @@ def die(message, code=2):
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     pass
+
+
+# argparse types shared by the daemons: a bad value is a one-line usage error, not a traceback.
+
+def _number(text, minimum, strict, kind=float):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value != value or value < minimum or (strict and value == minimum):
+        raise argparse.ArgumentTypeError(
+            f"must be {'more than' if strict else 'at least'} {minimum}: {text!r}")
+    return value
+
+
+def positive_float(text):
+    return _number(text, 0, strict=True)
+
+
+def non_negative_float(text):
+    return _number(text, 0, strict=False)
+
+
+def positive_int(text):
+    return _number(text, 1, strict=False, kind=int)
+
+
+def safe_name(name):
+    """A stream or variant name usable as one path component."""
+    return bool(name) and not name.startswith(".") and "/" not in name and "\0" not in name
+
+
+def name_list(text):
+    """'source,480p' -> ['source', '480p'], each a safe path component."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("want a comma-separated list of names")
+    for name in names:
+        if not safe_name(name):
+            raise argparse.ArgumentTypeError(f"bad name {name!r}")
+    return names

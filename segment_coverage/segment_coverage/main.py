@@ -7,9 +7,8 @@ import os
 import time
 
 from common.fs import atomic_write
-from common.service import (
-    HelpFormatter, add_common_args, die, setup_logging, stop_event_on_signals,
-)
+from common.service import (HelpFormatter, add_common_args, die, name_list, positive_float,
+                            positive_int, setup_logging, stop_event_on_signals)
 
 from .coverage_map import render_map
 from .metrics import Metrics
@@ -41,9 +40,9 @@ def parse_args(argv=None):
     parser.add_argument("--base-dir", required=True, help="the segments directory (BASE)")
     parser.add_argument("--stream", action="append", default=[], metavar="S",
         help="stream to check (repeatable; default: every stream directory in BASE)")
-    parser.add_argument("--variants", type=_csv, default=[], metavar="a,b",
+    parser.add_argument("--variants", type=name_list, default=[], metavar="a,b",
         help="variants to check (default: every variant directory of each stream)")
-    parser.add_argument("--check-interval", type=_positive_float, default=60.0, metavar="SECONDS",
+    parser.add_argument("--check-interval", type=positive_float, default=60.0, metavar="SECONDS",
         help="seconds between the starts of two checks (the page reloads as often)")
     parser.add_argument("--node", action="append", default=[], metavar="URL",
         help="base URL of a peer restreamer whose maps the page shows (repeatable)")
@@ -52,44 +51,17 @@ def parse_args(argv=None):
     parser.add_argument("--localhost", metavar="NAME",
         help="this node's name in the nodes table: its row is not shown as a peer (this node's "
         "maps are always shown first)")
-    parser.add_argument("--map-hours", type=_positive_int, default=48, metavar="N",
+    parser.add_argument("--map-hours", type=positive_int, default=48, metavar="N",
         help="hours shown by each map")
-    parser.add_argument("--summary-hours", type=_positive_int, default=24, metavar="N",
+    parser.add_argument("--summary-hours", type=positive_int, default=24, metavar="N",
         help="hours listed in each JSON summary")
-    parser.add_argument("--live-margin", type=_positive_float, default=LIVE_MARGIN.total_seconds(),
+    parser.add_argument("--live-margin", type=positive_float, default=LIVE_MARGIN.total_seconds(),
         metavar="SECONDS", help="the newest seconds of the current hour are not judged yet "
         "(their segments are still downloading)")
     parser.add_argument("--run-once", action="store_true",
         help="check once, write the outputs and exit (exit 1 if a stream/variant failed)")
     add_common_args(parser, metrics_port=8004)
     return parser.parse_args(argv)
-
-
-def _csv(text):
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("want a comma-separated list of names")
-    return items
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
-    return value
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
 
 
 def _subdirs(path):
