@@ -8,7 +8,7 @@ import sys
 
 import gevent
 from common.http_client import InstrumentedSession
-from common.stats import install_profiler, serve_metrics
+from common.stats import install_profiler_if_requested, serve_metrics
 from common.service import (HelpFormatter, add_common_args, die, setup_logging,
     stop_event_on_signals)
 
@@ -96,8 +96,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     stream, qualities = check_args(parser, args)
     setup_logging("downloader", args.log_level)
-    if args.profile:
-        install_profiler()
+    install_profiler_if_requested(args)
     try:
         os.makedirs(args.base_dir, exist_ok=True)
     except OSError as e:
