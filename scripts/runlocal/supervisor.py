@@ -42,7 +42,7 @@ class Output:
             label = f"\033[{COLORS[index % len(COLORS)]}m{label}\033[0m"
         with self.lock:
             try:
-                self.stream.write(f"{label}| {text}\n")
+                self.stream.write(f"{label} | {text}\n")
                 self.stream.flush()
             except (BrokenPipeError, ValueError):
                 pass  # the terminal went away; logs still go to files

@@ -210,7 +210,7 @@ def ffprobe_duration(path):
 @pytest.mark.slow
 def test_local_node_records_cuts_and_stops_cleanly(node):
     # The 60 s start when the supervisor does (./run-local may first have to install packages).
-    assert wait_until(lambda: "run-local       |" in node.output(), 120), node.output()
+    assert wait_until(lambda: "run-local        | " in node.output(), 120), node.output()
     entries = wait_for_clean_window(node, time.monotonic() + 60)
     for (start, duration), (next_start, _) in zip(entries, entries[1:]):
         assert abs((start + duration - next_start).total_seconds()) < 0.002  # contiguous

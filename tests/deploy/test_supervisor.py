@@ -68,7 +68,7 @@ def test_output_is_prefixed_and_logged_and_stop_leaves_no_process(supervisor, tm
     supervisor.stop(timeout=10)
     assert marked(supervisor.marker) == []
     lines = supervisor.out.getvalue().splitlines()
-    assert "fake            | starting" in lines
+    assert "fake             | starting" in lines
     assert (tmp_path / "fake.log").read_text() == "starting\nhelper started\n"
 
 
