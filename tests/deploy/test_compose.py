@@ -265,3 +265,13 @@ def test_files_the_docs_name_exist(doc):
                       if v.startswith("./")}
     for path in named - operator_files:
         assert os.path.exists(os.path.join(ROOT, path)), f"{doc} names {path}"
+
+
+def test_example_dsn_matches_the_role_and_database_the_primary_creates(example_env):
+    from urllib.parse import unquote, urlsplit
+    dsn = urlsplit(example_env["DATABASE_DSN"])
+    assert dsn.scheme == "postgresql"
+    assert unquote(dsn.username) == example_env["DB_APP_USER"]
+    assert unquote(dsn.password) == example_env["DB_APP_PASSWORD"]
+    assert dsn.path.lstrip("/") == example_env["DB_NAME"]
+    assert dsn.port == int(example_env["POSTGRES_PORT"])
