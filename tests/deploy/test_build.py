@@ -81,14 +81,26 @@ def test_clean_tree_is_tagged_with_the_commit(repo, docker_log):
 
 
 def test_dirty_tree_gets_a_dirty_tag_and_is_never_pushed(repo, docker_log):
-    (repo / "docker" / "healthcheck.py").write_text("# changed\n")
     commit = git(repo, "rev-parse", "--short=12", "HEAD")
+    # An operator's files next to the compose file are not image sources: still clean.
+    (repo / ".env").write_text("NODE_NAME=a\n")
+    (repo / "secrets").mkdir()
+    (repo / "secrets" / "token").write_text("x\n")
+    result, _ = build(repo, docker_log, "downloader")
+    assert f"IMAGE_TAG={commit}" in result.stdout.splitlines()
+    # A changed file that goes into an image: dirty.
+    (repo / "docker" / "healthcheck.py").write_text("# changed\n")
     result, calls = build(repo, docker_log, "downloader")
     assert result.returncode == 0, result.stderr
     assert f"IMAGE_TAG={commit}-dirty" in result.stdout.splitlines()
     assert calls[-1].endswith(f"-t streamarchive/downloader:{commit}-dirty .")
     result, _ = build(repo, docker_log, "--push", "downloader")
     assert result.returncode == 2 and "refusing to push" in result.stderr
+    # So is a new, untracked file in a package.
+    git(repo, "checkout", "-q", "--", "docker/healthcheck.py")
+    (repo / "common" / "common" / "new.py").write_text("")
+    result, _ = build(repo, docker_log, "downloader")
+    assert f"IMAGE_TAG={commit}-dirty" in result.stdout.splitlines()
 
 
 def test_push_and_prefix(repo, docker_log):
