@@ -101,7 +101,11 @@ class _Parser:
                               and self.lines[self.i][1] > indent else None)
                 continue
             column = indent + len(body) - len(item)
-            if looks_like_key(item):
+            if self._is_item(item):
+                # "- - x": a sequence nested in this item, starting at the item's column.
+                self.lines[self.i] = [number, column, item]
+                result.append(self.sequence(column))
+            elif looks_like_key(item):
                 # "- key: value": a mapping whose first line starts at the item's column.
                 self.lines[self.i] = [number, column, item]
                 result.append(self.mapping(column))
@@ -138,7 +142,7 @@ def scalar(text, number):
         return value
     if text[0] == "[":
         return _flow_sequence(text, number)
-    if text[0] in "{&*!|>%@`":
+    if text[0] in "{&*!|>%@`" or text == "-" or text.startswith("- "):
         raise YAMLSubsetError(f"line {number}: unsupported YAML syntax {text[0]!r}")
     # Plain scalar: a comment starts at " #".
     value = re.split(r"\s+#", text, maxsplit=1)[0].rstrip()
