@@ -15,7 +15,7 @@ import gevent
 import psycopg2
 
 from common import cuts
-from common.database import query
+from common.database import query, retry_reason
 from common.segments import ContainsHoles, SelectionStats, get_best_segments
 from uploader import edits
 from uploader.backends import Spool
@@ -152,11 +152,24 @@ class Cutter:
     def _note(self, row, message):
         """Say on an EDITED event why we do not take it (unless it was re-edited meanwhile)."""
         log.info("event %s: %s", row["id"], message)
-        query(self.conn, jobs.CANDIDATE_ERROR_SQL, **dict(row, error=message))
+        try:
+            query(self.conn, jobs.CANDIDATE_ERROR_SQL, **dict(row, error=message))
+        except psycopg2.Error as e:
+            if retry_reason(e) is None:
+                raise
+            # The row changed under us (a re-edit, a claim): the note is moot.
 
     def claim(self, row, location):
         sql, params = jobs.claim_sql(row)
-        if query(self.conn, sql, me=self.name, **params).fetchone() is None:
+        try:
+            claimed = query(self.conn, sql, me=self.name, **params).fetchone() is not None
+        except psycopg2.Error as e:
+            # Under SERIALIZABLE, a concurrent claim or re-edit of the same row makes the
+            # server abort ours (40001) instead of updating nothing: the same lost claim.
+            if retry_reason(e) is None:
+                raise
+            claimed = False
+        if not claimed:
             metrics.claim_conflicts.labels(location.name).inc()
             log.info("event %s: claim lost (another cutter took it, or it was re-edited)",
                      row["id"])
