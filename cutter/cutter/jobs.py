@@ -109,9 +109,11 @@ RECOVER_CLAIMED_SQL = """
     UPDATE events SET state = 'EDITED', uploader = NULL
     WHERE state = 'CLAIMED' AND uploader = %(me)s RETURNING id
 """
+# Only rows without an error: one with an error already says what happened (e.g. the answer
+# that left the upload's fate unknown), which is what the operator needs to see.
 RECOVER_FINALIZING_SQL = """
     UPDATE events SET error = %(error)s
-    WHERE state = 'FINALIZING' AND uploader = %(me)s RETURNING id
+    WHERE state = 'FINALIZING' AND uploader = %(me)s AND error IS NULL RETURNING id
 """
 
 TRANSCODING_SQL = """

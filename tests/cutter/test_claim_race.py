@@ -46,3 +46,21 @@ def test_claim_racing_a_concurrent_claim_is_a_lost_claim_not_an_error(events, db
     assert (row.state, row.uploader) == ("CLAIMED", "node2")
     for conn in (cutter.conn, other):
         conn.close()
+
+
+def test_recovery_keeps_the_error_that_says_why_an_upload_is_unknown(events, db_dsn, tmp_path):
+    known = events.create_edited(T0, T0 + seconds(2))
+    crashed = events.create_edited(T0, T0 + seconds(2))
+    why = "upload to youtube may or may not have happened (YouTube answered 503)"
+    database.query(events.conn, "UPDATE events SET state = 'FINALIZING', uploader = 'node1', "
+                                "error = %s WHERE id = %s", why, known)
+    database.query(events.conn, "UPDATE events SET state = 'FINALIZING', uploader = 'node1' "
+                                "WHERE id = %s", crashed)
+    db = database.DBManager(db_dsn)
+    cutter = Cutter("node1", db, str(tmp_path), {}, gevent.event.Event())
+    cutter.conn = db.get_conn()
+    for _ in range(2):  # at start-up, and again after a reconnection
+        cutter.recover()
+    assert events.get(known).error == why
+    assert events.get(crashed).error == jobs.recovery_message("node1")
+    cutter.conn.close()
