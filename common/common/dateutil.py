@@ -20,7 +20,10 @@ def parse(s):
     except (ValueError, OverflowError, TypeError) as e:
         raise ValueError(f"not an ISO 8601 timestamp: {s!r} ({e})") from None
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        try:
+            dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00+05:00 is before year 1 in UTC
+            raise ValueError(f"not a representable time in UTC: {s!r}") from None
     return dt
 
 

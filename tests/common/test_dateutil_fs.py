@@ -42,6 +42,12 @@ def test_parse_rejects_garbage():
         dateutil.parse("garbage")
 
 
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
+def test_parse_out_of_range_after_conversion_is_a_value_error(text):
+    with pytest.raises(ValueError, match="not a representable time in UTC"):
+        dateutil.parse(text)
+
+
 def test_atomic_write_replaces_whole_file(tmp_path):
     path = tmp_path / "sub" / "f.json"
     atomic_write(str(path), "one")
