@@ -99,6 +99,21 @@ BEGIN
 END
 $$;
 
+-- A cutter's DONE names the cutter; only a manual upload (manual-link) has none. Added NOT VALID,
+-- so a database holding older rows that break it still starts; new and updated rows are checked.
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_constraint
+        WHERE conname = 'events_uploader_set_done' AND conrelid = 'events'::regclass
+    ) THEN
+        ALTER TABLE events ADD CONSTRAINT events_uploader_set_done
+            CHECK (state <> 'DONE' OR upload_location = 'manual' OR uploader IS NOT NULL)
+            NOT VALID;
+    END IF;
+END
+$$;
+
 -- The cutter's candidate query: EDITED rows for its upload locations, oldest edit first.
 CREATE INDEX IF NOT EXISTS events_edited_by_location
     ON events (upload_location, edit_time) WHERE state = 'EDITED';

@@ -30,7 +30,8 @@ VIOLATIONS = (
        for state in IN_PROGRESS + ("DONE",)]
     + [(state, {"uploader": None}, "events_uploader_set")
        for state in ("CLAIMED", "FINALIZING", "TRANSCODING")]
-    + [("DONE", {"video_link": None}, "events_video_link_set"),
+    + [("DONE", {"uploader": None}, "events_uploader_set_done"),
+       ("DONE", {"video_link": None}, "events_video_link_set"),
        ("DONE", {"upload_time": None}, "events_upload_time_set")]
     + [(state, {col: None}, f"events_{col}_set") for state in IN_PROGRESS + ("DONE",)
        for col in ("editor", "edit_time")]
@@ -91,7 +92,7 @@ def test_schema_applies_again_and_over_an_older_version(db_dsn):
     assert row == ("source", [], False)
     constraints = database.query(conn, "SELECT count(*) FROM pg_constraint WHERE conrelid = "
                                        "'events'::regclass AND contype = 'c'").fetchone()[0]
-    assert constraints == 13
+    assert constraints == 14
     database.query(conn, "INSERT INTO nodes (name, url) VALUES ('a', 'http://a:8000')")
     assert database.query(conn, "SELECT backfill_from FROM nodes").fetchone()[0] is True
 
@@ -110,3 +111,13 @@ def test_candidate_query_uses_the_partial_index(db_dsn):
     plan = "\n".join(r[0] for r in database.query(
         conn, "EXPLAIN " + jobs.CANDIDATES_SQL, locations=["archive"], name="n").fetchall())
     assert "events_edited_by_location" in plan, plan
+
+
+def test_a_constraint_added_later_does_not_stop_a_database_with_old_rows(db_dsn):
+    conn = database.DBManager(db_dsn).get_conn()
+    # A database from before events_uploader_set_done, holding a row that breaks it.
+    database.query(conn, "ALTER TABLE events DROP CONSTRAINT events_uploader_set_done")
+    insert(conn, "DONE", dict(VALID["DONE"], uploader=None))
+    database.DBManager(db_dsn).get_conn().close()  # a service starting: the schema applies
+    with pytest.raises(psycopg2.errors.CheckViolation):
+        insert(conn, "DONE", dict(VALID["DONE"], uploader=None))
