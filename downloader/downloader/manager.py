@@ -5,6 +5,7 @@ import logging
 import os
 import time
 from collections import OrderedDict
+from datetime import timedelta
 
 import gevent
 import gevent.event
@@ -28,6 +29,8 @@ JOB_MEMORY = 5000
 # replacement fails too (a playlist URL that keeps failing must not spawn workers in a loop).
 MIN_REPLACE_DELAY = 1
 MAX_REPLACE_DELAY = 30
+# A temp file untouched this long has lost its writer (ours are written to every few seconds).
+TEMP_MIN_AGE = timedelta(minutes=5)
 
 
 class Job:
@@ -44,7 +47,8 @@ class Job:
 class StreamManager:
     def __init__(self, stream, source, qualities, base_dir, session=None, suspect_after=59,
             retry_deadline=20 * 60, offline_poll_interval=20, master_max_age=None,
-            stop_timeout=15, first_retry_delay=0.5):
+            stop_timeout=15, first_retry_delay=0.5, temp_min_age=TEMP_MIN_AGE,
+            recovery_interval=60):
         self.stream = stream
         self.source = source
         self.qualities = qualities
@@ -63,6 +67,8 @@ class StreamManager:
         self.stopping = gevent.event.Event()
         self.master_fetched_at = None
         self.recovered_hours = set()
+        self.temp_min_age = temp_min_age
+        self.recovery_interval = recovery_interval
         self.live = None
         self.replace_after = 0       # monotonic time before which no replacement is started
         self.replace_delay = MIN_REPLACE_DELAY
@@ -146,12 +152,22 @@ class StreamManager:
         if path in self.recovered_hours:
             return
         self.recovered_hours.add(path)
-        if os.path.isdir(path):
-            for new in recover_temp_files(path):
-                log.warning("recovered leftover temp file as %s", new)
+        self.recover_in(path)
+
+    def recover_in(self, path):
+        # Most hours have none: a listing is far cheaper than recover_temp_files' stat of each.
+        try:
+            if not any("-temp-" in name for name in os.listdir(path)):
+                return
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for new in recover_temp_files(path, min_age=self.temp_min_age):
+            log.warning("recovered leftover temp file as %s", new)
 
     def recover_recent(self):
-        """At start-up: recover temp files in the last two hours of every variant on disk."""
+        """Recover temp files in the last two hours of every variant on disk. Run at start-up
+        and then periodically: a writer killed just before we started left temp files too
+        young to be sure of at first, which must not stay invisible for good."""
         stream_dir = os.path.join(self.base_dir, self.stream)
         if not os.path.isdir(stream_dir):
             return
@@ -161,10 +177,15 @@ class StreamManager:
                 continue
             for hour in sorted(os.listdir(variant_dir))[-2:]:
                 path = os.path.join(variant_dir, hour)
-                if os.path.isdir(path) and path not in self.recovered_hours:
-                    self.recovered_hours.add(path)
-                    for new in recover_temp_files(path):
-                        log.warning("recovered leftover temp file as %s", new)
+                self.recovered_hours.add(path)
+                self.recover_in(path)
+
+    def recovery_loop(self):
+        while not self.stopping.wait(self.recovery_interval):
+            try:
+                self.recover_recent()
+            except OSError as e:
+                log.warning("could not recover temp files under %s: %s", self.base_dir, e)
 
     # --- the manager loop ---
 
@@ -175,6 +196,13 @@ class StreamManager:
             self.recover_recent()
         except OSError as e:
             log.warning("could not recover temp files under %s: %s", self.base_dir, e)
+        recovery = gevent.spawn(self.recovery_loop)
+        try:
+            self.follow()
+        finally:
+            recovery.kill()
+
+    def follow(self):
         error_delay = 1
         while not self.stopping.is_set():
             self.wakeup.clear()

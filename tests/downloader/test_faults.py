@@ -218,6 +218,25 @@ def test_leftover_temp_files_recovered_at_start(hls_origin, channel, run_downloa
     assert not os.path.exists(temp)
 
 
+def test_young_leftover_temp_files_recovered_once_old_enough(hls_origin, channel,
+        run_downloader, tmp_path):
+    """A downloader killed and restarted at once leaves temp files too young to recover at
+    start-up: they must still become partials later, not stay invisible for good."""
+    base = str(tmp_path / "archive")
+    start = datetime.utcnow().replace(microsecond=0) - timedelta(seconds=30)
+    temp = format_segment_path(base, "test", "source", start, timedelta(seconds=2), "temp",
+        "justdied")
+    os.makedirs(os.path.dirname(temp))
+    with open(temp, "wb") as f:
+        f.write(b"bytes a downloader got just before it was killed")
+    run_downloader(channel.master_url, base_dir=base, qualities=["source"],
+        temp_min_age=timedelta(seconds=1), recovery_interval=0.2)
+    recovered = wait_for(lambda: of_type(base, start, "partial"), 5, "the temp file's recovery")
+    with open(recovered[0].path, "rb") as f:
+        assert f.read() == b"bytes a downloader got just before it was killed"
+    assert not os.path.exists(temp)
+
+
 def test_missing_variant_is_not_fatal(hls_origin, channel, run_downloader, tmp_path, caplog):
     base = str(tmp_path / "archive")
     manager = run_downloader(channel.master_url, base_dir=base, qualities=["source", "1080p"],
