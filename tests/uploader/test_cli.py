@@ -151,6 +151,7 @@ def test_manual_link(run):
 def test_unknown_and_ambiguous_ids(run):
     assert "no event" in run("events", "show", "00000000-0000-0000-0000-000000000000", ok=False)
     assert "not an event id" in run("events", "cancel", "xyz!", ok=False)
+    assert "--limit" in run("events", "list", "--limit", "-1", ok=False)
 
 
 def test_real_entry_point_errors_in_one_line(db_dsn, tmp_path):

@@ -15,7 +15,7 @@ import psycopg2
 
 from common import database
 from common.dateutil import parse as parse_time
-from common.service import HelpFormatter, die
+from common.service import HelpFormatter, die, positive_int
 
 from . import edits, events_db, states
 
@@ -84,7 +84,7 @@ def build_parser():
 
     lister = actions.add_parser("list", help="events, oldest first", formatter_class=HelpFormatter)
     lister.add_argument("--state", choices=states.STATES)
-    lister.add_argument("--limit", type=int, default=100)
+    lister.add_argument("--limit", type=positive_int, default=100, help="at most this many")
     lister.add_argument("--json", action="store_true", help="one JSON object per line")
 
     show = actions.add_parser("show", help="every field of one event",
