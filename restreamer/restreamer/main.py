@@ -44,6 +44,8 @@ def parse_args(argv=None):
     parser.add_argument("--profile", action="store_true",
                         help="sample stacks and export them as a flamegraph metric on /metrics")
     args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port {args.port} is not a TCP port (0-65535)")
     if args.max_concurrent_full_cuts < 1:
         parser.error("--max-concurrent-full-cuts must be at least 1")
     return args

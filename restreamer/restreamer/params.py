@@ -100,9 +100,12 @@ def parse_duration(text):
         value = float(number) * (factor or 1)
     except ValueError:
         raise ValueError(f"bad duration {text!r}: want e.g. 6h, 90m, 30s or seconds") from None
-    if value <= 0:
+    if not value > 0:  # also NaN
         raise ValueError(f"duration {text!r} must be positive")
-    return timedelta(seconds=value)
+    try:
+        return timedelta(seconds=value)
+    except OverflowError:  # inf, 1e20...
+        raise ValueError(f"duration {text!r} is too long") from None
 
 
 def format_duration(delta):

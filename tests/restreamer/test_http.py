@@ -321,3 +321,5 @@ def test_cli_errors_are_one_line(tmp_path):
         f"error: --base-dir {tmp_path / 'nope'} is not a directory"]
     bad = run("--base-dir", str(tmp_path), "--max-cut-duration", "soon")
     assert bad.returncode == 2 and "bad duration" in bad.stderr and "Traceback" not in bad.stderr
+    port = run("--base-dir", str(tmp_path), "--port", "99999")
+    assert port.returncode == 2 and "--port 99999" in port.stderr and "Traceback" not in port.stderr

@@ -177,3 +177,6 @@ def test_ranges_and_durations():
     assert parse_duration("90") == timedelta(seconds=90)
     with pytest.raises(ValueError):
         parse_duration("soon")
+    for endless in ("inf", "nan", "1e20d"):  # argparse shows a ValueError, not others
+        with pytest.raises(ValueError):
+            parse_duration(endless)
