@@ -6,12 +6,16 @@
 - how a failure maps to the event's next state.
 """
 
+from datetime import timedelta
 from typing import NamedTuple, Optional
 
 from uploader.backends import UploadError
 from uploader.edits import CUT_INPUTS
 
 DEFAULT_FULL_ENCODE_ARGS = None  # None: common.cuts.DEFAULT_ENCODE_ARGS
+# An event is not cut until its end is this far in the past: its last segment must have been
+# downloaded (a segment lasts a few seconds; its download may take longer).
+RECORDING_MARGIN = timedelta(seconds=30)
 
 # Outcomes, used as the `outcome` label of the uploads metric (a fixed set).
 DONE, TRANSCODING = "done", "transcoding"
@@ -156,6 +160,10 @@ def classify_failure(exc, finalizing):
     if not finalizing:
         return RETRYABLE, "EDITED", f"cut failed, will retry: {_one_line(exc)}"
     return UNKNOWN, None, None
+
+
+def not_recorded_message(end):
+    return f"the video ends at {end}, which is not recorded yet: will cut after it"
 
 
 def footage_message(node, stream, variant, start, end, stats=None):

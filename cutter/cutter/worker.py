@@ -117,6 +117,11 @@ class Cutter:
             if problems:  # written by something other than the CLI, which validates
                 self._note(row, "cannot cut this edit: " + "; ".join(problems))
                 continue
+            if row["video_end"] > utcnow() - jobs.RECORDING_MARGIN:
+                # Still being recorded: with allow_holes the missing end would be accepted
+                # and a truncated video uploaded for good.
+                self._note(row, jobs.not_recorded_message(row["video_end"]))
+                continue
             segments = self.check_footage(row, location)
             if segments is None:
                 continue

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 
 from common import database
 from cutter_testing import STREAM, T0, VARIANT, seconds, videos, wait_for
@@ -106,3 +107,19 @@ def test_bad_config_is_a_one_line_error(tmp_path, db_dsn):
         assert result.returncode == 2, result.stderr
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
         assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_event_still_being_recorded_waits_even_with_holes_allowed(events, cutters, base_dir,
+                                                                  tmp_path):
+    out = tmp_path / "videos"
+    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    live = events.create_edited(T0, now + timedelta(hours=1), allow_holes=True,
+                                cut_type="rough")
+    past = events.create_edited(T0, T0 + seconds(2), cut_type="rough")
+    cutter = cutters.start("node1", cutters.local_config(out), base_dir)
+    events.wait_state(past, "DONE")
+    row = wait_for(lambda: (lambda r: r if r.error else None)(events.get(live)),
+                   message="the live event's note")
+    assert row.state == "EDITED" and "is not recorded yet" in row.error
+    assert len(videos(out)) == 1
+    assert cutters.stop(cutter) == 0
