@@ -8,7 +8,7 @@ import time
 
 from common.fs import atomic_write
 from common.service import (HelpFormatter, add_common_args, die, name_list, positive_float,
-                            positive_int, setup_logging, stop_event_on_signals)
+                            positive_int, safe_name, setup_logging, stop_event_on_signals)
 
 from .coverage_map import render_map
 from .metrics import Metrics
@@ -34,11 +34,18 @@ Closed hours whose directories have not changed since the last check are not sca
 """
 
 
+def stream_name(text):
+    """A --stream value: one directory of BASE (no '/', no dot-name like '..' or '.coverage')."""
+    if not safe_name(text):
+        raise argparse.ArgumentTypeError(f"bad stream name {text!r}")
+    return text
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m segment_coverage", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--base-dir", required=True, help="the segments directory (BASE)")
-    parser.add_argument("--stream", action="append", default=[], metavar="S",
+    parser.add_argument("--stream", action="append", default=[], metavar="S", type=stream_name,
         help="stream to check (repeatable; default: every stream directory in BASE)")
     parser.add_argument("--variants", type=name_list, default=[], metavar="a,b",
         help="variants to check (default: every variant directory of each stream)")
@@ -76,7 +83,10 @@ def stream_variants(base_dir, streams, variants):
     """(stream, variant) pairs to check: the given names, or the directories found."""
     pairs = []
     for stream in streams or _subdirs(base_dir):
-        for variant in variants or _subdirs(os.path.join(base_dir, stream)):
+        found = variants or _subdirs(os.path.join(base_dir, stream))
+        if not found and streams:
+            log.warning("stream %s has no variant directories in %s", stream, base_dir)
+        for variant in found:
             pairs.append((stream, variant))
     return pairs
 

@@ -28,6 +28,8 @@ def test_bad_input_is_a_one_line_error(tmp_path):
         (["--base-dir", str(tmp_path / "nope"), "--run-once"], "is not a directory"),
         (["--base-dir", str(tmp_path), "--check-interval", "0"], "must be more than 0"),
         (["--base-dir", str(tmp_path), "--map-hours", "x"], "not a number"),
+        (["--base-dir", str(tmp_path), "--stream", "..", "--run-once"], "bad stream name"),
+        (["--base-dir", str(tmp_path), "--stream", "a/b", "--run-once"], "bad stream name"),
         (["--base-dir", str(tmp_path), "--database", "nonsense=1 =", "--run-once"],
          "cannot use --database"),
     ]:
