@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import math
 import os
 import re
 import sys
@@ -33,6 +34,18 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 TWITCH_LOGIN = re.compile(r"^[A-Za-z0-9_]{1,25}$")
 
 
+def seconds(text):
+    """A positive, finite number of seconds (0, a negative age or NaN would make the manager
+    spin or never mark anything suspect)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"want a positive number of seconds, not {text!r}")
+    return value
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m downloader", description=DESCRIPTION,
         formatter_class=HelpFormatter)
@@ -45,10 +58,10 @@ def build_parser():
         help="comma-separated variant names to capture (e.g. source,480p), or 'all'")
     parser.add_argument("--variant", default="source",
         help="variant name for a URL that is a single media playlist")
-    parser.add_argument("--suspect-after", type=float, default=59,
+    parser.add_argument("--suspect-after", type=seconds, default=59,
         help="seconds after which a still-running segment download is stored as suspect"
              " (the origin cuts slow responses short at 60 s)")
-    parser.add_argument("--retry-deadline", type=float, default=20 * 60,
+    parser.add_argument("--retry-deadline", type=seconds, default=20 * 60,
         help="seconds to keep retrying a failing segment")
     parser.add_argument("--twitch-auth-file",
         help="file holding a Twitch user OAuth token (sent as 'Authorization: OAuth ...')")
@@ -57,12 +70,12 @@ def build_parser():
         help="Twitch usher base URL")
     parser.add_argument("--important", action="store_true",
         help="poll an offline stream every 5 s instead of every 20 s")
-    parser.add_argument("--offline-poll-interval", type=float,
+    parser.add_argument("--offline-poll-interval", type=seconds,
         help="seconds between master playlist polls while offline (default 20, 5 if --important)")
-    parser.add_argument("--master-max-age", type=float,
+    parser.add_argument("--master-max-age", type=seconds,
         help="seconds before the master playlist (and its variant URLs) is refreshed"
              " (default 20 hours)")
-    parser.add_argument("--stop-timeout", type=float, default=15,
+    parser.add_argument("--stop-timeout", type=seconds, default=15,
         help="seconds to let in-flight segments finish on SIGTERM")
     add_common_args(parser, metrics_port=8001)
     return parser
@@ -86,8 +99,8 @@ def check_args(parser, args):
     for name in qualities + [args.variant]:
         if not SAFE_NAME.match(name):
             die(f"bad variant name {name!r}")
-    if args.suspect_after <= 0:
-        die("--suspect-after must be positive")
+    if not 0 <= args.metrics_port <= 65535:
+        die(f"--metrics-port {args.metrics_port} is not a TCP port (0-65535; 0 disables)")
     return stream, qualities
 
 

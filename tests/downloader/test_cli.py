@@ -52,11 +52,19 @@ def test_bad_input_is_a_one_line_error(tmp_path):
             "--stream"),
         (("chan", "--base-dir", str(tmp_path), "--twitch-auth-file", str(tmp_path / "nope")),
             "--twitch-auth-file"),
+        (("chan", "--base-dir", str(tmp_path), "--metrics-port", "99999"), "--metrics-port"),
     ]:
         result = run_cli(*args)
         assert result.returncode == 2, result.stderr
         assert "Traceback" not in result.stderr
         assert words in result.stderr and result.stderr.count("\n") == 1
+    # Seconds must be positive and finite: a negative master age would refetch the master and
+    # replace every worker in a loop, a NaN suspect limit would never mark anything suspect.
+    for flag, value in [("--suspect-after", "nan"), ("--master-max-age", "-1"),
+            ("--offline-poll-interval", "0"), ("--retry-deadline", "inf")]:
+        result = run_cli("chan", "--base-dir", str(tmp_path), flag, value)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert f"argument {flag}: want a positive number" in result.stderr.splitlines()[-1]
 
 
 def test_sigterm_finishes_in_flight_segment_and_leaves_no_temp(hls_origin, channel, tmp_path):
