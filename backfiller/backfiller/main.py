@@ -50,6 +50,25 @@ def start_arg(text):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+# Upper bounds for numbers given on the command line: anything larger is a typo, and would
+# overflow datetime arithmetic (a traceback instead of a usage error).
+MAX_SECONDS = 10 * 365 * 86400
+MAX_HOURS = 100 * 365 * 24
+
+
+def at_most(kind, limit, unit):
+    def parse(text):
+        value = kind(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"at most {limit} {unit}: {text!r}")
+        return value
+    return parse
+
+
+seconds = at_most(positive_float, MAX_SECONDS, "seconds")
+hours = at_most(positive_float, MAX_HOURS, "hours")
+
+
 def node_url(text):
     try:
         return peer_from_url(text)
@@ -76,31 +95,33 @@ def build_parser():
         help="Postgres DSN (libpq URI or key=value) whose `nodes` table lists peers")
     peers.add_argument("--localhost", default=socket.gethostname(),
         help="this node's name, left out of the peer list (also matched against URL hosts)")
-    peers.add_argument("--node-refresh", type=positive_float, default=300.0, metavar="SECONDS",
+    peers.add_argument("--node-refresh", type=seconds, default=300.0, metavar="SECONDS",
         help="how often the peer list is re-read")
     sched = parser.add_argument_group("schedule")
     sched.add_argument("--start", type=start_arg, metavar="HOURS|TIMESTAMP",
         help="backfill nothing before this: a number of hours back, or an ISO 8601 timestamp "
              "(default: everything the peers have)")
-    sched.add_argument("--recent-cutoff", type=non_negative_float, default=120.0,
+    sched.add_argument("--recent-cutoff",
+        type=at_most(non_negative_float, MAX_SECONDS, "seconds"), default=120.0,
         metavar="SECONDS", help="leave segments that started less than this long ago to the "
                                 "local downloader, which may still be fetching them")
-    sched.add_argument("--recent-hours", type=positive_int, default=3, metavar="N",
+    sched.add_argument("--recent-hours", type=at_most(positive_int, MAX_HOURS, "hours"),
+        default=3, metavar="N",
         help="hours (up to and including the current one) checked on every pass")
-    sched.add_argument("--pass-interval", type=positive_float, default=60.0, metavar="SECONDS",
+    sched.add_argument("--pass-interval", type=seconds, default=60.0, metavar="SECONDS",
         help="time between passes over a peer's recent hours (jittered by 10%%)")
-    sched.add_argument("--sweep-interval", type=positive_float, default=1800.0,
+    sched.add_argument("--sweep-interval", type=seconds, default=1800.0,
         metavar="SECONDS", help="time between passes over all of a peer's hours")
     sched.add_argument("--run-once", action="store_true",
         help="do one full pass over every peer and exit (status 1 if any peer failed); "
              "serves no metrics")
-    sched.add_argument("--delete-older-than", type=positive_float, metavar="HOURS",
+    sched.add_argument("--delete-older-than", type=hours, metavar="HOURS",
         help="delete local hours that ended more than this many hours ago (and never "
              "backfill them)")
     transfer = parser.add_argument_group("transfers")
     transfer.add_argument("--concurrency", type=positive_int, default=5, metavar="N",
         help="segments downloaded at once from each peer")
-    transfer.add_argument("--timeout", type=positive_float, default=10.0, metavar="SECONDS",
+    transfer.add_argument("--timeout", type=seconds, default=10.0, metavar="SECONDS",
         help="a peer silent for this long (connecting or mid-response) counts as unreachable "
              "until its next pass; any one request is abandoned after 10 times this")
     add_common_args(parser, metrics_port=8002)
@@ -123,7 +144,10 @@ def settings_from_args(args):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not 0 <= args.metrics_port <= 65535:
+        parser.error(f"--metrics-port {args.metrics_port} is not a TCP port (0-65535)")
     setup_logging("backfiller", args.log_level)
     if not (args.nodes or args.node_file or args.database):
         die("no peers: give --node URL, --node-file FILE and/or --database DSN")

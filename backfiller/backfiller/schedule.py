@@ -18,7 +18,13 @@ def parse_start(text):
     """--start: a number of hours back (a timedelta) or a timestamp (a naive UTC datetime)."""
     text = text.strip()
     if _NUMBER.match(text):
-        return timedelta(hours=float(text))
+        try:
+            back = timedelta(hours=float(text))
+        except OverflowError:
+            back = timedelta.max
+        if back > timedelta(days=100 * 365):
+            raise ValueError(f"--start: {text!r} hours is further back than 100 years")
+        return back
     from common.dateutil import parse
     try:
         return parse(text)

@@ -158,6 +158,12 @@ def _get(url):
     (["--node-file", "/nonexistent/nodes.txt"], "--node-file"),
     (["--database", "host=127.0.0.1 port=1 user=x", "--run-once"], "cannot read the peer list"),
     (["--database", "not a dsn"], "--database: bad DSN"),
+    # Numbers too large for datetime arithmetic are usage errors, not tracebacks.
+    (["--node", "http://x", "--start", "99999999999999"], "--start"),
+    (["--node", "http://x", "--delete-older-than", "inf"], "--delete-older-than"),
+    (["--node", "http://x", "--recent-cutoff", "1e300"], "--recent-cutoff"),
+    (["--node", "http://x", "--recent-hours", "99999999"], "--recent-hours"),
+    (["--node", "http://x", "--metrics-port", "99999"], "--metrics-port"),
 ])
 def test_bad_arguments_exit_2_with_one_line(tmp_path, args, message):
     run = subprocess.run([sys.executable, "-m", "backfiller", "--base-dir", str(tmp_path)]
