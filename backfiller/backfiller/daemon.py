@@ -85,7 +85,7 @@ class Backfiller:
         self.warned_no_peers = False
 
     def run(self, stop):
-        recovery = gevent.spawn(self._recover)
+        recovery = gevent.spawn(self._recovery_loop, stop)
         try:
             while not stop.is_set():
                 self.sync(self.sources.read(), stop)
@@ -122,11 +122,24 @@ class Backfiller:
                 log.exception("backfill pass from %s crashed", worker.peer.name)
             stop.wait(jitter(self.pass_interval))
 
+    def _recovery_loop(self, stop):
+        """Recover at start-up, then every sweep interval: a writer killed just before we
+        started left temp files too young to be sure of at first, which must not stay
+        invisible for good."""
+        while True:
+            try:
+                self._recover()
+            except Exception:
+                log.exception("recovering leftover temp files failed")
+            if stop.wait(self.settings.sweep_interval.total_seconds()):
+                return
+
     def _recover(self):
         earliest = earliest_wanted(self.clock(), self.settings.start,
                                    self.settings.delete_older_than)
         recover_leftover_temp_files(self.settings.base_dir, self.settings.streams,
-                                    self.settings.variants, earliest)
+                                    self.settings.variants, earliest,
+                                    min_age=self.settings.temp_min_age)
 
     def _maybe_prune(self):
         older = self.settings.delete_older_than
@@ -143,7 +156,8 @@ def run_once(settings, peers, make_client, clock=utcnow):
     """One sweep over every peer at once; returns their PassResults."""
     recover_leftover_temp_files(settings.base_dir, settings.streams, settings.variants,
                                 earliest_wanted(clock(), settings.start,
-                                                settings.delete_older_than))
+                                                settings.delete_older_than),
+                                min_age=settings.temp_min_age)
     if settings.delete_older_than is not None:
         prune_old_hours(settings.base_dir, clock() - settings.delete_older_than,
                         settings.streams, settings.variants)

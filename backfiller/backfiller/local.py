@@ -2,6 +2,7 @@
 
 import logging
 import os
+from datetime import timedelta
 
 import gevent
 
@@ -40,7 +41,8 @@ def local_hours(base_dir, streams=None, variants=None):
     return found
 
 
-def recover_leftover_temp_files(base_dir, streams=None, variants=None, earliest=None):
+def recover_leftover_temp_files(base_dir, streams=None, variants=None, earliest=None,
+                                min_age=timedelta(minutes=5)):
     """Rename temp files left by a writer that died (ours or the downloader's) to partials, in
     every local hour at or after `earliest`. Yields to other greenlets between hours."""
     recovered = 0
@@ -51,7 +53,7 @@ def recover_leftover_temp_files(base_dir, streams=None, variants=None, earliest=
             # Most hours have none: a listing is far cheaper than parsing and stat-ing every
             # file, which recover_temp_files does.
             if any("-temp-" in name for name in os.listdir(path)):
-                recovered += len(recover_temp_files(path))
+                recovered += len(recover_temp_files(path, min_age=min_age))
         except OSError as e:
             log.warning("cannot recover temp files in %s: %s", path, e)
         gevent.sleep(0)

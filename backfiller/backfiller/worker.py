@@ -38,6 +38,8 @@ class Settings:
     delete_older_than: Optional[timedelta] = None
     sweep_interval: timedelta = timedelta(minutes=30)
     concurrency: int = 5
+    # A temp file untouched this long has lost its writer (a killed downloader or backfiller).
+    temp_min_age: timedelta = timedelta(minutes=5)
 
 
 @dataclass

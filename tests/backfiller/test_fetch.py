@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import gevent
+import gevent.event
 from prometheus_client import REGISTRY
 
 from common.segments import hour_name, parse_segment_path
@@ -201,6 +202,35 @@ def test_leftover_temp_files_become_partials_at_start_up(tmp_path):
     assert sorted((i.start, i.type) for i in infos) == [
         (start, "partial"), (start + 2 * TWO, "temp")]  # empty one deleted, young one kept
     assert os.path.exists(fresh_temp)
+
+
+def test_daemon_recovers_temp_files_too_young_at_start_up_later(tmp_path):
+    """A writer killed just before the daemon started leaves temp files too young to be sure
+    of: the daemon must recover them once they are old enough, not leave them for good."""
+    from backfiller.daemon import Backfiller
+
+    class NoPeers:
+        def read(self, strict=False):
+            return []
+
+    local = tmp_path / "local"
+    temp = write_segment(local, "s", "source", hours_ago(1), TWO, b"captured", "temp",
+                         hash="justdied")
+    stop = gevent.event.Event()
+    daemon = Backfiller(settings(local, temp_min_age=timedelta(seconds=1),
+                                 sweep_interval=timedelta(seconds=0.2)),
+                        NoPeers(), client_factory(), pass_interval=60, node_refresh=60)
+    runner = gevent.spawn(daemon.run, stop)
+    try:
+        deadline = time.monotonic() + 5
+        while os.path.exists(temp) and time.monotonic() < deadline:
+            gevent.sleep(0.1)
+    finally:
+        stop.set()
+        runner.join(5)
+    assert not os.path.exists(temp)
+    infos = [parse_segment_path(os.path.join(local, p)) for p in names(local)]
+    assert [(i.start, i.type) for i in infos] == [(hours_ago(1), "partial")]
 
 
 def temp_files(base):
