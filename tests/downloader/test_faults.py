@@ -90,6 +90,23 @@ def test_media_playlist_403_switches_worker_without_loss(hls_origin, channel, ru
     assert missing == []
 
 
+def test_restart_does_not_fetch_segments_already_stored_full(hls_origin, channel,
+        run_downloader, tmp_path):
+    base = str(tmp_path / "archive")
+    first = hls_origin.next_seq()
+    manager = run_downloader(channel.master_url, base_dir=base, qualities=["source"])
+    wait_for(lambda: at(hls_origin, first + 1) in full_starts(base), 10, "capture to start")
+    manager.stop(timeout=5)
+    manager.greenlet.kill()
+    stored = {seq for seq in hls_origin.history[0] if at(hls_origin, seq) in full_starts(base)}
+    restarted = hls_origin.next_seq()
+    run_downloader(channel.master_url, base_dir=base, qualities=["source"])
+    wait_for(lambda: at(hls_origin, restarted) in full_starts(base), 10, "capture after restart")
+    # The restarted downloader's first playlist still listed what the first one stored.
+    requests = channel.segment_requests(0)
+    assert {seq: requests[(0, seq)] for seq in stored} == {seq: 1 for seq in stored}
+
+
 def test_master_404_is_offline_until_it_returns(hls_origin, channel, run_downloader, tmp_path):
     base = str(tmp_path / "archive")
     channel.master_missing = True
