@@ -100,6 +100,12 @@ class _Handler(SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass  # one line per request would drown the suite's logs
 
+    def send_head(self):
+        if "\0" in self.translate_path(self.path):  # open() would raise: a traceback, no reply
+            self.send_error(400, "NUL in path")
+            return None
+        return super().send_head()
+
     def guess_type(self, path):
         if str(path).endswith(".m3u8"):
             return "application/vnd.apple.mpegurl"
@@ -192,6 +198,8 @@ def main(argv=None):
         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity")
     args = parser.parse_args(argv)
     setup_logging("demo_origin", args.log_level)
+    if not 0 <= args.port <= 65535:
+        die(f"--port {args.port} is not a TCP port (0-65535)")
     if args.segment_duration < 1:
         die("--segment-duration must be at least 1")
     if shutil.which("ffmpeg") is None:

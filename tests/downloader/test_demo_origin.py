@@ -37,6 +37,9 @@ def test_demo_origin_serves_live_stream_the_downloader_captures(tmp_path):
         media = requests.get(f"http://127.0.0.1:{port}/v0/index.m3u8", timeout=2)
         assert "#EXT-X-PROGRAM-DATE-TIME" in media.text
         assert media.headers["Cache-Control"] == "no-cache"
+        for bad in ("/v0/%00", "/..%2f..%2fetc/passwd", "/%2e%2e/%2e%2e/etc/passwd"):
+            assert requests.get(f"http://127.0.0.1:{port}{bad}", timeout=2).status_code in (
+                400, 404)
         downloader = subprocess.Popen([sys.executable, "-m", "downloader", "--stream", "demo",
             url, "--base-dir", base, "--qualities", "all", "--metrics-port", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -61,4 +64,8 @@ def test_demo_origin_port_in_use_is_one_line_error():
         result = subprocess.run([sys.executable, "-m", "common.demo_origin", "--port",
             str(busy.getsockname()[1])], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "cannot serve" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = subprocess.run([sys.executable, "-m", "common.demo_origin", "--port", "99999"],
+        capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "--port 99999" in result.stderr
     assert "Traceback" not in result.stderr
