@@ -5,6 +5,7 @@ import os
 import time
 from datetime import datetime, timedelta
 
+import gevent
 from prometheus_client import REGISTRY
 
 from common.segments import format_segment_path
@@ -44,6 +45,32 @@ def test_cut_connection_keeps_partial_then_gets_full(hls_origin, channel, run_do
     with open(full[0].path, "rb") as f:
         assert f.read() == data
     assert channel.segment_requests(0)[(0, seq)] == 2
+
+
+def test_segment_404_is_not_retried_and_endless_failures_stop_at_the_deadline(hls_origin,
+        channel, run_downloader, tmp_path):
+    base = str(tmp_path / "archive")
+    seq = hls_origin.next_seq() + 1
+    channel.fault(seq, "404", variant=0)
+    channel.fault(seq + 1, "cut", variant=0, times=1000)
+    run_downloader(channel.master_url, base_dir=base, qualities=["source"], retry_deadline=1.5,
+        first_retry_delay=0.2)
+    wait_for(lambda: at(hls_origin, seq + 3) in full_starts(base), 10, "capture to go on")
+    requests = lambda s: channel.segment_requests(0).get((0, s), 0)  # noqa: E731
+    assert requests(seq) == 1     # gone is gone: no retry
+    assert not [s for s in archived(base, "test", "source") if s.start == at(hls_origin, seq)]
+    # The broken one is retried with backoff until the deadline, then given up on.
+    wait_for(lambda: requests(seq + 1) >= 3, 5, "retries of the broken segment")
+
+    def settled():
+        before = requests(seq + 1)
+        gevent.sleep(1)   # longer than the largest retry delay the deadline allows
+        return before == requests(seq + 1) and before
+
+    given_up = wait_for(settled, 10, "retries to stop at the deadline")
+    assert 3 <= given_up <= 8
+    partials = of_type(base, at(hls_origin, seq + 1), "partial")
+    assert partials and not of_type(base, at(hls_origin, seq + 1), "full")
 
 
 def test_slow_and_empty_bodies_are_suspect(hls_origin, channel, run_downloader, tmp_path):
