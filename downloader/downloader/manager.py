@@ -161,8 +161,7 @@ class StreamManager:
                 return
         except (FileNotFoundError, NotADirectoryError):
             return
-        for new in recover_temp_files(path, min_age=self.temp_min_age):
-            log.warning("recovered leftover temp file as %s", new)
+        recover_temp_files(path, min_age=self.temp_min_age)  # logs each file it recovers
 
     def recover_recent(self):
         """Recover temp files in the last two hours of every variant on disk. Run at start-up
