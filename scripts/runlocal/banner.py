@@ -56,7 +56,8 @@ def banner(plan, dsn, python):
         uploader = f"{q(python)} -m uploader"
         lines += [
             "",
-            "Cut a highlight of 40 seconds that ended 10 seconds ago, and watch it get cut:",
+            "Once the node has recorded for a minute, pick the 40 seconds that ended 10 seconds",
+            "ago (the cutter takes an event once its end is 30 s old) and watch it get cut:",
             f"  export UPLOADER_DATABASE={q(dsn)}",
             "  START=$(date -u -d '-50 sec' +%FT%T) END=$(date -u -d '-10 sec' +%FT%T)",
             f"  ID=$({uploader} events create --event-start $START --description 'my highlight')",

@@ -159,10 +159,10 @@ def wait_for_clean_window(node, deadline, min_segments=4):
 
 
 def banner_commands(output):
-    """The shell lines the banner prints between 'Cut a highlight' and the video's location,
+    """The shell lines the banner prints under its 'Once the node has recorded' paragraph,
     continuation lines joined."""
     lines = [re.sub(r"^run-local\s+\| ", "", line) for line in output.splitlines()]
-    start = next(i for i, line in enumerate(lines) if line.startswith("Cut a highlight"))
+    start = next(i for i, line in enumerate(lines) if line.startswith("ago (the cutter"))
     commands, current = [], ""
     for line in lines[start + 1:]:
         if not line.startswith("  "):
@@ -234,7 +234,8 @@ def test_local_node_records_cuts_and_stops_cleanly(node):
     video_start = entries[0][0] + timedelta(seconds=1)
     video_end = video_start + timedelta(seconds=6)
     event_id = run_banner_commands(node, iso(video_start), iso(video_end))
-    row = wait_for_state(node, event_id, "DONE", time.monotonic() + 45)
+    # The cutter takes an event once its end is 30 s old (cutter.jobs.RECORDING_MARGIN).
+    row = wait_for_state(node, event_id, "DONE", time.monotonic() + 75)
     assert row["video_title"] == "My highlight" and row["upload_location"] == "local"
     link = urllib.parse.urlparse(row["video_link"])
     assert link.scheme == "file"
