@@ -38,10 +38,29 @@ class Job:
         self.job = job
         self.result = None
         self.greenlet = None
+        # The same segment offered by another worker (another URL, or trusted where this one
+        # is not) while this job ran: fetched if this job ends without a good copy.
+        self.alternative = None
 
     @property
     def running(self):
         return self.greenlet is not None and not self.greenlet.dead
+
+
+def better_trusted(old, new):
+    """The new offer comes from a worker whose start times are trusted, the old one's not."""
+    return old.force_suspect and not new.force_suspect
+
+
+def worth_refetching(state, job):
+    """Whether a finished fetch (state) leaves room for this offer of the same segment: a
+    trusted copy where only a skew-marked one was stored, or any other URL where the fetch
+    stored no complete copy (its URL expired with its worker's playlist, or kept breaking)."""
+    if state.result == "full":
+        return False
+    if better_trusted(state.job, job):
+        return True
+    return state.result != "suspect" and job.uri != state.job.uri
 
 
 class StreamManager:
@@ -108,9 +127,12 @@ class StreamManager:
         key = (job.variant, job.start)
         existing = self.jobs.get(key)
         if existing is not None:
-            # A suspect-marked copy is refetched when a trusted worker offers the segment.
-            if existing.running or existing.result == "full" or job.force_suspect \
-                    or not existing.job.force_suspect:
+            if existing.running:
+                if job.uri != existing.job.uri or better_trusted(existing.job, job):
+                    existing.alternative = job
+                metrics.duplicates_skipped.labels(self.stream, job.variant).inc()
+                return None
+            if not worth_refetching(existing, job):
                 metrics.duplicates_skipped.labels(self.stream, job.variant).inc()
                 return None
         elif self.stored_full(job):
@@ -127,11 +149,19 @@ class StreamManager:
         return state
 
     def run_job(self, state):
-        try:
-            state.result = self.downloader.fetch(state.job)
-        except Exception:
-            log.exception("fetching %s %s segment at %s failed", self.stream, state.job.variant,
-                state.job.start)
+        while True:
+            try:
+                state.result = self.downloader.fetch(state.job) or state.result
+            except Exception:
+                log.exception("fetching %s %s segment at %s failed", self.stream,
+                    state.job.variant, state.job.start)
+            alternative, state.alternative = state.alternative, None
+            if alternative is None or self.stopping.is_set() \
+                    or not worth_refetching(state, alternative):
+                return
+            log.info("%s %s segment at %s: no good copy from %s; trying %s", self.stream,
+                alternative.variant, alternative.start, state.job.uri, alternative.uri)
+            state.job = alternative
 
     # --- the archive ---
 

@@ -117,6 +117,25 @@ def test_media_playlist_403_switches_worker_without_loss(hls_origin, channel, ru
     assert missing == []
 
 
+def test_segment_whose_url_expired_with_its_worker_is_fetched_from_the_new_one(hls_origin,
+        channel, run_downloader, tmp_path):
+    """The old worker's URLs expire (403) while one of its segments waits for a retry: the
+    new worker's URL for that segment must be used, not the segment lost."""
+    base = str(tmp_path / "archive")
+    seq = hls_origin.next_seq() + 1
+    channel.fault(seq, "cut", variant=0)
+    run_downloader(channel.master_url, base_dir=base, qualities=["source"],
+        first_retry_delay=2)
+    start = at(hls_origin, seq)
+    wait_for(lambda: of_type(base, start, "partial"), 10, "the first, broken transfer")
+    channel.forbid_media_playlists(segments=True)
+    full = wait_for(lambda: of_type(base, start, "full"), 10, "a full copy via the new URL")
+    with open(full[0].path, "rb") as f:
+        assert f.read() == origin_bytes(hls_origin, 0, seq)
+    outcomes = [(r[3], r[5]) for r in channel.requests if r[:3] == ("segment", 0, seq)]
+    assert outcomes == [(1, "cut"), (1, "forbidden"), (2, "ok")]
+
+
 def test_restart_does_not_fetch_segments_already_stored_full(hls_origin, channel,
         run_downloader, tmp_path):
     base = str(tmp_path / "archive")

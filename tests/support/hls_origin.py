@@ -14,8 +14,9 @@ Faults (each applies to the first N requests of a segment, in every variant unle
   "slow"   the body trickles out over `slow_seconds`, then completes.
   "empty"  200 with an empty body.
   "404"    the segment is gone.
-Channel-wide: forbid_media_playlists() (403 on the media playlist URLs handed out so far; a
-fresh master playlist hands out new ones), master_missing (404 on the master), mark_ads(seqs,
+Channel-wide: forbid_media_playlists(segments=False) (403 on the media playlist URLs handed out
+so far, and on their segments' URLs with segments=True; a fresh master playlist hands out new
+ones), master_missing (404 on the master), mark_ads(seqs,
 how) (EXT-X-DATERANGE twitch-stitched-ad, or an "Amazon" EXTINF title), end() (freeze the
 playlists and append EXT-X-ENDLIST) and restart().
 
@@ -96,6 +97,7 @@ class Channel:
         self.name = name
         self.generation = 1
         self.forbidden_below = 0        # media playlists of generations below this: 403
+        self.segments_forbidden = False  # ... and their segment URLs too
         self.master_missing = False
         self.faults = {}                # (variant or None, seq) -> [kind, remaining uses]
         self.ads = {}                   # seq -> "daterange" | "title"
@@ -119,9 +121,11 @@ class Channel:
     def fault(self, seq, kind, variant=None, times=1):
         self.faults[(variant, seq)] = [kind, times]
 
-    def forbid_media_playlists(self):
-        """403 on every media playlist URL handed out so far; new masters give new URLs."""
+    def forbid_media_playlists(self, segments=False):
+        """403 on every media playlist URL handed out so far (and on their segment URLs too,
+        if `segments`); new masters give new URLs."""
         self.forbidden_below = self.generation + 1
+        self.segments_forbidden = segments
         self.generation += 1
 
     def mark_ads(self, seqs, how="daterange"):
@@ -323,6 +327,11 @@ class HLSOrigin:
             channel.requests.append(("playlist", variant, None, generation, 200, "ok"))
             return respond(start_response, 200, channel.media_playlist(variant).encode(),
                 "application/vnd.apple.mpegurl")
+        if channel.segments_forbidden and generation < channel.forbidden_below:
+            seq = SEGMENT_RE.match(name)
+            channel.requests.append(("segment", variant, int(seq.group(1)) if seq else None,
+                generation, 403, "forbidden"))
+            return respond(start_response, 403, b"expired\n")
         return self.serve_segment(channel, generation, variant, name, start_response)
 
     def serve_segment(self, channel, generation, variant, name, start_response):
