@@ -6,7 +6,8 @@ import os
 import socket
 
 from common import database
-from common.service import HelpFormatter, add_common_args, die, setup_logging, stop_event_on_signals
+from common.service import (HelpFormatter, add_common_args, die, positive_float, setup_logging,
+                            stop_event_on_signals)
 from common.stats import install_profiler_if_requested, serve_metrics
 from uploader.backends import ConfigError
 
@@ -34,11 +35,11 @@ def build_parser():
     parser.add_argument("--base-dir", required=True, help="the segments archive")
     parser.add_argument("--config", required=True,
         help="JSON file mapping upload locations to backends (see cutter/README.md)")
-    parser.add_argument("--poll-interval", type=float, default=10.0,
+    parser.add_argument("--poll-interval", type=positive_float, default=10.0,
         help="seconds between looks for new EDITED events when idle")
-    parser.add_argument("--watch-interval", type=float, default=2.0,
+    parser.add_argument("--watch-interval", type=positive_float, default=2.0,
         help="seconds between checks that a running job's event was not re-edited")
-    parser.add_argument("--retry-delay", type=float, default=10.0,
+    parser.add_argument("--retry-delay", type=positive_float, default=10.0,
         help="seconds before retrying a failed event (doubles per failure, up to 10 min)")
     parser.add_argument("--tmp-dir", help="where cuts are spooled for backends needing a file "
                                           "(default: the system temp dir)")

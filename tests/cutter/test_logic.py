@@ -77,3 +77,13 @@ def test_config_error_names_the_location(tmp_path):
         parse_config({"locations": {"a": {"backend": "local", "options": {
             "directory": str(tmp_path), "bogus": 1}}}})
     assert make_backend("local", {"directory": str(tmp_path)}).needs_transcode is False
+
+
+@pytest.mark.parametrize("flag", ["--poll-interval", "--watch-interval", "--retry-delay"])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "x"])
+def test_intervals_must_be_positive(flag, value, capsys):
+    from cutter.main import build_parser
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["--database", "d", "--base-dir", "b", "--config", "c",
+                                   flag, value])
+    assert info.value.code == 2 and flag in capsys.readouterr().err
