@@ -65,7 +65,9 @@ def _location(name, spec, make):
     if cut_type is not None and cut_type not in CUT_TYPES:
         raise ConfigError(f"{where}: cut_type must be one of {', '.join(CUT_TYPES)}")
     interval = spec.get("transcode_check_interval", 60)
-    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0:
+    # `not 0 < x < inf` also refuses NaN and Infinity, which Python's JSON parser lets through.
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) \
+            or not 0 < interval < float("inf"):
         raise ConfigError(f"{where}: transcode_check_interval must be a positive number")
     options = spec.get("options", {})
     if not isinstance(options, dict):

@@ -65,6 +65,8 @@ def test_footage_message():
     ({"locations": {"a": {"options": {}}}}, "'backend'"),
     ({"locations": {"a": {"backend": "local", "cut_type": "slow"}}}, "cut_type"),
     ({"locations": {"a": {"backend": "local", "transcode_check_interval": 0}}}, "positive"),
+    ({"locations": {"a": {"backend": "local", "transcode_check_interval": float("nan")}}},
+     "positive"),
     ({"locations": {"a": {"backend": "local", "options": []}}}, "'options' must be"),
 ])
 def test_config_errors(config, problem):
