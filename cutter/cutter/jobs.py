@@ -171,6 +171,11 @@ def footage_message(node, stream, variant, start, end, stats=None):
     where = f"node {node} lacks footage of {stream}/{variant} between {start} and {end}"
     if stats is None:
         return f"{where}: none at all; will cut when it arrives"
+    if not stats.holes:
+        # Nothing missing: partial/suspect segments break the run (they may not join cleanly).
+        return (f"node {node} has {stream}/{variant} between {start} and {end} only with "
+                f"{stats.partials} partial or suspect segment(s), which may not join cleanly; "
+                "will cut when full copies arrive (or allow holes)")
     return (f"{where}: {stats.holes} hole(s), {stats.hole_duration} missing; will cut when the "
             "footage arrives (or allow holes)")
 

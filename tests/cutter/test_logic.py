@@ -52,6 +52,15 @@ def test_retry_delay_grows_and_is_capped():
     assert [jobs.retry_delay(n, 10, 60) for n in (1, 2, 3, 4, 5)] == [10, 20, 40, 60, 60]
 
 
+def test_footage_message_for_partials_only_names_them():
+    from common.segments import SelectionStats
+    stats = SelectionStats()
+    stats.partials = 1
+    message = jobs.footage_message("n1", "s", "v", "A", "B", stats)
+    assert message.startswith("node n1 has s/v between A and B only with 1 partial or suspect")
+    assert "0 hole(s)" not in message
+
+
 def test_footage_message():
     message = jobs.footage_message("n1", "s", "v", "A", "B")
     assert message == "node n1 lacks footage of s/v between A and B: none at all; will cut " \
