@@ -12,7 +12,7 @@ import time
 from datetime import timedelta
 
 from .fs import ensure_directory, fsync_directory
-from .segments import format_segment_path, hash_name, parse_segment_path
+from .segments import format_segment_path, hash_name, parse_segment_path, segment_file_name
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +124,9 @@ def recover_temp_files(hour_path, min_age=timedelta(minutes=5)):
             os.remove(path)
             log.info("removed empty leftover temp file %s", path)
             continue
-        final = format_segment_path(os.path.dirname(os.path.dirname(os.path.dirname(hour_path))),
-                                    segment.stream, segment.variant, segment.start,
-                                    segment.duration, "partial", hash_file(path))
+        # Next to the temp file (whatever form hour_path was given in, e.g. a trailing '/').
+        final = os.path.join(os.path.dirname(path), segment_file_name(
+            segment.start, segment.duration, "partial", hash_file(path)))
         os.replace(path, final)
         log.warning("recovered leftover temp file %s as %s", path, os.path.basename(final))
         recovered.append(final)

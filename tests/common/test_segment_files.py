@@ -69,3 +69,15 @@ def test_recover_temp_files(tmp_path):
     assert seg.type == "partial" and seg.hash == hash_name(hashlib.sha256(b"captured").digest())
     assert seg.start == START
     assert sorted(os.listdir(hour)) == sorted([os.path.basename(recovered[0]), young.name])
+
+
+def test_recover_temp_files_with_a_trailing_slash(tmp_path):
+    hour = tmp_path / "s" / "v" / "2026-11-27T13"
+    hour.mkdir(parents=True)
+    old = hour / "45:51.608000-2.000-temp-abc.ts"
+    old.write_bytes(b"captured")
+    past = time.time() - 600
+    os.utime(old, (past, past))
+    recovered = recover_temp_files(str(hour) + "/")
+    assert [os.path.dirname(p) for p in recovered] == [str(hour)]
+    assert parse_segment_path(recovered[0]).type == "partial"
