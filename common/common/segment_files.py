@@ -124,10 +124,13 @@ def recover_temp_files(hour_path, min_age=timedelta(minutes=5)):
             os.remove(path)
             log.info("removed empty leftover temp file %s", path)
             continue
-        # Next to the temp file (whatever form hour_path was given in, e.g. a trailing '/').
-        final = os.path.join(os.path.dirname(path), segment_file_name(
-            segment.start, segment.duration, "partial", hash_file(path)))
-        os.replace(path, final)
+        try:
+            # Next to the temp file (whatever form hour_path was given in, e.g. a trailing '/').
+            final = os.path.join(os.path.dirname(path), segment_file_name(
+                segment.start, segment.duration, "partial", hash_file(path)))
+            os.replace(path, final)
+        except FileNotFoundError:
+            continue  # another process (downloader and backfiller both recover) got it first
         log.warning("recovered leftover temp file %s as %s", path, os.path.basename(final))
         recovered.append(final)
     if recovered:

@@ -81,3 +81,21 @@ def test_recover_temp_files_with_a_trailing_slash(tmp_path):
     recovered = recover_temp_files(str(hour) + "/")
     assert [os.path.dirname(p) for p in recovered] == [str(hour)]
     assert parse_segment_path(recovered[0]).type == "partial"
+
+
+def test_recover_temp_files_when_another_process_recovers_it_first(tmp_path, monkeypatch):
+    import common.segment_files as segment_files
+    hour = tmp_path / "s" / "v" / "2026-11-27T13"
+    hour.mkdir(parents=True)
+    temp = hour / "45:51.608000-2.000-temp-abc.ts"
+    temp.write_bytes(b"captured")
+    past = time.time() - 600
+    os.utime(temp, (past, past))
+    real_hash_file = segment_files.hash_file
+
+    def raced(path):  # the other process renames it between our listing and our hashing
+        os.replace(path, str(hour / "other-process-got-it"))
+        return real_hash_file(path)
+
+    monkeypatch.setattr(segment_files, "hash_file", raced)
+    assert recover_temp_files(str(hour)) == []
