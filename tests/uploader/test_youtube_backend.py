@@ -130,5 +130,8 @@ def test_bad_options_are_config_errors(tmp_path, fake_youtube):
             tmp_path / "c.json"), chunk_size=1000))
     with pytest.raises(ConfigError, match="credentials"):
         make_backend("youtube", {"credentials_file": str(tmp_path / "missing.json")})
+    (tmp_path / "list.json").write_text("[]")
+    with pytest.raises(ConfigError, match="must hold a JSON object"):
+        make_backend("youtube", {"credentials_file": str(tmp_path / "list.json")})
     with pytest.raises(ConfigError, match="needs option 'credentials_file'"):
         make_backend("youtube", {})

@@ -29,6 +29,8 @@ def load_credentials(path):
             creds = json.load(f)
     except (OSError, ValueError) as e:
         raise ValueError(f"cannot read credentials file {path}: {e}")
+    if not isinstance(creds, dict):
+        raise ValueError(f"credentials file {path} must hold a JSON object")
     missing = [k for k in ("client_id", "client_secret", "refresh_token")
                if not isinstance(creds.get(k), str) or not creds.get(k)]
     if missing:
