@@ -135,3 +135,9 @@ def test_bad_options_are_config_errors(tmp_path, fake_youtube):
         make_backend("youtube", {"credentials_file": str(tmp_path / "list.json")})
     with pytest.raises(ConfigError, match="needs option 'credentials_file'"):
         make_backend("youtube", {})
+    for option, value in [("timeout", 0), ("timeout", float("nan")), ("retry_backoff", -1),
+                          ("resume_attempts", -1)]:
+        options = dict(fake_youtube.endpoints, credentials_file=fake_youtube.write_credentials(
+            tmp_path / "creds.json"), **{option: value})
+        with pytest.raises(ConfigError, match=option):
+            make_backend("youtube", options)

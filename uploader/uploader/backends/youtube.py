@@ -58,6 +58,13 @@ class YoutubeBackend(Backend):
             raise ConfigError("backend youtube: privacy must be private, unlisted or public")
         if self.chunk_size <= 0 or self.chunk_size % CHUNK_QUANTUM:
             raise ConfigError(f"backend youtube: chunk_size must be a multiple of {CHUNK_QUANTUM}")
+        # `not 0 < x < inf` also refuses NaN and Infinity (Python's JSON parser accepts them).
+        if not 0 < self.timeout < float("inf"):
+            raise ConfigError("backend youtube: timeout must be a positive number of seconds")
+        if not 0 <= self.retry_backoff < float("inf"):
+            raise ConfigError("backend youtube: retry_backoff must be a number of seconds >= 0")
+        if self.resume_attempts < 0:
+            raise ConfigError("backend youtube: resume_attempts must be at least 0")
         if self.container not in CONTENT_TYPES:
             raise ConfigError("backend youtube: container must be one of "
                               + ", ".join(CONTENT_TYPES))
