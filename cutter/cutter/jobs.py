@@ -162,6 +162,11 @@ def classify_failure(exc, finalizing):
     return UNKNOWN, None, None
 
 
+def video_unknown_message(location, video_id):
+    return (f"{location} does not list video {video_id} (deleted?): check it, then "
+            "`python -m uploader events reset ID` to make the event again")
+
+
 def not_recorded_message(end):
     return f"the video ends at {end}, which is not recorded yet: will cut after it"
 

@@ -364,6 +364,9 @@ class TranscodeChecker:
         for row in rows:
             status = statuses.get(row.video_id)
             if status is None:
+                # Deleted (or never listed): without a note the event would wait here silently.
+                query(conn, jobs.TRANSCODE_ERROR_SQL, id=row.id, video_id=row.video_id,
+                      error=jobs.video_unknown_message(self.location.name, row.video_id))
                 continue
             if status.done:
                 if query(conn, jobs.TRANSCODED_SQL, id=row.id, video_id=row.video_id).rowcount:

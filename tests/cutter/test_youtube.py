@@ -113,3 +113,16 @@ def test_killed_while_finalizing_asks_an_operator(events, cutters, base_dir, fak
     for other, state in others.items():
         row = events.get(other)
         assert (row.state, row.uploader, row.error) == (state, "node2", None)
+
+
+def test_video_gone_while_transcoding_is_noted(events, cutters, base_dir, fake_youtube,
+                                               yt_config):
+    fake_youtube.processing_polls = 10 ** 6
+    event_id = edit(events, 3, 8)
+    cutter = cutters.start("node1", yt_config, base_dir)
+    row = events.wait_state(event_id, "TRANSCODING")
+    del fake_youtube.videos[row.video_id]  # deleted at YouTube while processing
+    row = wait_for(lambda: (lambda r: r if r.error else None)(events.get(event_id)),
+                   message="a note on the event")
+    assert row.state == "TRANSCODING" and f"does not list video {row.video_id}" in row.error
+    assert cutters.stop(cutter) == 0
