@@ -259,3 +259,25 @@ def test_auth_file(tmp_path):
     path.write_text("\n")
     with pytest.raises(ValueError):
         twitch.read_auth_file(path)
+
+
+def test_which_duplicate_offers_are_worth_fetching():
+    from downloader.download import SegmentJob
+    from downloader.manager import Job, worth_refetching
+
+    def finished(result, uri="http://o.test/g1/a.ts", force_suspect=False):
+        state = Job(SegmentJob("s", "source", uri, T0, TWO, force_suspect=force_suspect))
+        state.result = result
+        return state
+
+    other_url = SegmentJob("s", "source", "http://o.test/g2/a.ts", T0, TWO)
+    same_url = SegmentJob("s", "source", "http://o.test/g1/a.ts", T0, TWO)
+    # Nothing complete stored: another URL may work where this one expired or kept breaking.
+    assert worth_refetching(finished(None), other_url)
+    assert worth_refetching(finished("partial"), other_url)
+    assert not worth_refetching(finished(None), same_url)   # already retried to the deadline
+    # A complete copy is enough, unless only a skew-marked one was stored.
+    assert not worth_refetching(finished("full"), other_url)
+    assert not worth_refetching(finished("suspect"), other_url)
+    assert worth_refetching(finished("suspect", force_suspect=True), same_url)
+    assert not worth_refetching(finished("full", force_suspect=True), same_url)
