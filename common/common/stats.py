@@ -208,6 +208,9 @@ def serve_metrics(port, host="0.0.0.0", registry=REGISTRY):
     """
     if not port:
         return None
+    if not 0 < port <= 65535:  # bind() would raise OverflowError, which callers do not expect
+        raise OSError(f"cannot serve metrics on port {port}: not a port number "
+                      "(1-65535, or 0 for none)")
     from gevent.pywsgi import WSGIServer
     from prometheus_client import make_wsgi_app
 

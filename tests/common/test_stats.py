@@ -122,6 +122,14 @@ def test_serve_metrics_serves_the_registry_over_http():
         server.stop()
 
 
+@pytest.mark.parametrize("port", [-1, 65536, 99999])
+def test_serve_metrics_out_of_range_port_is_an_os_error(port):
+    # Daemons turn an OSError from serve_metrics into a one-line error; bind() alone would
+    # raise OverflowError, a traceback.
+    with pytest.raises(OSError, match=f"port {port}: not a port number"):
+        stats.serve_metrics(port, host="127.0.0.1")
+
+
 def test_profiling_requested_by_flag_or_env(monkeypatch):
     class Args:
         profile = False
