@@ -5,8 +5,18 @@
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing+=(postgresql)
+# The PostgreSQL server binaries are only needed where no server answers (a private cluster).
+need_postgres=
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need_postgres=1
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+if [ -n "$need_postgres" ]; then
+    if [ "$(id -u)" = 0 ]; then
+        missing+=(postgresql)
+    else
+        echo "setup: note: no PostgreSQL server binaries (package postgresql); a server must" \
+             "answer on 127.0.0.1:5432 or be given with --database" >&2
+    fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         echo "setup: installing Debian packages: ${missing[*]}" >&2
