@@ -146,8 +146,6 @@ def settings_from_args(args):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not 0 <= args.metrics_port <= 65535:
-        parser.error(f"--metrics-port {args.metrics_port} is not a TCP port (0-65535)")
     setup_logging("backfiller", args.log_level)
     if not (args.nodes or args.node_file or args.database):
         die("no peers: give --node URL, --node-file FILE and/or --database DSN")

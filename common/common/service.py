@@ -24,7 +24,7 @@ def add_common_args(parser, metrics_port):
     """Flags every daemon takes; metrics_port is the service's documented default."""
     parser.add_argument("--log-level", default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity (default %(default)s)")
-    parser.add_argument("--metrics-port", type=int, default=metrics_port,
+    parser.add_argument("--metrics-port", type=port_number, default=metrics_port,
         help="port serving Prometheus /metrics (default %(default)s; 0 disables)")
     parser.add_argument("--profile", action="store_true",
         help="sample stacks and export them as a flamegraph metric (costs a little CPU)")
@@ -79,6 +79,14 @@ def non_negative_float(text):
 
 def positive_int(text):
     return _number(text, 1, strict=False, kind=int)
+
+
+def port_number(text):
+    """A TCP port, or 0 (for --metrics-port: disabled)."""
+    value = _number(text, 0, strict=False, kind=int)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (0-65535): {text!r}")
+    return value
 
 
 def safe_name(name):

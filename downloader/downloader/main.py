@@ -99,8 +99,6 @@ def check_args(parser, args):
     for name in qualities + [args.variant]:
         if not SAFE_NAME.match(name):
             die(f"bad variant name {name!r}")
-    if not 0 <= args.metrics_port <= 65535:
-        die(f"--metrics-port {args.metrics_port} is not a TCP port (0-65535; 0 disables)")
     return stream, qualities
 
 

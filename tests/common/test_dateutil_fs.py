@@ -59,3 +59,15 @@ def test_atomic_write_replaces_whole_file(tmp_path):
 def test_jitter_stays_in_bounds():
     values = [jitter(10, 0.1) for _ in range(200)]
     assert all(9 <= v <= 11 for v in values) and len(set(values)) > 1
+
+
+@pytest.mark.parametrize("service", ["downloader", "backfiller", "cutter", "segment_coverage"])
+@pytest.mark.parametrize("port", ["99999", "-1", "x"])
+def test_metrics_port_out_of_range_is_a_usage_error(service, port):
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", service, "--metrics-port", port],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "argument --metrics-port:" in result.stderr.splitlines()[-1]
