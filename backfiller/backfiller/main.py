@@ -9,7 +9,7 @@ from datetime import timedelta
 from common.fs import ensure_directory
 from common.service import (HelpFormatter, add_common_args, die, name_list, non_negative_float,
                             positive_float, positive_int, safe_name, setup_logging,
-                            stop_event_on_signals)
+                            start_daemon)
 
 from .client import PeerClient, make_session
 from .daemon import Backfiller, PeerSources, run_once
@@ -194,13 +194,7 @@ def _run_once(settings, sources, make_client):
 
 
 def _run_daemon(args, settings, sources, make_client):
-    from common.stats import install_profiler_if_requested, serve_metrics
-    stop = stop_event_on_signals()
-    try:
-        serve_metrics(args.metrics_port)
-    except OSError as e:
-        die(str(e))
-    install_profiler_if_requested(args)
+    stop = start_daemon(args)
     backfiller = Backfiller(settings, sources, make_client, args.pass_interval,
                             args.node_refresh)
     log.info("backfilling into %s", settings.base_dir)

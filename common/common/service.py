@@ -103,3 +103,16 @@ def name_list(text):
         if not safe_name(name):
             raise argparse.ArgumentTypeError(f"bad name {name!r}")
     return names
+
+
+def start_daemon(args):
+    """The start-up every daemon without its own HTTP server shares: serve /metrics on
+    --metrics-port (a port in use is a one-line error), start the stack sampler if --profile,
+    and return an Event that SIGTERM/SIGINT set."""
+    from .stats import install_profiler_if_requested, serve_metrics
+    try:
+        serve_metrics(args.metrics_port)
+    except OSError as e:
+        die(str(e))
+    install_profiler_if_requested(args)
+    return stop_event_on_signals()

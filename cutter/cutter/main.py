@@ -7,8 +7,7 @@ import socket
 
 from common import database
 from common.service import (HelpFormatter, add_common_args, die, positive_float, setup_logging,
-                            stop_event_on_signals)
-from common.stats import install_profiler_if_requested, serve_metrics
+                            start_daemon)
 from uploader.backends import ConfigError
 
 from .config import load_config
@@ -62,12 +61,7 @@ def main(argv=None):
         db = database.DBManager(args.database)
     except ValueError as e:
         die(str(e))
-    install_profiler_if_requested(args)
-    try:
-        serve_metrics(args.metrics_port)
-    except OSError as e:
-        die(str(e))
-    stop = stop_event_on_signals()
+    stop = start_daemon(args)
     log.info("cutter %s starting: locations %s", args.name, ", ".join(sorted(locations)))
     Cutter(args.name, db, args.base_dir, locations, stop, poll_interval=args.poll_interval,
            watch_interval=args.watch_interval, tmp_dir=args.tmp_dir,

@@ -9,9 +9,7 @@ import sys
 
 import gevent
 from common.http_client import InstrumentedSession
-from common.stats import install_profiler_if_requested, serve_metrics
-from common.service import (HelpFormatter, add_common_args, die, setup_logging,
-    stop_event_on_signals)
+from common.service import HelpFormatter, add_common_args, die, setup_logging, start_daemon
 
 from . import twitch
 from .manager import StreamManager
@@ -107,7 +105,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     stream, qualities = check_args(parser, args)
     setup_logging("downloader", args.log_level)
-    install_profiler_if_requested(args)
     try:
         os.makedirs(args.base_dir, exist_ok=True)
     except OSError as e:
@@ -131,12 +128,7 @@ def main(argv=None):
         offline_poll_interval=offline_interval, master_max_age=args.master_max_age,
         stop_timeout=args.stop_timeout)
 
-    stop = stop_event_on_signals()
-    if args.metrics_port:
-        try:
-            serve_metrics(args.metrics_port)
-        except OSError as e:
-            die(f"cannot serve metrics on port {args.metrics_port}: {e}")
+    stop = start_daemon(args)
     runner = gevent.spawn(manager.run)
     stop.wait()
     manager.stop()

@@ -8,7 +8,7 @@ import time
 
 from common.fs import atomic_write
 from common.service import (HelpFormatter, add_common_args, die, name_list, positive_float,
-                            positive_int, safe_name, setup_logging, stop_event_on_signals)
+                            positive_int, safe_name, setup_logging, start_daemon)
 
 from .coverage_map import render_map
 from .metrics import Metrics
@@ -172,7 +172,6 @@ def main(argv=None):
     setup_logging("segment_coverage", args.log_level)
     if not os.path.isdir(args.base_dir):
         die(f"--base-dir {args.base_dir!r} is not a directory")
-    from common.stats import install_profiler_if_requested, serve_metrics
     try:
         nodes = NodeList(args.node, args.database, args.localhost)
     except Exception as e:
@@ -181,12 +180,7 @@ def main(argv=None):
     if args.run_once:
         _, failures = checker.check()
         return 1 if failures else 0
-    stop = stop_event_on_signals()
-    try:
-        serve_metrics(args.metrics_port)
-    except OSError as e:
-        die(str(e))
-    install_profiler_if_requested(args)
+    stop = start_daemon(args)
     log.info("checking %s every %.0f s, writing to %s", args.base_dir, args.check_interval,
              checker.out)
     while not stop.is_set():
