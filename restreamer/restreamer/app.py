@@ -20,6 +20,7 @@ from common.segments import ContainsHoles, get_best_segments, parse_hour, parse_
 
 from . import live, playlists, variants
 from .arrivals import ArrivalCache
+from .numbering import HourList, TallyMemo
 from .cut_body import CutBody
 from .params import BadRequest, check_component, parse_bool, parse_choice, parse_range
 
@@ -31,6 +32,7 @@ CONTAINERS = {"ts": ("mpegts", "video/MP2T"), "mp4": ("mp4", "video/mp4")}
 FULL_CUT_RETRY_AFTER = 30
 # A cut shorter than this may hold no frame at all, which ffmpeg cannot make a video of.
 MIN_CUT_DURATION = timedelta(milliseconds=100)
+EPSILON = timedelta(microseconds=1)
 
 requests_total = prom.Counter(
     "http_requests", "HTTP requests handled", ["endpoint", "method", "status"])
@@ -58,6 +60,8 @@ def create_app(config):
     app.config["restreamer"] = config
     full_cuts = gevent.lock.BoundedSemaphore(config.max_concurrent_full_cuts)
     arrivals = ArrivalCache()
+    tallies = TallyMemo()
+    hour_list = HourList()
 
     # --- plumbing: errors, CORS, metrics ----------------------------------------------------
 
@@ -204,15 +208,42 @@ def create_app(config):
                                         playlist_type="VOD" if complete else None)
 
     def live_playlist(hours_path, prefix, start, now):
-        origin = start or (now - timedelta(hours=1)).replace(hour=0, minute=0, second=0,
-                                                            microsecond=0)
-        if now - origin > config.max_playlist_duration:
+        """Numbered from `start`, or from the fixed live.ORIGIN (see live.live_window)."""
+        if start is not None and now - start > config.max_playlist_duration:
             raise BadRequest("live playlist start is further back than the maximum playlist "
                              "range; give a later start")
-        listed = live_listable(hours_path, origin, now)
-        entries, sequence, discontinuities = live.window(listed)
+        origin = start or live.ORIGIN
+        horizon = now - live.SETTLE
+        if horizon <= origin:
+            entries, sequence, discontinuities = [], 0, 0
+        else:
+            first_hour = origin.replace(minute=0, second=0, microsecond=0)
+            hours = hour_list.hours(hours_path, first_hour, horizon)
+            arrivals.trim()
+
+            def listing(hour):
+                return hour_listing(hours_path, hour, origin, first_hour, now)
+
+            with tallies.lock(hours_path, origin):
+                entries, sequence, discontinuities = live.live_window(
+                    hours, horizon, listing, tallies.view(hours_path, origin))
         return playlists.media_playlist(entries, hours_path, prefix, media_sequence=sequence,
                                         discontinuity_sequence=discontinuities)
+
+    def hour_listing(hours_path, hour, origin, first_hour, now):
+        """What the live rules list of the segments starting in `hour` (in the origin's hour,
+        also one that started before the origin and covers it)."""
+        end = hour + live.HOUR
+        # Reaching a microsecond into the neighbouring hours makes a whole hour a middle hour
+        # of the range, which get_best_segments takes from its cached chain (fast when cold).
+        low = max(origin, hour) if hour == first_hour else hour - EPSILON
+        high = min(end + EPSILON, now - live.SETTLE)
+        if high <= low:
+            return []
+        segments = [s for s in get_best_segments(hours_path, low, high)
+                    if s is None or (s.start < end and (s.start >= hour or hour == first_hour))]
+        return live.listable(segments, now, arrivals.arrival, arrivals.on_time_alternative,
+                             known=arrivals.on_time)
 
     def live_listable(hours_path, origin, now):
         horizon = now - live.SETTLE

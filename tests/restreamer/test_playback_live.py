@@ -133,7 +133,7 @@ def test_live_playlist_only_appends(tmp_path, restreamer_factory):
     assert fixed.text.endswith("#EXT-X-ENDLIST\n")
 
 
-def test_live_playlist_without_start_counts_from_midnight(tmp_path, restreamer_factory):
+def test_live_playlist_without_start_counts_from_the_fixed_origin(tmp_path, restreamer_factory):
     base = str(tmp_path)
     now = datetime.utcnow()
     for i in range(5):
