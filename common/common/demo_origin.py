@@ -91,6 +91,18 @@ def die_with_parent():
         pass
 
 
+def stop_ffmpeg(process, grace=5):
+    """SIGINT lets ffmpeg finish its playlist; kill it if it does not exit within grace."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class _Handler(SimpleHTTPRequestHandler):
     def end_headers(self):
         if self.path.split("?")[0].endswith(".m3u8"):
@@ -167,13 +179,7 @@ class DemoOrigin:
 
     def stop(self):
         self.stopping.set()
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_ffmpeg(self.process)
         self.server.shutdown()
         self.server.server_close()
 

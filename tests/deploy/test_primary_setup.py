@@ -6,17 +6,15 @@ connects as the application role and sees the seeded nodes."""
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
 
 from deploy.compose_env import interpolate, read_env_file
+from deploy.private_cluster import running_private_cluster
 from deploy.yaml_subset import parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -34,23 +32,8 @@ def read(*path):
 def cluster_port():
     if not (database.pg_binary("postgres") and shutil.which("psql")):
         pytest.skip("no PostgreSQL server binaries or psql")
-    directory = tempfile.mkdtemp(prefix="deploy-primary-")
-    os.chmod(directory, 0o755)
-    cluster = database.PrivateCluster(os.path.join(directory, "postgres"))
-    cluster.prepare()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(cluster.argv(port), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True,
-                               **cluster.as_user())
-    try:
-        cluster.wait_ready(port, process)
+    with running_private_cluster("deploy-primary-") as (port, directory):
         yield port, directory
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=30)
-        subprocess.run(["rm", "-rf", directory], check=True)
 
 
 def test_primary_setup_from_compose_env_serves_the_example_dsn(cluster_port):

@@ -14,6 +14,7 @@ import uuid
 
 import psycopg2
 import pytest
+from deploy.private_cluster import running_private_cluster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -176,30 +177,11 @@ def test_cutter_config_is_what_the_cutter_accepts(tmp_path):
 
 @pytest.mark.skipif(not database.pg_binary("postgres"), reason="no PostgreSQL server binaries")
 def test_private_cluster_starts_serves_and_stops():
-    # Not under pytest's tmp_path: its parents are private to root, and the cluster runs as
-    # the postgres user when we are root.
-    directory = tempfile.mkdtemp(prefix="runlocal-pg-")
-    os.chmod(directory, 0o755)
-    try:
-        cluster = database.PrivateCluster(os.path.join(directory, "postgres"))
-        cluster.prepare()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        process = subprocess.Popen(cluster.argv(port), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True,
-                                   **cluster.as_user())
-        try:
-            cluster.wait_ready(port, process)
-            dsn = database.ensure_database("127.0.0.1", port, "postgres")
-            assert database.ensure_database("127.0.0.1", port, "postgres") == dsn  # idempotent
-            with psycopg2.connect(dsn) as conn:
-                assert conn.cursor().execute("SELECT 1") is None
-        finally:
-            os.killpg(process.pid, signal.SIGINT)
-            assert process.wait(timeout=30) == 0
-    finally:
-        subprocess.run(["rm", "-rf", directory], check=True)
+    with running_private_cluster("runlocal-pg-") as (port, _):
+        dsn = database.ensure_database("127.0.0.1", port, "postgres")
+        assert database.ensure_database("127.0.0.1", port, "postgres") == dsn  # idempotent
+        with psycopg2.connect(dsn) as conn:
+            assert conn.cursor().execute("SELECT 1") is None
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not database.pg_binary("postgres"),

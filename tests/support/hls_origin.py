@@ -28,7 +28,6 @@ import itertools
 import logging
 import os
 import re
-import signal
 import subprocess
 import time
 from datetime import timedelta
@@ -38,6 +37,7 @@ from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from common.dateutil import parse as parse_time
 from common.demo_origin import die_with_parent, ffmpeg_hls_command as demo_ffmpeg_command
+from common.demo_origin import stop_ffmpeg
 
 log = logging.getLogger(__name__)
 
@@ -236,13 +236,7 @@ class HLSOrigin:
             self.watcher.kill()
         if self.server is not None:
             self.server.stop(timeout=1)
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_ffmpeg(self.process)
 
     @property
     def base_url(self):
