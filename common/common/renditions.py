@@ -21,19 +21,14 @@ import logging
 import os
 import re
 import tempfile
-from datetime import timedelta
 
+from .cuts import audio_margin
 from .segments import get_best_segments
 
 log = logging.getLogger(__name__)
 
 INFO_FILE = "variant.json"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # a variant directory name (no / nor ..)
-# Audio and video timelines of a stream without program date times are anchored separately and
-# may differ by up to a segment: audio is picked this many of the video's segments wider, and
-# then trimmed to the video by timestamps.
-MARGIN_SEGMENTS = 2
-MIN_MARGIN = timedelta(seconds=2)
 
 
 def read_info(variant_path):
@@ -105,12 +100,13 @@ def audio_variant(variant_path):
 
 def audio_segments(variant_path, segments):
     """The audio for a cut of `segments` (a get_best_segments result of a video variant):
-    the best segments of its audio rendition over the same time, a little wider, Nones left
-    out; None if the variant has no separate audio (or the cut has no segments)."""
+    the best segments of its audio rendition over the same time, a little wider (the cuts
+    trim it to the video by timestamps), Nones left out; None if the variant has no separate
+    audio (or the cut has no segments)."""
     audio_path = audio_variant(variant_path)
     pieces = [s for s in segments if s is not None]
     if audio_path is None or not pieces:
         return None
-    margin = max(MIN_MARGIN, MARGIN_SEGMENTS * max(s.duration for s in pieces))
+    margin = audio_margin(pieces)
     found = get_best_segments(audio_path, pieces[0].start - margin, pieces[-1].end + margin)
     return [s for s in found if s is not None]
