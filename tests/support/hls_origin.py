@@ -162,6 +162,7 @@ class Channel:
         self.requests = []              # (kind, variant, seq, generation, status, outcome)
         self.slow_seconds = 3
         self.key_missing = False        # name a key URL that 404s
+        self.key_method = None          # claim another METHOD (e.g. SAMPLE-AES)
         self.ignore_ranges = False      # answer Range requests with the whole file (200)
 
     @property
@@ -221,9 +222,6 @@ class Channel:
         text = self.frozen[variant] if self.frozen else self.origin.read_playlist(variant)
         header, segments, _ = parse_ffmpeg_playlist(text)
         out = list(header)
-        if self.key_missing:
-            out = [line.replace(f'URI="../../{KEY_PATH}"', 'URI="../../key/missing.bin"')
-                   for line in out]
         for segment in segments:
             lines = list(segment.lines)
             how = self.ads.get(segment.seq)
@@ -242,7 +240,12 @@ class Channel:
             out.append(f"#EXT-X-TWITCH-PREFETCH:seg{segments[-1].seq + 1}.ts")
         if self.frozen:
             out.append("#EXT-X-ENDLIST")
-        return "\n".join(out) + "\n"
+        text = "\n".join(out) + "\n"
+        if self.key_missing:
+            text = text.replace(f'URI="../../{KEY_PATH}"', 'URI="../../key/missing.bin"')
+        if self.key_method:
+            text = text.replace("METHOD=AES-128", f"METHOD={self.key_method}")
+        return text
 
     def master_playlist(self):
         lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
@@ -283,6 +286,7 @@ class HLSOrigin:
         self.routes = []          # (path prefix, wsgi-like handler(environ, path) -> response)
         self.history = {v: {} for v in range(self.variant_count)}
         self.details = {v: {} for v in range(self.variant_count)}
+        self._range_numbers = {}  # variant -> {byte offset: number}
         self._names = itertools.count(1)
         self.process = None
         self.server = None
@@ -357,6 +361,11 @@ class HLSOrigin:
                 except RuntimeError:
                     continue
                 for segment in segments:
+                    if segment.byterange:
+                        # ffmpeg's single_file playlists keep MEDIA-SEQUENCE at 0 as the window
+                        # slides: number the ranges in the order they appear instead.
+                        numbers = self._range_numbers.setdefault(v, {})
+                        segment.seq = numbers.setdefault(segment.byterange[0], len(numbers))
                     if segment.seq is not None and segment.seq not in self.history[v]:
                         self.details[v][segment.seq] = Details(time.time(), segment.byterange)
                         self.history[v][segment.seq] = (segment.pdt, segment.duration,
