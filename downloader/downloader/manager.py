@@ -248,7 +248,9 @@ class StreamManager:
             variant_dir = os.path.join(stream_dir, variant)
             if variant.startswith(".") or not os.path.isdir(variant_dir):
                 continue
-            for hour in sorted(os.listdir(variant_dir))[-2:]:
+            hours = [h for h in os.listdir(variant_dir)  # not variant.json
+                     if os.path.isdir(os.path.join(variant_dir, h))]
+            for hour in sorted(hours)[-2:]:
                 path = os.path.join(variant_dir, hour)
                 self.recovered_hours.add(path)
                 self.recover_in(path)

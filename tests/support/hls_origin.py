@@ -518,5 +518,6 @@ def archived(base, stream, variant):
     found = []
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            found.append(parse_segment_path(os.path.join(dirpath, name)))
+            if dirpath != root:  # not variant.json
+                found.append(parse_segment_path(os.path.join(dirpath, name)))
     return sorted(found, key=lambda s: (s.start, s.type))
