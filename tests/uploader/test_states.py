@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from uploader import edits, states
+from common.events import edits, states
 
 T0 = datetime(2026, 11, 27, 12)
 

@@ -1,6 +1,6 @@
 """Operator CLI: create, inspect and move events; record manual uploads.
 
-Every change goes through the state machine (uploader.states): a transition that is not
+Every change goes through the state machine (common.events.states): a transition that is not
 documented is refused with a one-line reason and a non-zero exit.
 """
 
@@ -17,7 +17,7 @@ from common import database
 from common.dateutil import parse as parse_time
 from common.service import HelpFormatter, die, positive_int
 
-from . import edits, events_db, states
+from common.events import db as events_db, edits, states
 
 DESCRIPTION = """\
 Manage the events the cutter turns into videos.

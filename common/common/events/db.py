@@ -1,4 +1,5 @@
-"""The operator's changes to events, as guarded SQL (the CLI's I/O; rules live in states/edits).
+"""Changes to events as guarded SQL: the I/O of the operator CLI and the editor (the rules
+live in states and edits).
 
 Each change reads the row and writes it in one SERIALIZABLE transaction (retried on conflict),
 so a cutter moving the event at the same moment makes the change fail cleanly or see the new
