@@ -60,11 +60,11 @@ def main(argv=None):
     install_profiler_if_requested(args)
 
     from .app import Config, create_app
-    from .server import make_server
+    from common.http_server import make_server
 
     config = Config(args.base_dir, args.max_cut_duration, args.max_playlist_duration,
                     args.max_concurrent_full_cuts)
-    server = make_server(create_app(config), args.host, args.port)
+    server = make_server(create_app(config), args.host, args.port, service="restreamer")
     stop = stop_event_on_signals()
     try:
         server.start()
