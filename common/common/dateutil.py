@@ -72,3 +72,11 @@ def format_duration(delta):
     while parts and parts[0][0] == 0:
         parts.pop(0)
     return "".join(f"{n}{unit}" for n, unit in parts) or f"{delta.total_seconds():g}s"
+
+
+def format_utc_ms(dt):
+    """naive UTC datetime -> '2026-11-27T13:00:00.000Z' (ISO 8601, milliseconds, truncated);
+    None -> None. The editor's JSON and messages use this form."""
+    if dt is None:
+        return None
+    return dt.isoformat(timespec="milliseconds") + "Z"
