@@ -7,9 +7,9 @@ state, never half-apply.
 
 import re
 import uuid
-from datetime import datetime, timezone
 
 from common import database
+from common.dateutil import utcnow
 
 from . import edits, states
 
@@ -25,10 +25,6 @@ _ID_PREFIX_RE = re.compile(r"^[0-9a-fA-F-]{4,36}$")
 
 class EventError(Exception):
     """An operator request that cannot be done; the message says why."""
-
-
-def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _dicts(cur):
