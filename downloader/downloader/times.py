@@ -1,6 +1,6 @@
 """Segment start times: program date times, continuity and skew (pure logic)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import NamedTuple
 
 from common import dateutil
@@ -12,11 +12,6 @@ TWITCH_SKEW_LIMIT = timedelta(milliseconds=10)
 
 class UnknownStart(Exception):
     """A segment has no program date time and no previous segment to count from."""
-
-
-def utcnow():
-    """The current time as a naive UTC datetime (the archive's convention)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def naive_utc(dt):

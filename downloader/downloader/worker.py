@@ -8,11 +8,13 @@ import gevent
 import gevent.event
 import requests
 
+from common.dateutil import utcnow
+
 from . import metrics, problems
 from .download import SegmentJob
 from .playlist import new_entries, parse_media_playlist
 from .timeline import clock_estimates
-from .times import UnknownStart, segment_start, skew_exceeds, utcnow
+from .times import UnknownStart, segment_start, skew_exceeds
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -49,7 +49,7 @@ def check_timeline(origin, segments):
         seq = seqs[hashlib.sha256(read(segment.path)).hexdigest()]
         _, duration, _ = origin.history[0][seq]
         assert segment.duration == duration
-        published = datetime.utcfromtimestamp(origin.details[0][seq].appeared)
+        published = origin.details[0][seq].appeared
         assert abs(segment.start + duration - published) < CLOCK_SLACK
         if previous is not None and seqs[hashlib.sha256(read(previous.path)).hexdigest()] \
                 == seq - 1:

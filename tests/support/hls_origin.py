@@ -48,7 +48,7 @@ from typing import NamedTuple, Optional
 import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
-from common.dateutil import parse as parse_time
+from common.dateutil import parse as parse_time, utcnow
 from common.demo_origin import die_with_parent, ffmpeg_hls_command as demo_ffmpeg_command
 from common.demo_origin import stop_ffmpeg
 
@@ -93,7 +93,7 @@ def ffmpeg_hls_command(out_dir, segment_duration=1, sizes=((320, 180), (160, 90)
 
 
 class Details(NamedTuple):
-    appeared: float                   # time.time() when the watcher first saw it listed
+    appeared: object                  # when the watcher first saw it listed (naive UTC)
     byterange: Optional[tuple]        # (offset, length) in SINGLE_FILE, or None
 
 
@@ -367,7 +367,7 @@ class HLSOrigin:
                         numbers = self._range_numbers.setdefault(v, {})
                         segment.seq = numbers.setdefault(segment.byterange[0], len(numbers))
                     if segment.seq is not None and segment.seq not in self.history[v]:
-                        self.details[v][segment.seq] = Details(time.time(), segment.byterange)
+                        self.details[v][segment.seq] = Details(utcnow(), segment.byterange)
                         self.history[v][segment.seq] = (segment.pdt, segment.duration,
                             os.path.join(self.directory, f"v{v}", segment.uri))
             gevent.sleep(0.05)
