@@ -14,7 +14,7 @@ from . import metrics, problems
 from .download import SegmentJob
 from .playlist import new_entries, parse_media_playlist
 from .timeline import clock_estimates
-from .times import UnknownStart, segment_start, skew_exceeds
+from .times import UnknownStart, after_discontinuity, segment_start, skew_exceeds
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,8 @@ class Worker:
                     estimates = clock_estimates(playlist.entries, read_at)
                 start, skew, anchor = estimates[entry.id], None, True
                 if self.tail is not None and entry.discontinuity:
-                    start = max(start, self.tail[1] + self.tail[2])  # never back over the last run
+                    start = after_discontinuity(self.tail[1] + self.tail[2], start,
+                                                playlist.target_duration)
             start = self.take(entry, start, skew, anchor)
             self.known[entry.id] = (start, entry.duration)
             self.tail = None if entry.ad else (entry.seq, start, entry.duration)

@@ -8,8 +8,8 @@ from downloader import twitch
 from downloader.playlist import new_entries, parse_media_playlist
 from downloader.problems import Complaints
 from downloader.sources import variants_from_playlist
-from downloader.times import (TWITCH_SKEW_LIMIT, UnknownStart, exact_duration, segment_start,
-    skew_exceeds)
+from downloader.times import (TWITCH_SKEW_LIMIT, UnknownStart, after_discontinuity,
+    exact_duration, segment_start, skew_exceeds)
 from downloader.variants import name_variants, select_variants
 from downloader.worker import Worker, poll_delays
 
@@ -267,9 +267,18 @@ def test_worker_adopts_a_copy_s_timeline_and_reanchors_only_at_discontinuities()
     worker.handle(parse_media_playlist(text, "http://o.test/i.m3u8"),
                   read_at=T0 + timedelta(seconds=30))
     assert manager.jobs[2].start == moved + 2 * TWO
-    # After the discontinuity: a new run on the clock (the stream paused in between).
-    assert manager.anchored[1:] == [T0 + timedelta(seconds=28)]
-    assert manager.jobs[3].start == T0 + timedelta(seconds=28)
+    # After the discontinuity: a new run, after the pause the clock shows (21.7 s, counted in
+    # whole target durations so that nodes reading at other moments agree).
+    assert manager.anchored[1:] == [moved + 3 * TWO + 10 * TWO]
+    assert manager.jobs[3].start == moved + 3 * TWO + 10 * TWO
+
+
+def test_a_run_after_a_discontinuity_starts_on_the_grid_of_target_durations():
+    end = T0 + 3 * TWO
+    assert after_discontinuity(end, end + timedelta(seconds=1.9), 2) == end   # no pause
+    assert after_discontinuity(end, end - timedelta(seconds=3), 2) == end     # clock behind
+    assert after_discontinuity(end, end + timedelta(seconds=30.5), 2) == end + 15 * TWO
+    assert after_discontinuity(end, end + timedelta(seconds=30.5), 6) == end + 5 * 3 * TWO
 
 
 def test_twitch_token_parsing_and_urls():
