@@ -13,13 +13,15 @@ import gevent.pool
 import requests
 
 from common import renditions
+from common.fs import ensure_directory, fsync_directory
 from common.segment_files import recover_temp_files
+from common.segments import parse_segment_path, segment_file_name
 
 from . import metrics
 from .download import Downloader
 from .problems import Complaints
 from .sources import Offline
-from .timeline import TimelineLookup
+from .timeline import RACE_WINDOW, UNSETTLED_FOR, TimelineLookup, Unsettled
 from .variants import select_variants
 from .worker import Worker, error_kind
 
@@ -82,6 +84,7 @@ class StreamManager:
             first_retry_delay=first_retry_delay, complaints=self.complaints)
         # Where runs of segments without program date times find their timeline.
         self.timelines = TimelineLookup(base_dir, stream, peers, self.session)
+        self.unsettled = {}          # variant -> Unsettled: a run anchored on the clock
         self.subtitles_noted = False
         self.offline_poll_interval = offline_poll_interval
         self.master_max_age = master_max_age or source.master_max_age
@@ -133,6 +136,9 @@ class StreamManager:
     def submit(self, job):
         """Fetch a segment unless an equal one is already fetched or being fetched."""
         key = (job.variant, job.start)
+        run = self.unsettled.get(job.variant)
+        if run is not None and job.start >= run.start:
+            run.starts.add(job.start)
         existing = self.jobs.get(key)
         if existing is not None:
             if existing.running:
@@ -159,11 +165,23 @@ class StreamManager:
         at a peer (timeline.py), else the clock estimate the job carries. Without a complete
         copy after this attempt, the segment is fetched on like any other."""
         estimate = job.start
-        job.resolve = lambda content_hash: self.adopt(job.variant, estimate, content_hash)
+        anchor = {}
+
+        def resolve(content_hash):
+            anchor["hash"] = content_hash
+            found = self.adopt(job.variant, estimate, content_hash)
+            anchor["clock"] = found == (estimate, False)
+            return found
+
+        job.resolve = resolve
         self.recover_hour(job)
+        self.unsettled.pop(job.variant, None)  # a new run: the last one is what it is
         probe = self.downloads.spawn(self.downloader.probe, job)
         result = probe.get()
         job.resolve = None
+        if anchor.get("clock") and self.timelines.peers:
+            self.unsettled[job.variant] = Unsettled(anchor["hash"], job.start,
+                                                    time.monotonic() + UNSETTLED_FOR)
         if result in ("full", "suspect"):
             state = Job(job)
             state.result = result
@@ -185,6 +203,67 @@ class StreamManager:
                 len(self.timelines.peers))
             return estimate, False
         return found
+
+    def settle_loop(self, interval=1):
+        """Check runs anchored on the clock against the peers (timeline.Unsettled)."""
+        while not self.stopping.wait(interval):
+            for variant, run in list(self.unsettled.items()):
+                try:
+                    self.settle(variant, run)
+                except Exception:
+                    log.exception("%s %s: checking the timeline of %r failed", self.stream,
+                        variant, run)
+                    self.unsettled.pop(variant, None)
+
+    def settle(self, variant, run):
+        """Done with `run` once a peer holds its first segment (or after a while); if a peer's
+        copy starts earlier, it anchored the same run at the same moment: move ours there."""
+        if time.monotonic() > run.until:
+            self.unsettled.pop(variant, None)
+            return
+        start = self.timelines.at_peers(variant, run.start, run.hash, RACE_WINDOW)
+        if start is None or self.unsettled.get(variant) is not run:
+            return
+        del self.unsettled[variant]
+        if start < run.start:
+            self.move_run(variant, run, start - run.start)
+
+    def move_run(self, variant, run, shift):
+        """Rename this node's segments of `run` by shift, and count on from there."""
+        for worker in self.workers.get(variant, []):
+            worker.shift(run.start, shift)
+        renamed = 0
+        for old in sorted(run.starts):
+            state = self.jobs.pop((variant, old), None)
+            if state is not None:  # a fetch still running or retrying names its file anew
+                for job in (state.job, state.alternative):
+                    if job is not None and job.start == old:
+                        job.start = old + shift
+                self.remember((variant, old + shift), state)
+            renamed += self.rename_stored(variant, old, old + shift)
+        log.warning("%s %s: another node anchored this run %.3fs earlier at the same moment;"
+            " moved %d segment file(s) onto its timeline", self.stream, variant,
+            -shift.total_seconds(), renamed)
+
+    def rename_stored(self, variant, old, new):
+        """Rename the final files of the segment starting at `old` to start at `new`."""
+        path = self.hour_path(variant, old)
+        prefix = old.strftime("%M:%S.%f-")
+        try:
+            names = [n for n in os.listdir(path) if n.startswith(prefix) and "-temp-" not in n]
+        except FileNotFoundError:
+            return 0
+        target = self.hour_path(variant, new)
+        ensure_directory(target)
+        for name in names:
+            info = parse_segment_path(os.path.join(path, name))
+            os.replace(os.path.join(path, name), os.path.join(target, segment_file_name(
+                new, info.duration, info.type, info.hash)))
+        if names:
+            fsync_directory(target)
+            if target != path:
+                fsync_directory(path)
+        return len(names)
 
     def remember(self, key, state):
         self.jobs[key] = state
@@ -271,11 +350,11 @@ class StreamManager:
             self.recover_recent()
         except OSError as e:
             log.warning("could not recover temp files under %s: %s", self.base_dir, e)
-        recovery = gevent.spawn(self.recovery_loop)
+        loops = [gevent.spawn(self.recovery_loop), gevent.spawn(self.settle_loop)]
         try:
             self.follow()
         finally:
-            recovery.kill()
+            gevent.killall(loops)
 
     def follow(self):
         error_delay = 1

@@ -13,6 +13,12 @@ around the estimate, first in this archive (our own earlier timeline, e.g. befor
 worker replacement), then in each peer's listing (`/files/STREAM/VARIANT/HOUR` of their
 restreamers): a copy with the same hash gives the run its start. The first node to record a run
 sets its timeline and every later one adopts it (docs/design.md).
+
+Two nodes that anchor the same run at the same moment find no copy anywhere and each write their
+own. So a run anchored on the clock stays *unsettled* for a few seconds, during which the
+manager asks the peers again: should one hold the run's first segment at an earlier start (the
+rule: earliest wins, the same on every node), this node moves its run there, renaming the few
+files it wrote, well before any peer's backfiller copies segments that young.
 """
 
 import logging
@@ -29,6 +35,11 @@ log = logging.getLogger(__name__)
 # How far from the clock estimate a copy may lie and still be the same run: EXTINF durations
 # that are slightly off accumulate over days of a run, so this is generous (3 hour listings).
 WINDOW = timedelta(hours=1)
+# A run anchored on the clock is checked against the peers this long (seconds): longer than two
+# nodes' first fetches can overlap, shorter than the restreamer's 10 s before listing a segment.
+UNSETTLED_FOR = 8
+# How far apart two nodes anchoring the same run at once can be (their poll phases).
+RACE_WINDOW = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 EPOCH = datetime(1970, 1, 1)
 
@@ -66,6 +77,19 @@ def matches(names, hour, hash):
             except ValueError:
                 continue
     return [(start, type) for start, type in found if type != "temp"]
+
+
+class Unsettled:
+    """A run this node anchored on the clock, checked against the peers for a while."""
+
+    def __init__(self, hash, start, until):
+        self.hash = hash
+        self.start = start        # of its first segment
+        self.until = until        # monotonic time to stop checking
+        self.starts = {start}     # of the segments submitted since
+
+    def __repr__(self):
+        return f"<Unsettled run from {self.start}>"
 
 
 def nearest(found, estimate):
@@ -113,20 +137,25 @@ class TimelineLookup:
             full = any(s == start and t == "full" for s, t in found)
             self._log(variant, estimate, start, "this archive")
             return start, full
-        peer_found = []
+        start = self.at_peers(variant, estimate, hash, self.window)
+        return None if start is None else (start, False)
+
+    def at_peers(self, variant, estimate, hash, window):
+        """The earliest start of a peer's copy of `hash` within window of estimate, or None."""
+        found = []
         for peer in self.peers:
             try:
-                for hour in hours:
-                    peer_found += [(start, peer) for start, _ in
-                                   matches(self.remote(peer, variant, hour), hour, hash)]
+                for hour in hours_around(estimate, window):
+                    found += [(start, peer) for start, _ in
+                              matches(self.remote(peer, variant, hour), hour, hash)]
             except (requests.RequestException, ValueError) as e:
                 log.warning("%s %s: cannot look for a copy of a segment at %s: %s", self.stream,
                             variant, peer, str(e).splitlines()[0] if str(e) else type(e).__name__)
-        if not peer_found:
+        if not found:
             return None
-        start, peer = min(peer_found)
+        start, peer = min(found)
         self._log(variant, estimate, start, f"peer {peer}")
-        return start, False
+        return start
 
     def _log(self, variant, estimate, start, where):
         log.info("%s %s: timeline anchored on a copy in %s: segment at %s (clock estimate "

@@ -143,6 +143,13 @@ class Worker:
         self.known = {key: value for key, value in self.known.items() if key in current}
         return newest
 
+    def shift(self, since, shift):
+        """Move the starts of the run beginning at `since` (another node's timeline)."""
+        self.known = {key: (start + shift if start >= since else start, duration)
+                      for key, (start, duration) in self.known.items()}
+        if self.tail is not None and self.tail[1] >= since:
+            self.tail = (self.tail[0], self.tail[1] + shift, self.tail[2])
+
     def follows_tail(self, entry):
         """The newest entry we handled, if this one (first in its playlist) is its successor by
         media sequence number: the playlist moved on past everything it showed before."""

@@ -131,3 +131,38 @@ def test_two_nodes_give_the_same_bytes_the_same_name_and_backfill_a_hole(
     finally:
         for server in servers:
             server.stop()
+
+
+def test_two_nodes_anchoring_at_the_same_moment_settle_on_one_timeline(
+        origin, run_downloader, tmp_path):
+    channel = origin.channel()
+    bases = [str(tmp_path / name) for name in ("a", "b")]
+    for base in bases:
+        os.makedirs(base)
+    servers = [Restreamer(base) for base in bases]
+    try:
+        for server in servers:
+            server.wait_ready()
+        # Both read the first playlist within milliseconds: neither finds a copy anywhere,
+        # and their clock anchors differ by those milliseconds.
+        first = origin.next_seq()
+        for base, peer in zip(bases, reversed(servers)):
+            run_downloader(channel.master_url, base_dir=base, peers=[peer.url])
+        origin.wait_for_seq(first + 5)
+        wait_for(lambda: all(len(stored(base, "test", "source")) >= 8 for base in bases), 10,
+                 "segments on both nodes")
+        names = [{s.hash: os.path.relpath(s.path, base) for s in stored(base, "test", "source")}
+                 for base in bases]
+        shared = set(names[0]) & set(names[1])
+        assert len(shared) >= 6
+        assert {names[0][h] for h in shared} == {names[1][h] for h in shared}
+        for base in bases:
+            segments = stored(base, "test", "source")
+            stats = SelectionStats()
+            best = get_best_segments(os.path.join(base, "test", "source"), segments[0].start,
+                                     segments[-1].end, stats=stats)
+            assert None not in best and stats.overlaps == 0 and len(best) == len(segments)
+            assert_no_duplicate_bytes(segments)
+    finally:
+        for server in servers:
+            server.stop()
