@@ -44,6 +44,8 @@ from typing import NamedTuple, Optional
 import gevent
 from gevent import subprocess
 
+from .renditions import audio_margin
+
 log = logging.getLogger(__name__)
 
 CONTAINERS = ("mpegts", "mp4")
@@ -240,17 +242,6 @@ COPYTS_OUT = ["-f", "mpegts", "-mpegts_copyts", "1", "-muxdelay", "0", "-muxprel
 
 
 # --- separate sound --------------------------------------------------------------------------
-
-# Audio and video segment names of a stream without program date times are anchored apart and
-# may differ by up to a segment: the audio of a part is looked for this many segments wider.
-AUDIO_MARGIN_SEGMENTS = 2
-MIN_AUDIO_MARGIN = timedelta(seconds=2)
-
-
-def audio_margin(pieces):
-    """How much wider than the video's segments to take the audio's (by their names)."""
-    return max(MIN_AUDIO_MARGIN, AUDIO_MARGIN_SEGMENTS * max(s.duration for s in pieces))
-
 
 class _Sound:
     """A cut's separate audio: the rendition's segments, and the sound of any part."""

@@ -21,14 +21,19 @@ import logging
 import os
 import re
 import tempfile
+from datetime import timedelta
 
-from .cuts import audio_margin
 from .segments import get_best_segments
 
 log = logging.getLogger(__name__)
 
 INFO_FILE = "variant.json"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # a variant directory name (no / nor ..)
+# Audio and video segment names of a stream without program date times are anchored apart and
+# may differ by up to a segment: a cut's audio is looked for this many segments wider (and then
+# trimmed to the video by timestamp, common.cuts).
+AUDIO_MARGIN_SEGMENTS = 2
+MIN_AUDIO_MARGIN = timedelta(seconds=2)
 
 
 def read_info(variant_path):
@@ -96,6 +101,11 @@ def audio_variant(variant_path):
         if os.path.isdir(path):
             return path
     return None
+
+
+def audio_margin(pieces):
+    """How much wider than the video's segments to take the audio's (by their names)."""
+    return max(MIN_AUDIO_MARGIN, AUDIO_MARGIN_SEGMENTS * max(s.duration for s in pieces))
 
 
 def audio_segments(variant_path, segments):

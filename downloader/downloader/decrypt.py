@@ -6,9 +6,6 @@ the last block until we know whether it ends the segment (padding) or the transf
 it is clear data like the rest and is kept).
 """
 
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 BLOCK = 16
 
 
@@ -25,6 +22,9 @@ class SegmentDecryptor:
     def __init__(self, key, iv):
         if len(key) != BLOCK:
             raise DecryptError(f"an AES-128 key is 16 bytes, not {len(key)}")
+        # Imported here: the OpenSSL bindings cost ~6 MiB, which clear streams need not pay.
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
         self._cipher = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
         self._held = b""  # the last clear block(s) seen: padding, if the segment ends here
 
@@ -36,6 +36,8 @@ class SegmentDecryptor:
 
     def finish(self):
         """The rest of a complete segment, padding removed; DecryptError if it is not valid."""
+        from cryptography.hazmat.primitives import padding
+
         try:
             clear = self._held + self._cipher.finalize()
             unpadder = padding.PKCS7(BLOCK * 8).unpadder()

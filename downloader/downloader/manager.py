@@ -85,6 +85,7 @@ class StreamManager:
         # Where runs of segments without program date times find their timeline.
         self.timelines = TimelineLookup(base_dir, stream, peers, self.session)
         self.unsettled = {}          # variant -> Unsettled: a run anchored on the clock
+        self.renditions_wanted = []  # audio renditions the wanted variants play with
         self.subtitles_noted = False
         self.offline_poll_interval = offline_poll_interval
         self.master_max_age = master_max_age or source.master_max_age
@@ -399,7 +400,7 @@ class StreamManager:
     def wanted_variants(self):
         if "all" in self.qualities:
             return list(self.workers) or ["all"]
-        return self.qualities
+        return self.qualities + self.renditions_wanted
 
     def refresh(self):
         """Fetch the master playlist and start the workers that are needed."""
@@ -412,6 +413,7 @@ class StreamManager:
             log.info("%s: the master playlist lists %d subtitles rendition(s); subtitles are not"
                 " recorded", self.stream, master.subtitles)
         chosen, missing = select_variants(variants, self.qualities)
+        self.renditions_wanted = [name for name in chosen if name not in self.qualities]
         if missing:
             log.warning("%s: variants %s not in the master playlist (it has %s); will look"
                 " again in %ss", self.stream, ",".join(missing),
