@@ -12,6 +12,7 @@ from downloader.playlist import ByteRange, parse_media_playlist
 from downloader.problems import Complaints
 from downloader.timeline import TimelineLookup, clock_estimates, hours_around
 from downloader.variants import parse_master, select_variants
+from downloader.worker import Worker
 
 URL = "http://o.test/live/index.m3u8"
 T0 = datetime(2026, 11, 27, 12, 0, 0)
@@ -147,3 +148,41 @@ def test_timeline_lookup_prefers_this_archive_then_the_earliest_peer_copy(tmp_pa
     lookup.remote = lambda peer, variant, hour: listings.get((peer, hour), [])
     assert lookup.find("v", T0, "C" * 42 + "A") == (T0 - timedelta(milliseconds=100), False)
     assert hours_around(T0) == ["2026-11-27T11", "2026-11-27T12", "2026-11-27T13"]
+
+
+class Manager:
+    """Stands in for the manager: records what a worker submits and what it reports."""
+    stream = "s"
+
+    def __init__(self):
+        self.jobs = []
+        self.complaints = Complaints("s")
+
+    def submit(self, job):
+        self.jobs.append(job)
+
+    def anchor(self, job):
+        self.jobs.append(job)
+        return job.start
+
+    def worker_working(self, worker):
+        pass
+
+
+def test_worker_fetches_neither_gaps_nor_what_it_cannot_decrypt(caplog):
+    manager = Manager()
+    worker = Worker(manager, "v", URL)
+    playlist = parse("#EXT-X-PROGRAM-DATE-TIME:2026-11-27T12:00:00Z\n"
+                     "#EXTINF:2,\na.ts\n"
+                     "#EXT-X-GAP\n#EXTINF:2,\ngap.ts\n"
+                     "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"k\"\n#EXTINF:2,\nsample-aes.ts\n"
+                     "#EXT-X-KEY:METHOD=AES-128,URI=\"k\"\n#EXTINF:2,\n"
+                     "#EXT-X-BYTERANGE:100@0\nb.ts\n"
+                     "#EXT-X-PART:DURATION=0.5,URI=\"part.ts\"\n")
+    with caplog.at_level("ERROR", logger="downloader.problems"):
+        worker.handle(playlist)
+    jobs = [(j.uri.rsplit("/", 1)[1], j.start) for j in manager.jobs]
+    # The gap's and the undecryptable segment's time still counts on the timeline.
+    assert jobs == [("a.ts", T0), ("b.ts", T0 + 6 * ONE)]
+    assert manager.jobs[1].key.uri == "http://o.test/live/k" and manager.jobs[1].byterange
+    assert len(caplog.records) == 1 and "SAMPLE-AES" in caplog.records[0].getMessage()
