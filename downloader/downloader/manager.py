@@ -13,15 +13,13 @@ import gevent.pool
 import requests
 
 from common import renditions
-from common.fs import ensure_directory, fsync_directory
 from common.segment_files import recover_temp_files
-from common.segments import parse_segment_path, segment_file_name
 
 from . import metrics
 from .download import Downloader
 from .problems import Complaints
 from .sources import Offline
-from .timeline import RACE_WINDOW, UNSETTLED_FOR, TimelineLookup, Unsettled
+from .anchors import Anchors
 from .variants import select_variants
 from .worker import Worker, error_kind
 
@@ -83,8 +81,7 @@ class StreamManager:
         self.downloader = Downloader(self.session, base_dir, suspect_after, retry_deadline,
             first_retry_delay=first_retry_delay, complaints=self.complaints)
         # Where runs of segments without program date times find their timeline.
-        self.timelines = TimelineLookup(base_dir, stream, peers, self.session)
-        self.unsettled = {}          # variant -> Unsettled: a run anchored on the clock
+        self.anchors = Anchors(self, peers)
         self.renditions_wanted = []  # audio renditions the wanted variants play with
         self.subtitles_noted = False
         self.offline_poll_interval = offline_poll_interval
@@ -137,9 +134,7 @@ class StreamManager:
     def submit(self, job):
         """Fetch a segment unless an equal one is already fetched or being fetched."""
         key = (job.variant, job.start)
-        run = self.unsettled.get(job.variant)
-        if run is not None and job.start >= run.start:
-            run.starts.add(job.start)
+        self.anchors.note(job)
         existing = self.jobs.get(key)
         if existing is not None:
             if existing.running:
@@ -161,110 +156,14 @@ class StreamManager:
         return state
 
     def anchor(self, job):
-        """Fetch the first segment of a run without program date times now (one attempt) and
-        return the start its run is named by: that of a copy of the same bytes stored here or
-        at a peer (timeline.py), else the clock estimate the job carries. Without a complete
-        copy after this attempt, the segment is fetched on like any other."""
-        estimate = job.start
-        anchor = {}
+        """The first segment of a run without program date times (anchors.Anchors.anchor)."""
+        return self.anchors.anchor(job)
 
-        def resolve(content_hash):
-            anchor["hash"] = content_hash
-            found = self.adopt(job.variant, estimate, content_hash)
-            anchor["clock"] = found == (estimate, False)
-            return found
-
-        job.resolve = resolve
-        self.recover_hour(job)
-        self.unsettled.pop(job.variant, None)  # a new run: the last one is what it is
-        probe = self.downloads.spawn(self.downloader.probe, job)
-        result = probe.get()
-        job.resolve = None
-        if anchor.get("clock") and self.timelines.peers:
-            self.unsettled[job.variant] = Unsettled(anchor["hash"], job.start,
-                                                    time.monotonic() + UNSETTLED_FOR)
-        if result in ("full", "suspect"):
-            state = Job(job)
-            state.result = result
-            self.remember((job.variant, job.start), state)
-        else:
-            self.submit(job)
-        return job.start
-
-    def adopt(self, variant, estimate, content_hash):
-        """(start, full copy stored here) for a run whose first segment hashes to content_hash."""
-        try:
-            found = self.timelines.find(variant, estimate, content_hash)
-        except Exception:
-            log.exception("%s %s: looking for a copy of a segment failed", self.stream, variant)
-            found = None
-        if found is None:
-            log.info("%s %s: timeline anchored on the clock at %s (no copy of its first segment"
-                " here or at %d peer(s))", self.stream, variant, estimate,
-                len(self.timelines.peers))
-            return estimate, False
-        return found
-
-    def settle_loop(self, interval=1):
-        """Check runs anchored on the clock against the peers (timeline.Unsettled)."""
-        while not self.stopping.wait(interval):
-            for variant, run in list(self.unsettled.items()):
-                try:
-                    self.settle(variant, run)
-                except Exception:
-                    log.exception("%s %s: checking the timeline of %r failed", self.stream,
-                        variant, run)
-                    self.unsettled.pop(variant, None)
-
-    def settle(self, variant, run):
-        """Done with `run` once a peer holds its first segment (or after a while); if a peer's
-        copy starts earlier, it anchored the same run at the same moment: move ours there."""
-        if time.monotonic() > run.until:
-            self.unsettled.pop(variant, None)
-            return
-        start = self.timelines.at_peers(variant, run.start, run.hash, RACE_WINDOW)
-        if start is None or self.unsettled.get(variant) is not run:
-            return
-        del self.unsettled[variant]
-        if start < run.start:
-            self.move_run(variant, run, start - run.start)
-
-    def move_run(self, variant, run, shift):
-        """Rename this node's segments of `run` by shift, and count on from there."""
-        for worker in self.workers.get(variant, []):
-            worker.shift(run.start, shift)
-        renamed = 0
-        for old in sorted(run.starts):
-            state = self.jobs.pop((variant, old), None)
-            if state is not None:  # a fetch still running or retrying names its file anew
-                for job in (state.job, state.alternative):
-                    if job is not None and job.start == old:
-                        job.start = old + shift
-                self.remember((variant, old + shift), state)
-            renamed += self.rename_stored(variant, old, old + shift)
-        log.warning("%s %s: another node anchored this run %.3fs earlier at the same moment;"
-            " moved %d segment file(s) onto its timeline", self.stream, variant,
-            -shift.total_seconds(), renamed)
-
-    def rename_stored(self, variant, old, new):
-        """Rename the final files of the segment starting at `old` to start at `new`."""
-        path = self.hour_path(variant, old)
-        prefix = old.strftime("%M:%S.%f-")
-        try:
-            names = [n for n in os.listdir(path) if n.startswith(prefix) and "-temp-" not in n]
-        except FileNotFoundError:
-            return 0
-        target = self.hour_path(variant, new)
-        ensure_directory(target)
-        for name in names:
-            info = parse_segment_path(os.path.join(path, name))
-            os.replace(os.path.join(path, name), os.path.join(target, segment_file_name(
-                new, info.duration, info.type, info.hash)))
-        if names:
-            fsync_directory(target)
-            if target != path:
-                fsync_directory(path)
-        return len(names)
+    def remember_done(self, job, result):
+        """A segment fetched outside submit (an anchor's): not to be fetched again."""
+        state = Job(job)
+        state.result = result
+        self.remember((job.variant, job.start), state)
 
     def remember(self, key, state):
         self.jobs[key] = state
@@ -351,7 +250,7 @@ class StreamManager:
             self.recover_recent()
         except OSError as e:
             log.warning("could not recover temp files under %s: %s", self.base_dir, e)
-        loops = [gevent.spawn(self.recovery_loop), gevent.spawn(self.settle_loop)]
+        loops = [gevent.spawn(self.recovery_loop), gevent.spawn(self.anchors.settle_loop)]
         try:
             self.follow()
         finally:
