@@ -157,11 +157,12 @@ def conflict_message(row, version):
              f"now {row['version']})"]
     if row["editor"]:
         parts.append(f"last edited by {row['editor']} at {format_utc_ms(row['edit_time'])}")
-    if row["modified_time"] and (row["edit_time"] is None
-                                 or row["modified_time"] > row["edit_time"]):
-        by = f" (cutter {row['uploader']})" if row["uploader"] else ""
-        parts.append(f"then {row['state']}{by} at {format_utc_ms(row['modified_time'])}")
-    return "; ".join(parts)
+    now = f"now {row['state']}"
+    if row["uploader"]:
+        now += f" (cutter {row['uploader']})"
+    if row["modified_time"]:
+        now += f", last changed at {format_utc_ms(row['modified_time'])}"
+    return "; ".join(parts + [now])
 
 
 def _check_version(row, version):
