@@ -18,6 +18,7 @@ local server (127.0.0.1:5432, user postgres).
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -28,8 +29,6 @@ import psycopg2
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from support.waiting import free_port  # noqa: E402
 DEFAULT_SERVER = "host=127.0.0.1 port=5432 user=postgres"
 TARGET_LIST_MS = 50
 
@@ -91,26 +90,41 @@ class ThrowawayDatabase:
 
 
 def start_editor(dsn):
-    """python -m editor --no-auth on a free loopback port -> (process, base URL), once it
-    answers."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    """python -m editor --no-auth on a free loopback port -> (process, base URL)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "editor", "--database", dsn, "--no-auth", "--host", "127.0.0.1",
-         "--port", str(port), "--restreamer-url", "http://127.0.0.1:1", "--location", "archive",
+         "--port", "0", "--restreamer-url", "http://127.0.0.1:1", "--location", "archive",
          "--log-level", "WARNING"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # At WARNING the start-up line is not logged: find the port the process listens on.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("the editor exited: " + proc.stderr.read())
-        try:
-            requests.get(url + "/api/session", timeout=1)
-            return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
+        port = _listening_port(proc.pid)
+        if port:
+            return proc, f"http://127.0.0.1:{port}"
+        time.sleep(0.1)
     proc.kill()
     raise RuntimeError("the editor did not start within 60 s")
+
+
+def _listening_port(pid):
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        match = re.fullmatch(r"socket:\[(\d+)\]", target)
+        if match:
+            inodes.add(match.group(1))
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+                return int(fields[1].split(":")[1], 16)
+    return None
 
 
 def timed(session, url, repeat):
