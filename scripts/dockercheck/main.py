@@ -31,7 +31,10 @@ PROJECT_PREFIX = "dcheck"
 # The demo origin's live playlist: 6 segments of 2 s (common.demo_origin's ffmpeg command).
 ORIGIN_WINDOW = timedelta(seconds=12)
 HOLE = timedelta(seconds=40)              # longer than the origin's window: a real hole
-BACKFILLER_ARGS = "--pass-interval 10 --recent-cutoff 30"
+# Production's defaults but for a pass every 10 s instead of every minute; the recent cutoff
+# (120 s: segments younger than that are left to the local downloader) keeps the hole open
+# until it has been measured.
+BACKFILLER_ARGS = "--pass-interval 10"
 STANDIN_IMAGES = ("python:3.11-slim", "postgres:15-bookworm")
 
 
