@@ -479,8 +479,9 @@ class Check:
                            f"{','.join(map(str, sorted(origin_uids)))}")
 
     def process_uids(self, container):
-        out = self.docker("top", container, "-eo", "uid").stdout.split()[1:]
-        return {int(u) for u in out}
+        # docker top needs the pid column to map processes to the container.
+        lines = self.docker("top", container, "-eo", "pid,uid").stdout.splitlines()[1:]
+        return {int(line.split()[1]) for line in lines}
 
     def check_images(self):
         sizes = []
