@@ -295,7 +295,7 @@ class Check:
             for n in self.nodes:
                 found = archive.segments(self.restreamer_url(n), STREAM)
                 if len(found) < self.origin_variants or not all(
-                        len(v) >= 3 for v in found.values()):
+                        len(v) >= 15 for v in found.values()):  # 30 s: the range read below
                     raise CheckFailed(f"node-{n} has {({k: len(v) for k, v in found.items()})}")
                 counts[n] = found
             return counts
