@@ -30,7 +30,7 @@ def service_commands(plan, dsn):
     if stream.kind == "demo":
         # The downloader polls an offline stream only every 20 s: start it once this is live.
         services.append(Service("demo_origin", _python(
-            "common.demo_origin", "--port", str(plan.port("demo_origin")), *common),
+            "demo_origin", "--port", str(plan.port("demo_origin")), *common),
             ready_url=demo_origin_url(plan)))
     services.append(Service("restreamer", _python(
         "restreamer", "--base-dir", plan.segments_dir, "--host", plan.host,

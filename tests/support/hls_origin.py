@@ -36,8 +36,8 @@ import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from common.dateutil import parse as parse_time
-from common.demo_origin import die_with_parent, ffmpeg_hls_command as demo_ffmpeg_command
-from common.demo_origin import stop_ffmpeg
+from demo_origin.origin import ffmpeg_hls_command as demo_ffmpeg_command
+from demo_origin.processes import stop_ffmpeg, with_parent_death_signal
 
 log = logging.getLogger(__name__)
 
@@ -217,8 +217,8 @@ class HLSOrigin:
         os.makedirs(self.directory, exist_ok=True)
         cmd = ffmpeg_hls_command(self.directory, self.segment_duration, self.sizes, self.fps,
             self.list_size, fmp4=self.fmp4)
-        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
+        self.process = subprocess.Popen(with_parent_death_signal(cmd), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.server = WSGIServer(("127.0.0.1", 0), self.app, log=None, handler_class=_Handler)
         self.server.start()
         self.watcher = gevent.spawn(self._watch)

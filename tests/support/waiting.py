@@ -1,6 +1,8 @@
 """Synchronising tests with real processes: poll a condition under a deadline, never sleep blind."""
 
+import signal
 import socket
+import subprocess
 import time
 from contextlib import closing
 
@@ -22,3 +24,16 @@ def free_port(host="127.0.0.1"):
     with closing(socket.socket()) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def stop_process(proc, timeout=20):
+    """SIGTERM a daemon started with text-mode pipes; -> (exit code, its whole output). Fails the
+    test if it does not stop in time (after killing it, so nothing outlives the test)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+        raise AssertionError(f"{proc.args[:3]} did not stop on SIGTERM:\n" + output[-3000:])
+    return proc.returncode, output
