@@ -6,6 +6,8 @@ problem at once, in words, before anything is written.
 
 import re
 
+from common.cuts import MIN_CUT_DURATION
+
 # Edit inputs the cutter reads; the claim compares every one of them with what it checked.
 CUT_INPUTS = ("allow_holes", "uploader_whitelist", "upload_location", "video_start", "video_end",
               "video_title", "video_description", "video_tags", "video_stream", "video_variant",
@@ -29,6 +31,9 @@ def problems(values):
     start, end = values.get("video_start"), values.get("video_end")
     if start is not None and end is not None and end <= start:
         found.append(f"video_end ({end}) must be after video_start ({start})")
+    elif start is not None and end is not None and end - start < MIN_CUT_DURATION:
+        found.append(f"the video lasts {(end - start).total_seconds():g}s, less than the "
+                     f"shortest cut ({MIN_CUT_DURATION.total_seconds():g}s)")
     for name in ("video_stream", "video_variant"):
         value = values.get(name)
         if value and not _NAME_RE.match(value):
