@@ -237,9 +237,22 @@ def _rollback(conn, cur):
         log.warning("rollback failed: %s", str(e).strip())
 
 
-def retry_reason(exc):
+def retry_reason(exc: BaseException) -> str | None:
     """'serialization_failure' / 'deadlock' if exc is a conflict worth retrying, else None."""
     return RETRYABLE.get(getattr(exc, "pgcode", None))
+
+
+def note_conflict(exc: BaseException, what: str, logger: logging.Logger = log) -> bool:
+    """For code that retries a statement itself: if exc is a conflict (another transaction
+    changed the same rows first; psycopg2 raises it as an OperationalError, like a lost
+    connection), count it as retried, log that `what` is retried, and return True. False for
+    any other error, which the caller handles as a database problem."""
+    reason = retry_reason(exc)
+    if reason is None:
+        return False
+    transaction_retries.labels(reason).inc()
+    logger.info("%s conflicted with a concurrent change (%s); retrying", what, reason)
+    return True
 
 
 class Attempt:

@@ -4,6 +4,7 @@ import argparse
 import logging
 import signal
 import sys
+from typing import NoReturn
 
 import gevent
 import gevent.event
@@ -11,7 +12,7 @@ import gevent.event
 LOG_FORMAT = "%(asctime)s %(levelname)-7s {service} %(name)s: %(message)s"
 
 
-def setup_logging(service, level="INFO"):
+def setup_logging(service: str, level: str | int = "INFO") -> None:
     """One line per record, naming the service, on stderr (the supervisor collects it)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT.format(service=service)))
@@ -46,7 +47,15 @@ def stop_event_on_signals():
     return stop
 
 
-def die(message, code=2):
+def one_line(exc: BaseException, limit: int = 500) -> str:
+    """An exception as one line of at most `limit` characters, for a log line or an event's
+    error column: whitespace (a psycopg2 DETAIL line, ffmpeg's output) collapsed, the type's
+    name if it has no message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def die(message: str, code: int = 2) -> NoReturn:
     """Exit with a one-line message instead of a traceback (bad configuration, bad input)."""
     print(f"error: {message}", file=sys.stderr)
     sys.exit(code)
@@ -58,7 +67,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 
 # argparse types shared by the daemons: a bad value is a one-line usage error, not a traceback.
 
-def _number(text, minimum, strict, kind=float):
+def _number(text: str, minimum: float, strict: bool, kind: type = float):
     try:
         value = kind(text)
     except ValueError:
@@ -69,19 +78,19 @@ def _number(text, minimum, strict, kind=float):
     return value
 
 
-def positive_float(text):
+def positive_float(text: str) -> float:
     return _number(text, 0, strict=True)
 
 
-def non_negative_float(text):
+def non_negative_float(text: str) -> float:
     return _number(text, 0, strict=False)
 
 
-def positive_int(text):
+def positive_int(text: str) -> int:
     return _number(text, 1, strict=False, kind=int)
 
 
-def port_number(text):
+def port_number(text: str) -> int:
     """A TCP port, or 0 (for --metrics-port: disabled)."""
     value = _number(text, 0, strict=False, kind=int)
     if value > 65535:
@@ -89,12 +98,12 @@ def port_number(text):
     return value
 
 
-def safe_name(name):
+def safe_name(name: str) -> bool:
     """A stream or variant name usable as one path component."""
     return bool(name) and not name.startswith(".") and "/" not in name and "\0" not in name
 
 
-def name_list(text):
+def name_list(text: str) -> list[str]:
     """'source,480p' -> ['source', '480p'], each a safe path component."""
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:

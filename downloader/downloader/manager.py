@@ -15,10 +15,10 @@ import requests
 from common.segment_files import recover_temp_files
 
 from . import metrics
-from .download import Downloader
+from .download import Downloader, error_kind
 from .sources import Offline
 from .variants import select_variants
-from .worker import Worker, error_kind
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import gevent.event
 import requests
 
 from . import metrics
-from .download import SegmentJob
+from .download import SegmentJob, error_kind
 from .playlist import new_entries, parse_media_playlist
 from .times import UnknownStart, segment_start, skew_exceeds
 
@@ -147,16 +147,5 @@ class Worker:
             self.report_trouble("program date times skewed")
         elif abs(skew.total_seconds()) > 0.001:
             log.debug("%r: segment at %s skewed by %.3fs", self, start, skew.total_seconds())
-
-
-def error_kind(e):
-    if isinstance(e, requests.Timeout):
-        return "timeout"
-    if isinstance(e, requests.HTTPError):
-        status = e.response.status_code if e.response is not None else 0
-        return f"http_{status // 100}xx"
-    if isinstance(e, requests.ConnectionError):
-        return "connection"
-    return "protocol"
 
 

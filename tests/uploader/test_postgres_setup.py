@@ -1,9 +1,11 @@
 """postgres/ setup scripts, without Docker: the primary setup against a real server, and a
 streaming-replication standby cloned with pg_basebackup from a private primary cluster."""
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -71,6 +73,39 @@ def test_primary_roles_schema_grants_and_nodes(postgres_server, role_names, db_d
     with pytest.raises(psycopg2.errors.InsufficientPrivilege):
         cur.execute("INSERT INTO nodes (name, url) VALUES ('x', 'http://x')")
     conn.close()
+
+
+def test_read_only_role_lists_and_shows_events_with_the_cli(postgres_server, role_names, db_dsn,
+                                                           tmp_path):
+    """`events list/show` only read: the read-only role can use them (they apply no schema);
+    a write as that role is a one-line refusal."""
+    database = psycopg2.extensions.parse_dsn(db_dsn)["dbname"]
+    result = setup_primary(postgres_server, database, role_names, tmp_path)
+    assert result.returncode == 0, result.stderr
+    conn = psycopg2.connect(db_dsn)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("INSERT INTO events (event_start, description) VALUES ('2026-11-27T12:00', "
+                "'seen read-only') RETURNING id")
+    event_id = str(cur.fetchone()[0])
+    conn.close()
+    read_only = (f"host={postgres_server.host} port={postgres_server.port} "
+                 f"user={role_names['READONLY_USER']} password=ro-pw dbname={database}")
+
+    def uploader(*argv):
+        return subprocess.run([sys.executable, "-m", "uploader", "--database", read_only, *argv],
+                              capture_output=True, text=True, timeout=60)
+
+    listed = uploader("events", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert event_id in listed.stdout and "seen read-only" in listed.stdout
+    shown = uploader("events", "show", event_id[:8], "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["description"] == "seen read-only"
+    refused = uploader("events", "create", "--event-start", "2026-11-27T13:00")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "permission denied" in refused.stderr
 
 
 def test_primary_refuses_without_app_password(postgres_server, role_names, db_dsn, tmp_path):

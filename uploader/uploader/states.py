@@ -26,7 +26,11 @@ ACTIONS = {
               "reset is for an upload whose fate an operator has checked"),
     "retry": ((FINALIZING,), EDITED,
               "retry is for an upload an operator has checked did not happen"),
-    "manual-link": ((UNEDITED,), DONE, "a manual link is for an event nobody is cutting"),
+    # From FINALIZING: the operator found the video the cutter's upload made after all (or
+    # uploaded one by hand); the link settles the upload whose outcome was unknown.
+    "manual-link": ((UNEDITED, FINALIZING), DONE,
+                    "a manual link is for an event nobody is cutting, or one whose upload an "
+                    "operator has checked"),
 }
 
 # Cutter steps: step -> (states it may start from, resulting state).
