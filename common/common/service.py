@@ -21,17 +21,20 @@ def setup_logging(service: str, level: str | int = "INFO") -> None:
     root.setLevel(level.upper() if isinstance(level, str) else level)
 
 
-def add_common_args(parser, metrics_port):
+def add_common_args(parser: argparse.ArgumentParser, metrics_port: int) -> None:
     """Flags every daemon takes; metrics_port is the service's documented default."""
     parser.add_argument("--log-level", default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity (default %(default)s)")
     parser.add_argument("--metrics-port", type=port_number, default=metrics_port,
         help="port serving Prometheus /metrics (default %(default)s; 0 disables)")
+    parser.add_argument("--metrics-host", default="0.0.0.0",
+        help="address /metrics listens on (default %(default)s, for a Prometheus elsewhere or "
+             "in another container; 127.0.0.1 keeps it to this machine)")
     parser.add_argument("--profile", action="store_true",
         help="sample stacks and export them as a flamegraph metric (costs a little CPU)")
 
 
-def stop_event_on_signals():
+def stop_event_on_signals() -> gevent.event.Event:
     """Return an Event set on the first SIGTERM/SIGINT; a second signal exits at once."""
     stop = gevent.event.Event()
 
@@ -114,13 +117,13 @@ def name_list(text: str) -> list[str]:
     return names
 
 
-def start_daemon(args):
+def start_daemon(args: argparse.Namespace) -> gevent.event.Event:
     """The start-up every daemon without its own HTTP server shares: serve /metrics on
-    --metrics-port (a port in use is a one-line error), start the stack sampler if --profile,
-    and return an Event that SIGTERM/SIGINT set."""
+    --metrics-host:--metrics-port (a port in use is a one-line error), start the stack sampler
+    if --profile, and return an Event that SIGTERM/SIGINT set."""
     from .stats import install_profiler_if_requested, serve_metrics
     try:
-        serve_metrics(args.metrics_port)
+        serve_metrics(args.metrics_port, args.metrics_host)
     except OSError as e:
         die(str(e))
     install_profiler_if_requested(args)

@@ -18,6 +18,12 @@ def _python(module, *args):
     return [sys.executable, "-u", "-m", module, *args]
 
 
+def _metrics(plan, service):
+    """Where a daemon serves /metrics: on the address the restreamer listens on (loopback
+    unless --host shares the node), its port shifted by --port-offset."""
+    return ["--metrics-host", plan.host, "--metrics-port", str(plan.port(service))]
+
+
 def demo_origin_url(plan):
     return f"http://127.0.0.1:{plan.port('demo_origin')}/master.m3u8"
 
@@ -44,24 +50,24 @@ def service_commands(plan, dsn):
         services.append(Service("downloader", _python(
             "downloader", *source, "--base-dir", plan.segments_dir,
             "--qualities", plan.variants,
-            "--metrics-port", str(plan.port("downloader")), *common)))
+            *_metrics(plan, "downloader"), *common)))
     backfill = ["--base-dir", plan.segments_dir, "--database", dsn,
                 "--localhost", plan.node_name,
-                "--metrics-port", str(plan.port("backfiller")), *common]
+                *_metrics(plan, "backfiller"), *common]
     for peer in plan.peers:
         backfill += ["--node", peer]
     services.append(Service("backfiller", _python("backfiller", *backfill)))
     # Its page shows this node's maps first, then each peer's (--node and the nodes table).
     coverage = ["--base-dir", plan.segments_dir, "--database", dsn,
                 "--localhost", plan.node_name,
-                "--metrics-port", str(plan.port("segment_coverage")), *common]
+                *_metrics(plan, "segment_coverage"), *common]
     for peer in plan.peers:
         coverage += ["--node", peer]
     services.append(Service("segment_coverage", _python("segment_coverage", *coverage)))
     services.append(Service("cutter", _python(
         "cutter", "--name", plan.node_name, "--database", dsn,
         "--base-dir", plan.segments_dir, "--config", cutter_config_path(plan),
-        "--metrics-port", str(plan.port("cutter")), *common)))
+        *_metrics(plan, "cutter"), *common)))
     return services
 
 

@@ -124,6 +124,16 @@ def test_second_node_defaults_and_stream_sources():
     demo = options.plan_from_args([])
     commands = {s.name: s.argv for s in services.service_commands(demo, "dbname=x")}
     downloader = commands["downloader"]
+    # Every /metrics on loopback, like the restreamer: nothing of a local node is reachable
+    # from the network unless --host says so.
+    for name in ("downloader", "backfiller", "segment_coverage", "cutter"):
+        argv = commands[name]
+        assert argv[argv.index("--metrics-host") + 1] == "127.0.0.1", name
+    restreamer = commands["restreamer"]
+    assert restreamer[restreamer.index("--host") + 1] == "127.0.0.1"
+    shared = options.plan_from_args(["--host", "0.0.0.0"])
+    cutter = {s.name: s.argv for s in services.service_commands(shared, "dbname=x")}["cutter"]
+    assert cutter[cutter.index("--metrics-host") + 1] == "0.0.0.0"
     at = downloader.index("--stream")
     assert downloader[at:at + 3] == ["--stream", "demo", "http://127.0.0.1:8010/master.m3u8"]
     with pytest.raises(options.UsageError, match="twitch:CHANNEL"):
