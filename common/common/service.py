@@ -4,6 +4,7 @@ import argparse
 import logging
 import signal
 import sys
+from datetime import timedelta
 from typing import NoReturn
 
 import gevent
@@ -99,6 +100,15 @@ def port_number(text: str) -> int:
     if value > 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port (0-65535): {text!r}")
     return value
+
+
+def duration(text: str) -> timedelta:
+    """A duration with a unit: 30s, 90m, 6h, 7d (or plain seconds)."""
+    from .dateutil import parse_duration
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def safe_name(name: str) -> bool:

@@ -18,9 +18,9 @@ from common import cuts
 from common.database import note_conflict, query, retry_reason
 from common.dateutil import utcnow
 from common.segments import ContainsHoles, SelectionStats, get_best_segments
+from common.events import edits
 from common.service import one_line
 from common.stats import timed
-from uploader import edits
 from uploader.backends import Spool
 
 from . import jobs, metrics
