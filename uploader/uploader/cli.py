@@ -181,7 +181,8 @@ def print_list(rows, as_json):
 def run(args, conn):
     if args.command == "manual-link":
         event_id = events_db.resolve_id(conn, args.event_id)
-        before = events_db.manual_link(conn, event_id, args.url, args.video_id, args.editor)
+        before = events_db.manual_link(conn, event_id, args.url, args.video_id,
+                                       args.editor).before
         print(f"event {event_id}: {before} -> DONE, link {args.url}")
         if before == states.FINALIZING:
             print("The cutter's upload, whose outcome was unknown, is settled by this link: no "
