@@ -14,7 +14,8 @@ import uuid
 
 import psycopg2
 import pytest
-from deploy.private_cluster import running_private_cluster
+
+from support.postgres import running_private_cluster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -185,11 +186,17 @@ def test_cutter_config_is_what_the_cutter_accepts(tmp_path):
     assert locations["local"].backend.directory == str(tmp_path / "uploads")
 
 
+def test_the_newest_postgresql_version_is_chosen_by_number():
+    paths = [f"/usr/lib/postgresql/{v}/bin/initdb" for v in ("9", "15", "13", "dev")]
+    assert database.newest_version(paths) == "/usr/lib/postgresql/15/bin/initdb"
+    assert database.newest_version([]) is None
+
+
 @pytest.mark.skipif(not database.pg_binary("postgres"), reason="no PostgreSQL server binaries")
 def test_private_cluster_starts_serves_and_stops():
-    with running_private_cluster("runlocal-pg-") as (port, _):
-        dsn = database.ensure_database("127.0.0.1", port, "postgres")
-        assert database.ensure_database("127.0.0.1", port, "postgres") == dsn  # idempotent
+    with running_private_cluster("runlocal-pg-") as running:
+        dsn = database.ensure_database("127.0.0.1", running.port, "postgres")
+        assert database.ensure_database("127.0.0.1", running.port, "postgres") == dsn
         with psycopg2.connect(dsn) as conn:
             assert conn.cursor().execute("SELECT 1") is None
 
