@@ -48,7 +48,7 @@ def parse_utc_only(s: str) -> datetime:
         raise ValueError(f"not a valid time: {s!r} ({e})") from None
 
 
-def parse_duration(text):
+def parse_duration(text: str) -> timedelta:
     """CLI durations: '6h', '90m', '30s', '7d', or a plain number of seconds."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
@@ -80,7 +80,7 @@ def format_duration(delta):
     return "".join(f"{n}{unit}" for n, unit in parts) or f"{delta.total_seconds():g}s"
 
 
-def format_utc_ms(dt):
+def format_utc_ms(dt: datetime | None) -> str | None:
     """naive UTC datetime -> '2026-11-27T13:00:00.000Z' (ISO 8601, milliseconds, truncated);
     None -> None. The editor's JSON and messages use this form."""
     if dt is None:

@@ -21,11 +21,11 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 if TYPE_CHECKING:
     from gevent.pywsgi import WSGIServer
@@ -290,7 +290,7 @@ class ProfileCollector:
         self.baseline = {}  # exported stack -> its count when it was picked
         self.lock = threading.Lock()  # scrape-side only; the signal handler never takes it
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         counts = self.sampler.counts.copy()  # one C call: the handler cannot interleave
         overflow = self.sampler.overflow
         with self.lock:
