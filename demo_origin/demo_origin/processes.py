@@ -14,7 +14,9 @@ def with_parent_death_signal(argv: list, sig: int = signal.SIGTERM) -> list:
 
     util-linux's setpriv (always present on Debian) sets the signal and then execs argv, so the
     child keeps its pid. An exec wrapper, unlike a preexec_fn calling prctl(), is safe in a
-    process with threads. Without setpriv (not Linux), argv is returned unchanged."""
+    process with threads. The signal is in force from the moment setpriv execs the command
+    (a parent killed in that first millisecond leaves it unset). Without setpriv (not Linux),
+    argv is returned unchanged."""
     if SETPRIV is None:
         return list(argv)
     return [SETPRIV, "--pdeathsig", signal.Signals(sig).name[3:], "--", *argv]

@@ -28,11 +28,21 @@ def running(pid):
         return False
 
 
+def command_of(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
 def test_child_dies_with_its_parent_killed_by_sigkill():
     parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     try:
         child = int(parent.stdout.readline())
-        assert running(child)
+        # Once setpriv has exec'd the command, the signal is set (before, killing the parent
+        # would race setpriv's prctl).
+        wait_for(lambda: command_of(child) == "sleep", 10, "setpriv to exec the command")
         parent.kill()
         parent.wait(timeout=10)
         wait_for(lambda: not running(child), 10, "the orphaned child to be stopped")

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from common.dateutil import utcnow
+from support.waiting import poll
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASE_PORTS = (8000, 8001, 8002, 8003, 8004, 8010)
@@ -58,12 +59,7 @@ def marked_processes(marker):
 
 
 def wait_until(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+    return poll(condition, timeout, interval=0.2)
 
 
 def get(url, timeout=5):

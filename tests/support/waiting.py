@@ -7,16 +7,23 @@ import time
 from contextlib import closing
 
 
-def wait_for(condition, timeout=10, message="condition", interval=0.05):
-    """Poll until condition() is truthy and return its value; fail naming what was awaited."""
+def poll(condition, timeout=10, interval=0.05):
+    """Poll until condition() is truthy and return its value; after `timeout` seconds, return
+    its last (falsy) value, for callers that fail with a message of their own."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
-        if value:
+        if value or time.monotonic() > deadline:
             return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)  # gevent-patched in tests: other greenlets run meanwhile
+
+
+def wait_for(condition, timeout=10, message="condition", interval=0.05):
+    """Poll until condition() is truthy and return its value; fail naming what was awaited."""
+    value = poll(condition, timeout, interval)
+    if not value:
+        raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+    return value
 
 
 def free_port(host="127.0.0.1"):
