@@ -12,9 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
+import yaml
 
 from deploy.compose_env import interpolate, read_env_file
-from deploy.yaml_subset import parse
 from support.postgres import running_private_cluster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -39,7 +39,7 @@ def cluster_port():
 def test_primary_setup_from_compose_env_serves_the_example_dsn(cluster_port):
     port, directory = cluster_port
     env_example = read_env_file(read(".env.example"))
-    compose = parse(interpolate(read("docker-compose.yml"), env_example))
+    compose = yaml.safe_load(interpolate(read("docker-compose.yml"), env_example))
     service_env = compose["services"]["postgres-primary"]["environment"]
 
     # The seed file exactly as docs/production.md writes it.
