@@ -66,7 +66,7 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"duration {text!r} is too long") from None
 
 
-def format_duration(delta):
+def format_duration(delta: timedelta) -> str:
     """timedelta -> '6h', '1d2h', '90s' -> '1m30s', '6h0m0.001s' (for messages; a fraction
     of a second is shown, so a limit and what exceeds it never print the same)."""
     seconds, fraction = divmod(delta // timedelta(microseconds=1), 1_000_000)

@@ -72,7 +72,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 class OneLineErrorParser(argparse.ArgumentParser):
     """Bad usage: one line saying what is wrong (not the whole usage text), exit 2."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         die(f"{self.prog}: {message} (see --help)")
 
 
