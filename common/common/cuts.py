@@ -12,6 +12,10 @@ API (used by the restreamer's /cut endpoint and by the cutter; keep it stable):
   `['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-c:a', 'aac']`;
   `DEFAULT_ENCODE_ARGS` if you have no preference).
 
+A range shorter than `MIN_CUT_DURATION` (0.1 s) is refused (CutError): it may hold no frame at
+all, which ffmpeg cannot make a video of. Callers that validate input earlier (the restreamer's
+400, the edit checks) use the same constant.
+
 `segments` is a `common.segments.get_best_segments()` result for (start, end): SegmentInfo
 objects with None at discontinuities. Leading and trailing Nones are ignored; with holes inside,
 the output joins the pieces that exist (the gaps are left out of the timeline).
@@ -30,6 +34,11 @@ closing the generator early (a client that went away) kills every ffmpeg it star
 removes its temporary files. A failure raises `CutError` whose message says what failed and
 ffmpeg's own last error line. Work runs in ffmpeg subprocesses driven by gevent, so other
 greenlets keep running while a cut is produced.
+
+Each cut is timed (`common.stats.timed`): `cut_latency_seconds{type, container}` and
+`cut_normalized_latency_seconds`, wall seconds per second of video cut. A generator's time runs
+until it is exhausted, so it includes its consumer's (a client receiving the cut, an upload);
+a cut closed early is not recorded.
 """
 
 import json
@@ -45,6 +54,7 @@ import gevent
 from gevent import subprocess
 
 from .renditions import audio_margin
+from .stats import timed
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +73,35 @@ FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
 MAP_AV = ["-map", "0:v:0?", "-map", "0:a:0?"]
 MPEGTS_OUT = ["-f", "mpegts"]
 MP4_OUT = ["-f", "mp4", "-movflags", "+faststart"]
+# The shortest range worth cutting: a shorter one may hold no frame at all.
+MIN_CUT_DURATION = timedelta(milliseconds=100)
+# Wall seconds per second of video: from a rough cut's copy (~1e-4) to a slow re-encode (>1).
+CUT_SPEED_BUCKETS = (1e-4, 3e-4, 1e-3, 3e-3, .01, .03, .1, .3, 1, 3, 10)
 
 
 class CutError(Exception):
     """A cut could not be made: bad arguments, a missing segment, or ffmpeg failed (why)."""
 
 
+def _video_seconds(ret, segments, start, end, *args, **kwargs):
+    return (end - start).total_seconds()
+
+
+def _timed_cut(cut_type, container_position=None):
+    """timed() for a cut function whose `container` argument is at that position (None: it
+    has none and makes MPEG-TS)."""
+    def container(ret, *args, **kwargs):
+        if container_position is None:
+            return "mpegts"
+        if "container" in kwargs:
+            return kwargs["container"]
+        return args[container_position] if len(args) > container_position else "mpegts"
+    return timed("cut", normalize=_video_seconds, unit="second of video",
+                 normalized_buckets=CUT_SPEED_BUCKETS, type=lambda *a, **k: cut_type,
+                 container=container)
+
+
+@_timed_cut("rough")
 def rough_cut(segments, start, end, audio=None):
     """The segments' bytes concatenated, unchanged (MPEG-TS); with separate audio, the
     segments stream-copied together with their sound (original timestamps kept)."""
@@ -83,6 +116,7 @@ def rough_cut(segments, start, end, audio=None):
         yield from work.drain(final)
 
 
+@_timed_cut("fast", container_position=3)
 def fast_cut(segments, start, end, container="mpegts", audio=None):
     """Frame-accurate cut re-encoding only the first and last segments (see module docs)."""
     _check_container(container)
@@ -97,6 +131,7 @@ def fast_cut(segments, start, end, container="mpegts", audio=None):
                                + MAP_AV + ["-c", "copy"], container, parts)
 
 
+@_timed_cut("full", container_position=4)
 def full_cut(segments, start, end, encode_args, container="mpegts", audio=None):
     """One ffmpeg re-encode of the range with encode_args (see module docs)."""
     _check_container(container)
@@ -132,6 +167,9 @@ def _pieces(segments, start, end):
     """The segments that exist, in order; CutError if there is nothing to cut."""
     if end <= start:
         raise CutError(f"end {end} is not after start {start}")
+    if end - start < MIN_CUT_DURATION:
+        raise CutError(f"the range {start} to {end} is shorter than the minimum of "
+                       f"{MIN_CUT_DURATION.total_seconds():g}s")
     pieces = [s for s in segments if s is not None and s.end > start and s.start < end]
     if not pieces:
         raise CutError(f"no segments between {start} and {end}")

@@ -59,7 +59,7 @@ class SegmentWriter:
         if self.path is None:
             self.abort()
 
-    def write(self, chunk):
+    def write(self, chunk: bytes) -> None:
         self._sha.update(chunk)
         self._file.write(chunk)
         self.bytes_written += len(chunk)
@@ -96,7 +96,7 @@ class SegmentWriter:
         self.path = final
         return final
 
-    def abort(self):
+    def abort(self) -> None:
         if not self._file.closed:
             self._file.close()
         try:
@@ -105,7 +105,7 @@ class SegmentWriter:
             pass
 
 
-def hash_file(path):
+def hash_file(path: str) -> str:
     sha = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
@@ -113,7 +113,7 @@ def hash_file(path):
     return hash_name(sha.digest())
 
 
-def recover_temp_files(hour_path, min_age=timedelta(minutes=5)):
+def recover_temp_files(hour_path: str, min_age: timedelta = timedelta(minutes=5)) -> list[str]:
     """Turn temp files older than min_age (their writer died) into partials; delete empty ones.
     Returns the new paths. Younger temp files may still be being written and are left alone."""
     recovered = []

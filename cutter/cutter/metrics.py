@@ -1,5 +1,6 @@
 """The cutter's Prometheus metrics. Labels come from fixed sets: location names from the config,
-outcomes and phases from jobs.py, cut types rough/fast/full."""
+outcomes from jobs.py, cut types rough/fast/full. Uploads are timed by worker.upload
+(common.stats.timed: cutter_upload_*), cuts by common.cuts (cut_*)."""
 
 import prometheus_client as prom
 
@@ -17,20 +18,8 @@ footage_missing = prom.Counter(
 claim_conflicts = prom.Counter(
     "cutter_claim_conflicts", "Claims lost to another cutter or to a concurrent re-edit",
     ["location"])
-phase_seconds = prom.Histogram(
-    "cutter_phase_seconds", "Wall time of a job phase (cut: spooling the cut; upload: sending "
-    "a spooled cut; cut_and_upload: a cut streamed into the upload)",
-    ["location", "cut_type", "phase"],
-    buckets=(.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600))
-phase_seconds_per_video_second = prom.Histogram(
-    "cutter_phase_seconds_per_video_second",
-    "Wall time of a job phase divided by the video's duration (1 = real time)",
-    ["location", "cut_type", "phase"],
-    buckets=(.001, .003, .01, .03, .1, .3, 1, 3, 10, 30))
 
-
-def observe_phase(location, cut_type, phase, seconds, video_seconds):
-    phase_seconds.labels(location, cut_type, phase).observe(seconds)
-    if video_seconds > 0:
-        phase_seconds_per_video_second.labels(location, cut_type, phase).observe(
-            seconds / video_seconds)
+# Buckets of the uploads' timing (worker.upload, common.stats.timed): wall seconds of an upload
+# (a short clip to a long video), and per second of video (1 = real time).
+UPLOAD_SECONDS = (.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+SECONDS_PER_VIDEO_SECOND = (.001, .003, .01, .03, .1, .3, 1, 3, 10, 30)

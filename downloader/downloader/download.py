@@ -334,9 +334,12 @@ def _range_of(data, status, byterange):
 
 
 def error_kind(e):
-    """A bounded label for a fetch error."""
+    """A bounded label for a failed fetch of a playlist or a segment."""
     if isinstance(e, (requests.Timeout, urllib3.exceptions.TimeoutError)):
         return "timeout"
+    if isinstance(e, requests.HTTPError):  # raise_for_status()
+        status = e.response.status_code if e.response is not None else 0
+        return f"http_{status // 100}xx"
     if isinstance(e, urllib3.exceptions.ProtocolError):
         return "protocol"
     if isinstance(e, requests.ConnectionError):

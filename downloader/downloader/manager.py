@@ -16,12 +16,12 @@ from common import renditions
 from common.segment_files import recover_temp_files
 
 from . import metrics
-from .download import Downloader
+from .download import Downloader, error_kind
 from .problems import Complaints
 from .sources import Offline
 from .anchors import Anchors
 from .variants import select_variants
-from .worker import Worker, error_kind
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import requests
 from common.dateutil import utcnow
 
 from . import metrics, problems
-from .download import SegmentJob
+from .download import SegmentJob, error_kind
 from .playlist import new_entries, parse_media_playlist
 from .timeline import clock_estimates
 from .times import UnknownStart, after_discontinuity, segment_start, skew_exceeds
@@ -203,16 +203,5 @@ class Worker:
             self.report_trouble("program date times skewed")
         elif abs(skew.total_seconds()) > 0.001:
             log.debug("%r: segment at %s skewed by %.3fs", self, start, skew.total_seconds())
-
-
-def error_kind(e):
-    if isinstance(e, requests.Timeout):
-        return "timeout"
-    if isinstance(e, requests.HTTPError):
-        status = e.response.status_code if e.response is not None else 0
-        return f"http_{status // 100}xx"
-    if isinstance(e, requests.ConnectionError):
-        return "connection"
-    return "protocol"
 
 

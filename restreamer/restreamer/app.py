@@ -30,8 +30,6 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 CUT_TYPES = ("rough", "fast", "full")
 CONTAINERS = {"ts": ("mpegts", "video/MP2T"), "mp4": ("mp4", "video/mp4")}
 FULL_CUT_RETRY_AFTER = 30
-# A cut shorter than this may hold no frame at all, which ffmpeg cannot make a video of.
-MIN_CUT_DURATION = timedelta(milliseconds=100)
 EPSILON = timedelta(microseconds=1)
 
 requests_total = prom.Counter(
@@ -264,9 +262,9 @@ def create_app(config):
         hours_path = variant_path(stream, variant)
         container, mimetype = CONTAINERS[ext]
         start, end = parse_range(request.args, config.max_cut_duration, "cut", require_end=True)
-        if end - start < MIN_CUT_DURATION:
+        if end - start < cuts.MIN_CUT_DURATION:
             raise BadRequest(f"cut range of {(end - start).total_seconds():g}s is shorter than "
-                             f"the minimum {MIN_CUT_DURATION.total_seconds():g}s")
+                             f"the minimum {cuts.MIN_CUT_DURATION.total_seconds():g}s")
         allow_holes = parse_bool(request.args, "allow_holes", False)
         kind = parse_choice(request.args, "type", CUT_TYPES, "fast")
         if kind == "rough" and container != "mpegts":

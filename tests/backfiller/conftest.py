@@ -11,7 +11,6 @@ from contextlib import closing
 
 import gevent
 import pytest
-import requests
 from gevent.pywsgi import WSGIServer
 from support.restreamer_process import Restreamer
 from support.waiting import free_port, wait_for as wait_until

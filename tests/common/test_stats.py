@@ -37,6 +37,18 @@ def test_timed_labels_from_inputs_and_output_and_normalizes_per_unit():
     assert sample("t_fetch_normalized_latency_seconds_count", variant="480p", empty="true") == 0
 
 
+def test_timed_unit_names_the_normalized_metric_in_its_help():
+    @stats.timed("t_unit", normalize=lambda ret, n: n, unit="second of video",
+                 normalized_buckets=(0.1, 1))
+    def cut(n):
+        return n
+
+    cut(2)
+    family = next(m for m in REGISTRY.collect() if m.name == "t_unit_normalized_latency_seconds")
+    assert family.documentation == "Wall time of t_unit per second of video"
+    assert sorted({s.labels.get("le") for s in family.samples} - {None}) == ["+Inf", "0.1", "1.0"]
+
+
 def test_timed_counts_exceptions_by_type_and_reraises():
     @stats.timed("t_fails")
     def fails(kind):

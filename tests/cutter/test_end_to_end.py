@@ -30,8 +30,9 @@ def test_event_is_cut_and_uploaded(events, cutters, base_dir, tmp_path):
     assert sorted(os.listdir(out)) == sorted([f"{row.video_id}.mp4", f"{row.video_id}.json"])
     metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     assert 'cutter_uploads_total{location="archive",outcome="done"} 1.0' in metrics
-    assert 'cutter_phase_seconds_per_video_second_count{cut_type="fast",location="archive",' \
-           'phase="cut_and_upload"} 1.0' in metrics
+    assert 'cutter_upload_normalized_latency_seconds_count{cut_type="fast",location="archive",' \
+           'streamed="true"} 1.0' in metrics
+    assert 'cut_normalized_latency_seconds_count{container="mp4",type="fast"} 1.0' in metrics
     assert cutters.stop(cutter) == 0
 
 

@@ -327,3 +327,20 @@ def test_which_duplicate_offers_are_worth_fetching():
     assert not worth_refetching(finished("suspect"), other_url)
     assert worth_refetching(finished("suspect", force_suspect=True), same_url)
     assert not worth_refetching(finished("full", force_suspect=True), same_url)
+
+
+def test_one_error_kind_for_playlist_and_segment_fetches():
+    import requests
+    import urllib3
+
+    from downloader.download import error_kind
+
+    response = requests.Response()
+    response.status_code = 503
+    assert error_kind(requests.HTTPError(response=response)) == "http_5xx"
+    assert error_kind(requests.ReadTimeout()) == "timeout"
+    assert error_kind(urllib3.exceptions.ReadTimeoutError(None, "/", "slow")) == "timeout"
+    assert error_kind(requests.ConnectionError()) == "connection"
+    assert error_kind(urllib3.exceptions.ProtocolError("broken")) == "protocol"
+    assert error_kind(requests.TooManyRedirects()) == "protocol"
+    assert error_kind(OSError(28, "No space left on device")) == "io"

@@ -49,8 +49,8 @@ import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 from common.dateutil import parse as parse_time, utcnow
-from common.demo_origin import die_with_parent, ffmpeg_hls_command as demo_ffmpeg_command
-from common.demo_origin import stop_ffmpeg
+from demo_origin.origin import ffmpeg_hls_command as demo_ffmpeg_command
+from demo_origin.processes import stop_ffmpeg, with_parent_death_signal
 
 log = logging.getLogger(__name__)
 
@@ -307,8 +307,8 @@ class HLSOrigin:
             self.list_size, fmp4=self.fmp4, program_date_time=self.program_date_time,
             single_file=self.single_file, key_info=key_info,
             separate_audio=self.separate_audio)
-        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
+        self.process = subprocess.Popen(with_parent_death_signal(cmd), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.server = WSGIServer(("127.0.0.1", 0), self.app, log=None, handler_class=_Handler)
         self.server.start()
         self.watcher = gevent.spawn(self._watch)
