@@ -1,5 +1,6 @@
 """HTTP client for one peer's restreamer: its listings, and segment downloads into the archive."""
 
+import email.utils
 import json
 import re
 import urllib.parse
@@ -8,6 +9,7 @@ import gevent
 import requests
 from requests.adapters import HTTPAdapter
 
+from common import renditions
 from common.segment_files import SegmentWriter
 from common.stats import timed
 
@@ -88,6 +90,33 @@ class PeerClient:
                     path = gevent.get_hub().threadpool.apply(
                         writer.finish, (segment.type,), {"expected_hash": segment.hash})
         return path, writer.bytes_written
+
+    def fetch_info(self, stream, variant, since=None):
+        """The peer's variant.json of a variant (common.renditions), checked, as (info, mtime in
+        seconds since the epoch), or None if the peer has none or (`since`: our copy's mtime)
+        none written in a later second. Raises PeerError for junk, PeerUnreachable."""
+        url = self.url("variant", stream, variant + ".json")
+        headers = {}
+        if since is not None:
+            headers["If-Modified-Since"] = email.utils.formatdate(since, usegmt=True)
+        with self._guard(url):
+            with self.session.get(url, headers=headers, stream=True,
+                                  timeout=(self.timeout, self.timeout)) as response:
+                if response.status_code in (304, 404):  # not newer; none (or an older peer)
+                    return None
+                _check_status(response, url)
+                data = b""
+                for chunk in response.iter_content(CHUNK):
+                    data += chunk
+                    if len(data) > renditions.MAX_INFO_BYTES:
+                        break
+        try:
+            info = renditions.parse_info(data)
+            modified = email.utils.parsedate_to_datetime(response.headers["Last-Modified"])
+        except (ValueError, TypeError, KeyError) as e:
+            what = "no Last-Modified" if isinstance(e, KeyError) else e
+            raise PeerError(f"{url}: rejected {renditions.INFO_FILE}: {what}") from None
+        return info, modified.timestamp()
 
     def _guard(self, url):
         return _Guard(url, self.deadline)

@@ -14,9 +14,12 @@ hash_mismatches = prom.Counter(
     ["peer"])
 peer_errors = prom.Counter(
     "backfiller_peer_errors",
-    "Failed requests to a peer. kind: list (a listing), fetch (a segment), "
-    "unreachable (connection refused or timed out: the rest of that pass was skipped)",
+    "Failed requests to a peer. kind: list (a listing), fetch (a segment), info (a variant.json "
+    "refused or unreadable), unreachable (connection refused or timed out: the rest of that pass was skipped)",
     ["peer", "kind"])
+variant_infos_copied = prom.Counter(
+    "backfiller_variant_infos_copied",
+    "variant.json files (separate audio renditions) copied from a peer, new or newer", ["peer"])
 segments_skipped = prom.Counter(
     "backfiller_segments_skipped",
     "Peer segments not fetched, by reason (temp, unparseable, recent, too_old, superseded); "

@@ -1,5 +1,6 @@
 """One peer's backfill passes: list its hours and segments, fetch what this node lacks."""
 
+import json
 import logging
 import os
 import time
@@ -10,6 +11,7 @@ from typing import Optional
 import gevent.event
 import gevent.pool
 
+from common import renditions
 from common.dateutil import utcnow
 from common.segment_files import HashMismatch
 from common.segments import format_segment_path, hour_name, parse_hour
@@ -116,6 +118,7 @@ class PeerWorker:
         pool = gevent.pool.Pool(self.settings.concurrency)
         try:
             for stream, variant in self._stream_variants(result):
+                self._copy_variant_info(result, stream, variant)
                 self._backfill_variant(pool, result, stream, variant, now, kind, retry)
             pool.join()
             self._check_reachable(result)
@@ -202,6 +205,30 @@ class PeerWorker:
             pool.spawn(self._fetch, result, stream, variant, hour, hour_path, segment)
 
     # --- fetching ---
+
+    def _copy_variant_info(self, result, stream, variant):
+        """Take the peer's variant.json if it is newer than ours (common.renditions.adopt_info):
+        without it a node that only backfills would serve and cut separate audio as a plain
+        variant, and the video without sound."""
+        path = os.path.join(self.settings.base_dir, stream, variant)
+        try:
+            found = self.client.fetch_info(stream, variant, renditions.info_modified(path))
+        except PeerUnreachable:
+            raise
+        except PeerError as e:
+            self._failure(result, "info", str(e))
+            return
+        if found is None:
+            return
+        try:
+            if renditions.adopt_info(path, *found):
+                metrics.variant_infos_copied.labels(self.peer.name).inc()
+                log.info("%s/%s: took %s from %s: %s", stream, variant, renditions.INFO_FILE,
+                         self.peer.name, json.dumps(found[0], sort_keys=True))
+        except OSError as e:
+            result.errors += 1
+            log.error("cannot write %s from %s into %s: %s", renditions.INFO_FILE,
+                      self.peer.name, path, e)
 
     def _fetch(self, result, stream, variant, hour, hour_path, segment):
         key = segment_key(segment)

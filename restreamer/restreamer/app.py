@@ -23,6 +23,7 @@ from .arrivals import ArrivalCache
 from .numbering import HourList, TallyMemo
 from .cut_body import CutBody
 from .params import BadRequest, check_component, parse_bool, parse_choice, parse_range
+from .variant_info import blueprint as variant_info_routes
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ def create_app(config):
     @app.route("/metrics")
     def metrics():
         return Response(prom.generate_latest(), mimetype=prom.CONTENT_TYPE_LATEST)
+
+    app.register_blueprint(variant_info_routes)  # GET /variant/STREAM/VARIANT.json
 
     # --- paths ------------------------------------------------------------------------------
 

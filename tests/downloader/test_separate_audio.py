@@ -3,10 +3,8 @@
 recorded as a variant of its own, tied to the video by variant.json, advertised by the
 restreamer as an #EXT-X-MEDIA audio group, and every cut of the video has its sound."""
 
-import json
 import logging
 import os
-import subprocess
 from datetime import timedelta
 
 import gevent
@@ -19,7 +17,8 @@ from downloader.manager import StreamManager
 from downloader.sources import HLSSource
 from restreamer.app import Config, create_app
 from support.hls_origin import HLSOrigin
-from support.stream_checks import assert_all_decode, assert_no_duplicate_bytes, read, stored
+from support.stream_checks import (assert_all_decode, assert_no_duplicate_bytes, duration_of,
+                                   packet_spans, read, stored)
 from support.waiting import wait_for
 
 SEGMENTS = 5
@@ -89,28 +88,6 @@ def test_audio_rendition_recorded_as_a_variant_of_its_own(recorded):
         assert_all_decode(segments, kinds)
         assert_no_duplicate_bytes(segments)
     assert len([m for m in messages if "subtitles" in m]) == 1
-
-
-def packet_spans(path):
-    """{codec type: (first timestamp, end of the last packet)} in seconds, from the packets."""
-    probe = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=index,codec_type:"
-         "packet=stream_index,pts_time,duration_time", "-of", "json", "file:" + path],
-        capture_output=True, text=True, check=True)
-    info = json.loads(probe.stdout)
-    kinds = {s["index"]: s["codec_type"] for s in info["streams"]}
-    spans = {}
-    for packet in info["packets"]:
-        kind = kinds[packet["stream_index"]]
-        start = float(packet["pts_time"])
-        end = start + float(packet.get("duration_time") or 0)
-        low, high = spans.get(kind, (start, end))
-        spans[kind] = (min(low, start), max(high, end))
-    return spans
-
-
-def duration_of(spans, kind):
-    return spans[kind][1] - spans[kind][0]
 
 
 def write(tmp_path, name, chunks):

@@ -1,5 +1,6 @@
 """Checks every test of a recorded archive makes: each stored segment decodes, and no two files
-hold the same bytes (the same segment under two names breaks backfill and cross-node cuts)."""
+hold the same bytes (the same segment under two names breaks backfill and cross-node cuts); and
+how long each stream of a cut lasts."""
 
 import hashlib
 import json
@@ -47,3 +48,25 @@ def assert_all_decode(segments, kinds):
 def assert_no_duplicate_bytes(segments):
     digests = Counter(hashlib.sha256(read(s.path)).hexdigest() for s in segments)
     assert [d for d, n in digests.items() if n > 1] == []
+
+
+def packet_spans(path):
+    """{codec type: (first timestamp, end of the last packet)} in seconds, from the packets."""
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=index,codec_type:"
+         "packet=stream_index,pts_time,duration_time", "-of", "json", "file:" + path],
+        capture_output=True, text=True, check=True)
+    info = json.loads(probe.stdout)
+    kinds = {s["index"]: s["codec_type"] for s in info["streams"]}
+    spans = {}
+    for packet in info["packets"]:
+        kind = kinds[packet["stream_index"]]
+        start = float(packet["pts_time"])
+        end = start + float(packet.get("duration_time") or 0)
+        low, high = spans.get(kind, (start, end))
+        spans[kind] = (min(low, start), max(high, end))
+    return spans
+
+
+def duration_of(spans, kind):
+    return spans[kind][1] - spans[kind][0]
