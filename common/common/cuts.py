@@ -47,13 +47,15 @@ import os
 import shutil
 import signal
 import tempfile
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import NamedTuple, Optional
 
 import gevent
 from gevent import subprocess
 
 from .renditions import audio_margin
+from .segments import SegmentInfo
 from .stats import timed
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,10 @@ MIN_CUT_DURATION = timedelta(milliseconds=100)
 CUT_SPEED_BUCKETS = (1e-4, 3e-4, 1e-3, 3e-3, .01, .03, .1, .3, 1, 3, 10)
 
 
+# get_best_segments' answer: segments, None at each discontinuity.
+Segments = Sequence[SegmentInfo | None]
+
+
 class CutError(Exception):
     """A cut could not be made: bad arguments, a missing segment, or ffmpeg failed (why)."""
 
@@ -102,7 +108,8 @@ def _timed_cut(cut_type, container_position=None):
 
 
 @_timed_cut("rough")
-def rough_cut(segments, start, end, audio=None):
+def rough_cut(segments: Segments, start: datetime, end: datetime,
+              audio: Sequence[SegmentInfo] | None = None) -> Iterator[bytes]:
     """The segments' bytes concatenated, unchanged (MPEG-TS); with separate audio, the
     segments stream-copied together with their sound (original timestamps kept)."""
     pieces = _pieces(segments, start, end)
@@ -117,7 +124,8 @@ def rough_cut(segments, start, end, audio=None):
 
 
 @_timed_cut("fast", container_position=3)
-def fast_cut(segments, start, end, container="mpegts", audio=None):
+def fast_cut(segments: Segments, start: datetime, end: datetime, container: str = "mpegts",
+             audio: Sequence[SegmentInfo] | None = None) -> Iterator[bytes]:
     """Frame-accurate cut re-encoding only the first and last segments (see module docs)."""
     _check_container(container)
     pieces = _pieces(segments, start, end)
@@ -132,7 +140,9 @@ def fast_cut(segments, start, end, container="mpegts", audio=None):
 
 
 @_timed_cut("full", container_position=4)
-def full_cut(segments, start, end, encode_args, container="mpegts", audio=None):
+def full_cut(segments: Segments, start: datetime, end: datetime, encode_args: Sequence[str],
+             container: str = "mpegts", audio: Sequence[SegmentInfo] | None = None
+             ) -> Iterator[bytes]:
     """One ffmpeg re-encode of the range with encode_args (see module docs)."""
     _check_container(container)
     if isinstance(encode_args, str):

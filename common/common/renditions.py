@@ -28,7 +28,7 @@ import os
 import re
 import tempfile
 from datetime import timedelta
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from .segments import SegmentInfo, get_best_segments
 
@@ -102,7 +102,7 @@ def parse_info(data: bytes) -> dict:
     return check_info(info)
 
 
-def info_modified(variant_path: str) -> Optional[float]:
+def info_modified(variant_path: str) -> float | None:
     """When the variant's variant.json was last written (its mtime), None without one."""
     try:
         return os.stat(os.path.join(variant_path, INFO_FILE)).st_mtime
@@ -205,7 +205,7 @@ def audio_names(info: dict) -> list[str]:
     return [n for n in names if isinstance(n, str) and _NAME.match(n) and n != INFO_FILE]
 
 
-def audio_variant(variant_path: str) -> Optional[str]:
+def audio_variant(variant_path: str) -> str | None:
     """The directory (sibling of variant_path) of the audio rendition a video variant's cuts
     take their sound from, or None if its segments carry their own."""
     parent = os.path.dirname(os.path.normpath(variant_path))
@@ -221,8 +221,8 @@ def audio_margin(pieces: Sequence[SegmentInfo]) -> timedelta:
     return max(MIN_AUDIO_MARGIN, AUDIO_MARGIN_SEGMENTS * max(s.duration for s in pieces))
 
 
-def audio_segments(variant_path: str, segments: Sequence[Optional[SegmentInfo]]
-                   ) -> Optional[list[SegmentInfo]]:
+def audio_segments(variant_path: str, segments: Sequence[SegmentInfo | None]
+                   ) -> list[SegmentInfo] | None:
     """The audio for a cut of `segments` (a get_best_segments result of a video variant):
     the best segments of its audio rendition over the same time, a little wider (the cuts
     trim it to the video by timestamps), Nones left out; None if the variant has no separate

@@ -9,7 +9,7 @@ import hashlib
 import logging
 import os
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .fs import ensure_directory, fsync_directory
 from .segments import (format_segment_path, hash_name, hour_name, parse_segment_path,
@@ -40,7 +40,8 @@ class SegmentWriter:
     to keep received bytes as a partial call finish("partial") in their error handling.
     """
 
-    def __init__(self, base_dir, stream, variant, start, duration):
+    def __init__(self, base_dir: str, stream: str, variant: str, start: datetime,
+                 duration: timedelta) -> None:
         self.base_dir, self.stream, self.variant = base_dir, stream, variant
         self.start, self.duration = start, duration
         self.temp_path = format_segment_path(base_dir, stream, variant, start, duration,
@@ -52,10 +53,10 @@ class SegmentWriter:
         self.hash = None
         self.path = None
 
-    def __enter__(self):
+    def __enter__(self) -> "SegmentWriter":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self.path is None:
             self.abort()
 
@@ -64,11 +65,12 @@ class SegmentWriter:
         self._file.write(chunk)
         self.bytes_written += len(chunk)
 
-    def content_hash(self):
+    def content_hash(self) -> str:
         """The HASH of the bytes written so far."""
         return hash_name(self._sha.digest())
 
-    def finish(self, type, expected_hash=None, start=None):
+    def finish(self, type: str, expected_hash: str | None = None,
+               start: datetime | None = None) -> str:
         """Make the file final; returns its path. An empty file is always 'suspect'.
         `start`: name it by this start instead of the one given at creation (a writer that
         learnt the segment's place on the timeline from its bytes)."""
