@@ -72,7 +72,7 @@ def check_info(info: object) -> dict:
         if unknown:
             raise ValueError(f"unknown keys {sorted(unknown)} in an audio rendition's info")
         for key in ("name", "language"):
-            if key in info and not (isinstance(info[key], str) and info[key].strip()):
+            if key in info and not (isinstance(info[key], str) and info[key]):
                 raise ValueError(f"{key!r} is not a non-empty string")
         if not isinstance(info.get("default", False), bool):
             raise ValueError("'default' is not true or false")

@@ -345,7 +345,7 @@ class StreamManager:
             if renditions.write_info(path, info):
                 log.info("%s %s: %s", self.stream, variant.name, "an audio rendition" if
                     variant.rendition else f"plays with separate audio {', '.join(variant.audio)}")
-        except OSError as e:
+        except (OSError, ValueError) as e:   # ValueError: the master's names do not fit it
             log.error("%s %s: cannot write %s: %s", self.stream, variant.name,
                 renditions.INFO_FILE, e)
 
