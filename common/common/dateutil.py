@@ -1,11 +1,12 @@
-"""Timestamps: everything internal is naive UTC datetime.
+"""Timestamps and durations: everything internal is naive UTC datetime and timedelta.
 
 parse() takes any ISO 8601 timestamp (HLS PROGRAM-DATE-TIME, operator input) and converts it;
 parse_utc_only() is for HTTP query strings, where a non-UTC time is a client error.
+parse_duration()/format_duration() read and write the durations of command lines (6h, 90m).
 """
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dateutil.parser
 
@@ -39,3 +40,43 @@ def parse_utc_only(s):
                         int(second or 0), int((frac or "0").ljust(6, "0")))
     except ValueError as e:
         raise ValueError(f"not a valid time: {s!r} ({e})") from None
+
+
+def parse_duration(text):
+    """CLI durations: '6h', '90m', '30s', '7d', or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    factor = units.get(text[-1:], None)
+    number = text[:-1] if factor else text
+    try:
+        value = float(number) * (factor or 1)
+    except ValueError:
+        raise ValueError(f"bad duration {text!r}: want e.g. 6h, 90m, 30s or seconds") from None
+    if not value > 0:  # also NaN
+        raise ValueError(f"duration {text!r} must be positive")
+    try:
+        return timedelta(seconds=value)
+    except OverflowError:  # inf, 1e20...
+        raise ValueError(f"duration {text!r} is too long") from None
+
+
+def format_duration(delta):
+    """timedelta -> '6h', '1d2h', '90s', '1h0m30s' (for messages)."""
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    while parts and parts[-1][0] == 0:
+        parts.pop()
+    while parts and parts[0][0] == 0:
+        parts.pop(0)
+    return "".join(f"{n}{unit}" for n, unit in parts) or f"{delta.total_seconds():g}s"
+
+
+def format_utc_ms(dt):
+    """naive UTC datetime -> '2026-11-27T13:00:00.000Z' (ISO 8601, milliseconds, truncated);
+    None -> None. The editor's JSON and messages use this form."""
+    if dt is None:
+        return None
+    return dt.isoformat(timespec="milliseconds") + "Z"

@@ -17,7 +17,7 @@ import psycopg2
 from common import cuts
 from common.database import query, retry_reason
 from common.segments import ContainsHoles, SelectionStats, get_best_segments
-from uploader import edits
+from common.events import edits
 from uploader.backends import Spool
 
 from . import jobs, metrics

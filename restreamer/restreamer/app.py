@@ -15,7 +15,7 @@ import prometheus_client as prom
 from flask import Flask, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from common import cuts
+from common import cuts, http_server
 from common.segments import ContainsHoles, get_best_segments, parse_hour, parse_segment_path
 
 from . import live, playlists, variants
@@ -298,7 +298,7 @@ def create_app(config):
             else:
                 body = cuts.full_cut(segments, start, end, config.encode_args, container)
             stream_body = CutBody(body, kind, container, release,
-                                   request.environ.get("restreamer.socket"),
+                                   request.environ.get(http_server.SOCKET_KEY),
                                    f"{stream}/{variant} {start.isoformat()}..{end.isoformat()}")
             release = None  # the body owns the slot now
         finally:

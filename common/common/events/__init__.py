@@ -1,0 +1,3 @@
+"""Events: the cut state machine (states), edit validation (edits) and the guarded SQL that
+changes events (db). The operator CLI (uploader) and the editor share these; the cutter uses
+the state table and the edit inputs' names."""
