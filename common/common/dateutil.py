@@ -1,7 +1,8 @@
 """Timestamps and durations: everything internal is naive UTC datetime and timedelta.
 
-parse() takes any ISO 8601 timestamp (HLS PROGRAM-DATE-TIME, operator input) and converts it;
-parse_utc_only() is for HTTP query strings, where a non-UTC time is a client error.
+utcnow() is the current time in that form (datetime.utcnow() is deprecated); parse() takes any
+ISO 8601 timestamp (HLS PROGRAM-DATE-TIME, operator input) and converts it; parse_utc_only() is
+for HTTP query strings, where a non-UTC time is a client error.
 parse_duration()/format_duration() read and write the durations of command lines (6h, 90m).
 """
 
@@ -14,7 +15,12 @@ _UTC_RE = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6})\d*)?)?(Z|[+-]00:?00)?")
 
 
-def parse(s):
+def utcnow() -> datetime:
+    """The current time as a naive UTC datetime, the form every time in the suite takes."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def parse(s: str) -> datetime:
     """Any ISO 8601 timestamp, with or without zone -> naive UTC datetime (no zone = UTC)."""
     try:
         dt = dateutil.parser.isoparse(s)
@@ -28,7 +34,7 @@ def parse(s):
     return dt
 
 
-def parse_utc_only(s):
+def parse_utc_only(s: str) -> datetime:
     """A UTC timestamp ('Z', '+00:00' or no zone; fraction optional) -> naive datetime.
     Raises ValueError for anything else, including other zones."""
     m = _UTC_RE.fullmatch(s.strip()) if isinstance(s, str) else None

@@ -9,13 +9,13 @@ its outcome decides, and an uncertain outcome stays FINALIZING for an operator.
 import logging
 import os
 import time
-from datetime import datetime, timezone
 
 import gevent
 import psycopg2
 
 from common import cuts
 from common.database import query, retry_reason
+from common.dateutil import utcnow
 from common.segments import ContainsHoles, SelectionStats, get_best_segments
 from common.events import edits
 from uploader.backends import Spool
@@ -25,10 +25,6 @@ from . import jobs, metrics
 log = logging.getLogger(__name__)
 
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
-
-
-def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class JobState:

@@ -4,12 +4,13 @@ verification, skip rules, retries, concurrency bounds, local housekeeping."""
 import logging
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import gevent
 import gevent.event
 from prometheus_client import REGISTRY
 
+from common.dateutil import utcnow
 from common.segments import hour_name, parse_segment_path
 from support.archive import build_archive, write_segment
 
@@ -20,10 +21,6 @@ from backfiller.schedule import RECENT, SWEEP
 from backfiller.worker import InFlight, PeerWorker, Settings
 
 TWO = timedelta(seconds=2)
-
-
-def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def hours_ago(n):

@@ -13,11 +13,11 @@ a change its author never saw. Every change by a person records who (`editor`, `
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import NamedTuple
 
 from common import database
-from common.dateutil import format_utc_ms
+from common.dateutil import format_utc_ms, utcnow
 
 from . import edits, states
 
@@ -52,9 +52,6 @@ class Changed(NamedTuple):
     before: str  # the state the event was in
     event: dict  # the row as written
 
-
-def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def _dicts(cur):
