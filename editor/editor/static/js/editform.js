@@ -7,8 +7,17 @@ import { h, option, replace, safeLink } from "./dom.js";
 import { EDIT_FIELDS, FIELD_LABELS, MEANING, STATES } from "./states.js";
 import { fmtAgo, fmtUtc, parseIso, toIso } from "./time.js";
 
-// The server's limits (it checks them; these only drive the counters while typing).
-export const LIMITS = { title: 100, descriptionBytes: 5000, tags: 500 };
+// The server's limits (/api/config "limits"): the server checks them; here they only drive the
+// counters while typing.
+function limitsOf(config) {
+  const l = config.limits || {};
+  return {
+    title: l.title_max_chars || 100,
+    titleForbidden: l.title_forbidden ?? "<>",
+    descriptionBytes: l.description_max_bytes || 5000,
+    tags: l.tags_max_chars || 500,
+  };
+}
 
 const encoder = new TextEncoder();
 
@@ -55,6 +64,7 @@ export function differences(a, b) {
 
 /** The form fields. onChange() after any edit; onSource() when stream or variant changes. */
 export function buildFields(config, { onChange, onSource }) {
+  const LIMITS = limitsOf(config);
   const title = h("input", { type: "text", id: "f-title", autocomplete: "off", spellcheck: "true" });
   const titleCount = h("span", { class: "count" });
   const description = h("textarea", { id: "f-description", rows: 6, spellcheck: "true" });
@@ -87,9 +97,9 @@ export function buildFields(config, { onChange, onSource }) {
   const counters = () => {
     const t = title.value.length;
     titleCount.textContent = `${t}/${LIMITS.title}`;
-    const bad = /[<>]/.test(title.value);
-    titleCount.classList.toggle("over", t > LIMITS.title || bad);
-    titleCount.title = bad ? "a title may not contain < or >" : "";
+    const bad = [...LIMITS.titleForbidden].filter((c) => title.value.includes(c));
+    titleCount.classList.toggle("over", t > LIMITS.title || bad.length > 0);
+    titleCount.textContent += bad.length ? ` · no ${bad.join(" ")}` : "";
     const d = encoder.encode(description.value).length;
     descriptionCount.textContent = `${d}/${LIMITS.descriptionBytes} bytes`;
     descriptionCount.classList.toggle("over", d > LIMITS.descriptionBytes);

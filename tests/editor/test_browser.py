@@ -1,0 +1,238 @@
+"""The editor's page in a real browser (Debian's headless Chromium via Playwright), against the
+real editor app, a real restreamer and real Postgres, on real video whose frames carry their
+own index (support.framecode): what the page stores is checked against the timestamp of the
+frame it showed, read from the segment itself, not against anything the page displayed."""
+
+from datetime import datetime, timedelta
+
+import psycopg2
+import pytest
+
+from support import framecode
+from support.archive import SEGMENT_SECONDS, build_archive, real_segments
+from support.browser import chromium, new_page
+from support.waiting import wait_for
+
+from editor_testing import Server, iso
+
+T1 = datetime(2026, 11, 27, 12, 0, 0)
+STREAM, VARIANT = "main", "source"
+COUNT = 30  # 60 s of 30 fps video
+HOLE = 20  # the segment left out: no video from T1 + 40 s to T1 + 42 s
+FRAME = timedelta(seconds=1 / 30)
+XSS = "<img src=x onerror=alert(1)>"
+
+# The frame on screen, read from the picture: brightness at each code block's centre.
+READ_FRAME = """(points) => {
+  const v = document.querySelector('video');
+  const c = document.createElement('canvas');
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const g = c.getContext('2d', { willReadFrequently: true });
+  g.drawImage(v, 0, 0);
+  return points.map(([x, y]) => {
+    const d = g.getImageData(x - 2, y - 2, 5, 5).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+    return sum / (d.length / 4);
+  });
+}"""
+SETTLED = "() => { const v = document.querySelector('video'); return v && v.readyState >= 2 && !v.seeking; }"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def coded_restreamer(tmp_path_factory):
+    base = tmp_path_factory.mktemp("coded-archive") / "segments"
+    build_archive(str(base), STREAM, VARIANT, T1, COUNT, skip={HOLE}, coded=True)
+    from restreamer.app import Config, create_app
+    server = Server(create_app(Config(str(base))), "restreamer")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def site(editor_factory, users, coded_restreamer, db_dsn):
+    """The editor over the coded archive; `site.page(name)` is a browser page signed in as name."""
+    editor = editor_factory(restreamer_urls=[coded_restreamer.url])
+    pages = []
+
+    class Site:
+        url = editor.url
+        dsn = db_dsn
+
+        def client(self, name):
+            return users.client(editor, name)
+
+        def page(self, browser, name):
+            page = new_page(browser)
+            page.dialogs = []
+            page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+            page.errors = []
+            page.on("pageerror", lambda e: page.errors.append(str(e)))
+            token = users.add(name)
+            page.goto(editor.url + "/#/events")
+            page.fill("#token", token)
+            page.press("#token", "Enter")
+            page.wait_for_selector(f".who >> text={name}")
+            pages.append(page)
+            return page
+
+    yield Site()
+    for page in pages:
+        page.context.close()
+
+
+def frame_time(index):
+    """Wall-clock time of coded frame `index`: its PTS in its segment, from the segment's start."""
+    sources = real_segments(COUNT, coded=True)
+    segments = [(T1 + i * timedelta(seconds=SEGMENT_SECONDS), path) for i, path in enumerate(sources)]
+    return framecode.frame_wall_clock(segments, index)
+
+
+def shown_frame(page):
+    page.wait_for_function(SETTLED)
+    return framecode.decode(page.evaluate(READ_FRAME, framecode.sample_points()))
+
+
+def open_event(page, site, event_id):
+    page.goto(f"{site.url}/#/events/{event_id}")
+    page.wait_for_function("performance.getEntriesByName('editor:first-frame').length > 0")
+    page.wait_for_function(SETTLED)
+
+
+def set_mark(page, key, which):
+    page.keyboard.press(key)
+    page.wait_for_function(f"document.querySelector('.mark-{which} .mark-utc').textContent !== 'not set'")
+
+
+def button(page, name):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def row(site, event_id):
+    with psycopg2.connect(site.dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT state, video_start, video_end, video_title, allow_holes FROM events"
+                    " WHERE id = %s", (event_id,))
+        return dict(zip(("state", "video_start", "video_end", "video_title", "allow_holes"),
+                        cur.fetchone()))
+
+
+def test_keyboard_marks_are_stored_to_the_frame_shown(browser, site):
+    event = site.client("alice").create(event_start=iso(T1 + timedelta(seconds=10)),
+                                        event_end=iso(T1 + timedelta(seconds=30)),
+                                        description="a goal")
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    assert shown_frame(page) == 300  # the event's start: 10 s of 30 fps
+
+    # It plays: the video's clock advances.
+    before = page.evaluate("document.querySelector('video').currentTime")
+    page.keyboard.press("Space")
+    page.wait_for_function(f"document.querySelector('video').currentTime > {before} + 0.5")
+    page.keyboard.press("Space")
+
+    set_mark(page, "i", "in")
+    first = shown_frame(page)
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    set_mark(page, "o", "out")
+    last = shown_frame(page)
+    assert last - first == 5 + 30  # five frames and one second
+
+    page.fill("#f-title", "The goal")
+    page.fill("#f-description", "Seen from the stands")
+    page.keyboard.press("Control+Enter")
+    wait_for(lambda: row(site, event["id"])["state"] == "EDITED", message="the event to be submitted")
+    page.wait_for_selector(".status-card .state-line >> text=EDITED")
+    stored = row(site, event["id"])
+    for mark, index in (("video_start", first), ("video_end", last)):
+        assert abs(stored[mark] - frame_time(index)) < FRAME, (mark, index, stored[mark])
+    assert not page.errors
+
+
+def test_markup_is_shown_as_text_and_runs_nothing(browser, site):
+    event = site.client("alice").create(event_start=iso(T1 + timedelta(seconds=5)),
+                                        event_end=iso(T1 + timedelta(seconds=8)),
+                                        description=XSS)
+    # The API refuses such a title; a row written by other means must still show as text.
+    with psycopg2.connect(site.dsn) as conn, conn.cursor() as cur:
+        cur.execute("UPDATE events SET video_title = %s, error = %s WHERE id = %s",
+                    (XSS, "<b>cut failed</b>" + XSS, event["id"]))
+    page = site.page(browser, "bob")
+    page.wait_for_selector(f"table.events >> text={XSS}")
+    assert page.locator("main img").count() == 0
+    open_event(page, site, event["id"])
+    assert page.input_value("#f-title") == XSS
+    assert page.inner_text(".event-desc") == XSS
+    assert page.inner_text(".error-text") == "<b>cut failed</b>" + XSS
+
+    # Typed and saved, the server refuses it; its reason shows as text too.
+    page.fill("#f-title", XSS + " again")
+    button(page, "Save draft").click()
+    page.wait_for_selector(".form-error:not(:empty)")
+    assert "<" in page.inner_text(".form-error") or "title" in page.inner_text(".form-error")
+    assert page.locator("main img").count() == 0
+    assert page.dialogs == [] and not page.errors
+
+
+def test_a_stale_save_shows_the_conflict_and_keeps_the_input(browser, site):
+    alice = site.client("alice")
+    event = alice.create(event_start=iso(T1 + timedelta(seconds=5)),
+                         event_end=iso(T1 + timedelta(seconds=8)))
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    page.fill("#f-title", "Bob's title")
+    response = alice.put(f"/api/events/{event['id']}",
+                         json={"version": event["version"], "video_title": "Alice's title", "submit": False})
+    assert response.status_code == 200, response.text
+
+    button(page, "Save draft").click()
+    conflict = page.wait_for_selector(".conflict")
+    text = conflict.inner_text()
+    assert "alice" in text and "Alice's title" in text and "Bob's title" in text
+    assert page.input_value("#f-title") == "Bob's title"
+    assert row(site, event["id"])["video_title"] == "Alice's title"
+
+    button(page, "Keep mine and save again").click()
+    wait_for(lambda: row(site, event["id"])["video_title"] == "Bob's title", message="Bob's save")
+    page.wait_for_selector(".conflict", state="detached")
+
+
+def test_holes_need_allow_holes_and_preview_plays_the_marked_range(browser, site):
+    event = site.client("alice").create(event_start=iso(T1 + timedelta(seconds=38)),
+                                        event_end=iso(T1 + timedelta(seconds=44)))
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    set_mark(page, "i", "in")  # T1 + 38 s, frame 1140
+    page.keyboard.press("g")
+    page.keyboard.type("+5.5")  # T1 + 43.5 s: past the hole (T1 + 40 s to 42 s)
+    page.keyboard.press("Enter")
+    page.wait_for_function(SETTLED)
+    set_mark(page, "o", "out")
+    assert shown_frame(page) == 1305
+    note = page.wait_for_selector(".holes-note:not([hidden])")
+    assert "1 hole (2.000 s missing)" in note.inner_text()
+
+    page.fill("#f-title", "Across the hole")
+    page.fill("#f-description", "d")
+    button(page, "Submit").click()
+    page.wait_for_selector(".form-error >> text=Allow holes")
+    assert row(site, event["id"])["state"] == "UNEDITED"
+
+    # Preview: from in, through the hole (closed up, as the cut joins the pieces), to the
+    # last frame before out.
+    page.keyboard.press("p")
+    page.wait_for_function("!document.querySelector('video').paused")
+    page.wait_for_function("document.querySelector('video').paused", timeout=60_000)
+    assert shown_frame(page) == 1304
+
+    page.check("#f-allow-holes")
+    button(page, "Submit").click()
+    wait_for(lambda: row(site, event["id"])["state"] == "EDITED", message="the submit")
+    assert row(site, event["id"])["allow_holes"] is True
