@@ -11,7 +11,7 @@ import pytest
 from support import framecode
 from support.archive import SEGMENT_SECONDS, build_archive, real_segments
 from support.browser import chromium, new_page
-from support.waiting import wait_for
+from support.waiting import free_port, wait_for
 
 from editor_testing import Server, iso
 
@@ -57,13 +57,15 @@ def coded_restreamer(tmp_path_factory):
 
 @pytest.fixture
 def site(editor_factory, users, coded_restreamer, db_dsn):
-    """The editor over the coded archive; `site.page(name)` is a browser page signed in as name."""
-    editor = editor_factory(restreamer_urls=[coded_restreamer.url])
+    """The editor over the coded archive; `site.page(name)` is a browser page signed in as name.
+    Its first restreamer is down (nothing listens there): the page must fall back to the next."""
+    editor = editor_factory(restreamer_urls=[f"http://127.0.0.1:{free_port()}", coded_restreamer.url])
     pages = []
 
     class Site:
         url = editor.url
         dsn = db_dsn
+        restreamer = coded_restreamer.url
 
         def client(self, name):
             return users.client(editor, name)
@@ -129,6 +131,7 @@ def test_keyboard_marks_are_stored_to_the_frame_shown(browser, site):
     page = site.page(browser, "bob")
     open_event(page, site, event["id"])
     assert shown_frame(page) == 300  # the event's start: 10 s of 30 fps
+    assert page.inner_text(".source-info").endswith(site.restreamer)  # the one that is up
 
     # It plays: the video's clock advances.
     before = page.evaluate("document.querySelector('video').currentTime")
@@ -236,3 +239,44 @@ def test_holes_need_allow_holes_and_preview_plays_the_marked_range(browser, site
     button(page, "Submit").click()
     wait_for(lambda: row(site, event["id"])["state"] == "EDITED", message="the submit")
     assert row(site, event["id"])["allow_holes"] is True
+
+
+def test_time_forms_and_hole_rules(browser, site):
+    """The page's pure rules, run in the browser: what an editor may type as a time, how marks
+    are written for the API, and which fragment boundaries count as holes."""
+    page = site.page(browser, "bob")
+    results = page.evaluate("""async () => {
+      const t = await import('/static/js/time.js');
+      const p = await import('/static/js/player.js');
+      const ref = Date.UTC(2026, 10, 27, 23, 59, 0);  // 23:59 UTC
+      const at = (text) => { const r = t.parseTimeInput(text, ref); return r.error ? 'error' : t.toIso(r.ms); };
+      const frag = (s, e, cc) => ({ startMs: ref + s * 1000, endMs: ref + e * 1000, cc });
+      const holes = (frags, from, to) => p.holesIn(frags, ref + from * 1000, ref + to * 1000)
+        .map((h) => [(h.fromMs - ref) / 1000, (h.toMs - ref) / 1000]);
+      const run = [frag(0, 2, 0), frag(2, 4, 0), frag(6, 8, 1), frag(8, 10, 2)];
+      return {
+        iso: at('2026-11-27T13:45:51.608Z'), offset: at('2026-11-27T14:45:51.608+01:00'),
+        naive: at('2026-11-27 13:45:51'), clockNextDay: at('00:00:30'), clockSameDay: at('23:58:00.25'),
+        plus: at('+1:30'), minus: at('-10s'), minutes: at('-2m'), hours: at('+0:01:00.5'), junk: at('soon'),
+        floor: t.toIso(Date.UTC(2026, 10, 27) + 33.3333), relative: t.fmtRelative(ref - 5000, ref),
+        duration: t.fmtDuration(83456), long: t.fmtDuration(3723456),
+        none: holes(run, 0.5, 3.5), gap: holes(run, 1, 7), brk: holes(run, 7, 9.5), ends: holes(run, -1, 11),
+      };
+    }""")
+    assert results["iso"] == "2026-11-27T13:45:51.608Z"
+    assert results["offset"] == "2026-11-27T13:45:51.608Z"
+    assert results["naive"] == "2026-11-27T13:45:51.000Z"
+    assert results["clockNextDay"] == "2026-11-28T00:00:30.000Z"  # the nearest such time
+    assert results["clockSameDay"] == "2026-11-27T23:58:00.250Z"
+    assert results["plus"] == "2026-11-28T00:00:30.000Z"
+    assert results["minus"] == "2026-11-27T23:58:50.000Z"
+    assert results["minutes"] == "2026-11-27T23:57:00.000Z"
+    assert results["hours"] == "2026-11-28T00:00:00.500Z"
+    assert results["junk"] == "error"
+    assert results["floor"] == "2026-11-27T00:00:00.033Z"  # never after the frame
+    assert results["relative"] == "−0:00:05.000"
+    assert (results["duration"], results["long"]) == ("1:23.456", "1:02:03.456")
+    assert results["none"] == []
+    assert results["gap"] == [[4, 6]]
+    assert results["brk"] == [[8, 8]]  # a discontinuity without a gap (after a partial)
+    assert results["ends"] == [[-1, 0], [4, 6], [8, 8], [10, 11]]

@@ -13,6 +13,7 @@ const who = document.getElementById("who");
 const toastEl = document.getElementById("toast");
 let unmount = null;
 let toastTimer = null;
+const prefetch = new Map();
 
 const ctx = {
   session: null,
@@ -22,6 +23,13 @@ const ctx = {
     toastEl.className = `toast show ${kind}`;
     clearTimeout(toastTimer);
     toastTimer = setTimeout(() => { toastEl.className = "toast"; }, kind === "error" ? 8000 : 3000);
+  },
+  /** A request started at page load for the view that shows first (its data then arrives with
+   * the session instead of after it); taken once. */
+  prefetched(path) {
+    const request = prefetch.get(path);
+    prefetch.delete(path);
+    return request || get(path);
   },
   go(hash) {
     if (window.location.hash === hash) route();
@@ -126,6 +134,13 @@ function showSignIn(message) {
 async function start() {
   // Both at once: the edit page's first frame waits for them.
   const sessionRequest = get("/api/session");
+  const { parts } = parseHash();
+  if (!unmount && parts[0] === "events" && parts[1]) {
+    const path = `/api/events/${encodeURIComponent(parts[1])}`;
+    const request = get(path);
+    request.catch(() => {}); // a 401 here is answered by the sign-in below
+    prefetch.set(path, request);
+  }
   const configRequest = ctx.config && unmount ? Promise.resolve(ctx.config) : get("/api/config");
   configRequest.catch(() => {}); // judged below, after the session
   try {

@@ -5,7 +5,7 @@ import { get, post, put } from "./api.js";
 import { h, replace } from "./dom.js";
 import { buildFields, differences, renderConflict, renderStatus, valuesFromRow } from "./editform.js";
 import { bindKeys, kbd } from "./keys.js";
-import { holesIn, Player } from "./player.js";
+import { holesIn, mark, Player } from "./player.js";
 import { EDITABLE, MOVING } from "./states.js";
 import { Timeline } from "./timeline.js";
 import { fmtDuration, fmtLocal, fmtRelative, fmtUtc, parseIso, parseTimeInput, toIso } from "./time.js";
@@ -17,8 +17,12 @@ const POLL_IDLE_MS = 10000;
 export function mount(main, ctx, id) {
   const view = { stopped: false, cleanup: [] };
   replace(main, h("p", { class: "muted pad" }, "Loading the event…"));
-  get(`/api/events/${encodeURIComponent(id)}`).then(
-    (row) => { if (!view.stopped) build(main, ctx, row, view); },
+  ctx.prefetched(`/api/events/${encodeURIComponent(id)}`).then(
+    (row) => {
+      if (view.stopped) return;
+      mark("editor:event-loaded");
+      build(main, ctx, row, view);
+    },
     (e) => {
       if (view.stopped) return;
       if (e.status === 401) return ctx.signedOut();
@@ -89,7 +93,7 @@ function build(main, ctx, row, view) {
         h("button", { type: "button", title: `go to the ${which} frame (Shift+${key.toUpperCase()})`,
           onclick: () => goMark(which) }, "Go ", kbd(`Shift+${key}`)),
         h("span", { class: "mark-times" }, utc, rel, local),
-        h("button", { type: "button", class: "link", title: `clear ${which}`, onclick: () => { marks[`${which}Ms`] = null; marksChanged(); } }, "clear")),
+        h("button", { type: "button", class: "link clear", title: `clear ${which}`, onclick: () => { marks[`${which}Ms`] = null; marksChanged(); } }, "clear")),
     };
   };
   const inRow = markRow("in");
@@ -172,7 +176,10 @@ function build(main, ctx, row, view) {
   player.addEventListener("status", (e) => { sourceInfo.textContent = e.detail.text; });
   player.addEventListener("failed", (e) => {
     const { message, noData } = e.detail;
-    showOverlay(noData ? "No video in this window." : "Cannot play this window.", true, message);
+    sourceInfo.textContent = "";
+    const end = win.endMs === null ? "now" : `${fmtUtc(win.endMs)} UTC`;
+    showOverlay(noData ? `No video between ${fmtUtc(win.startMs)} and ${end} on any restreamer.`
+      : "Cannot play this window.", true, message);
   });
 
   function currentWall() {
@@ -230,7 +237,9 @@ function build(main, ctx, row, view) {
 
   function drawTimeline() {
     const frags = player.wallFragments();
+    const archivedTo = frags.length ? frags[frags.length - 1].endMs : win.startMs;
     timeline.render({
+      liveFromMs: win.endMs === null ? archivedTo : null,
       startMs: win.startMs,
       endMs: windowEndForDrawing(),
       eventStartMs: eventStart,
@@ -308,6 +317,9 @@ function build(main, ctx, row, view) {
 
   async function setMark(which) {
     preview = null;
+    if (!EDITABLE.has(latest.state)) {
+      return ctx.toast(`The event is ${latest.state}: its marks can no longer change.`);
+    }
     const ms = await player.settledWall();
     if (ms === null) return ctx.toast("No frame on screen yet.", "error");
     marks[`${which}Ms`] = ms;
@@ -384,6 +396,7 @@ function build(main, ctx, row, view) {
     renderStatus(statusBox, latest);
     const editable = EDITABLE.has(latest.state);
     fields.setDisabled(!editable);
+    main.querySelectorAll(".mark .set, .mark .clear").forEach((b) => { b.disabled = !editable; });
     const buttons = [];
     const button = (text, title, fn, cls) => h("button", { type: "button", class: cls || "", title, disabled: busy, onclick: fn }, text);
     if (latest.state === "UNEDITED") {
@@ -392,8 +405,10 @@ function build(main, ctx, row, view) {
     } else if (editable) {
       buttons.push(h("button", { type: "submit", class: "primary", disabled: busy, title: "save the changes; the cutter takes the new inputs (Ctrl+S)" }, "Save and resubmit"));
       buttons.push(button("Cancel submission", "back to UNEDITED; a cutter working on it abandons the cut", () => act("cancel")));
-    } else if (latest.state !== "DONE") {
-      buttons.push(h("span", { class: "muted small" }, "The upload has started: the inputs can no longer change."));
+    } else {
+      buttons.push(h("span", { class: "muted small" }, latest.state === "DONE"
+        ? "Done: these are the inputs it was cut from."
+        : "The upload has started: the inputs can no longer change."));
     }
     if (ctx.session.admin) {
       if (latest.state === "FINALIZING" || latest.state === "TRANSCODING") {

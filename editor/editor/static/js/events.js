@@ -108,13 +108,13 @@ export function mount(main, ctx, params) {
     h("td", {}, h("span", { class: `state s-${ev.state}`, title: MEANING[ev.state] || "" }, ev.state)),
     h("td", { class: "mono nowrap", title: start !== null ? fmtLocal(start, true) + " local" : "" },
       h("a", { href }, start !== null ? fmtUtc(start, true) : ev.event_start || "—")),
-    h("td", { class: "mono nowrap" }, end !== null && start !== null ? fmtDuration(end - start) : h("span", { class: "live-tag" }, "open")),
+    h("td", { class: "mono nowrap" }, end !== null && start !== null ? fmtDuration(end - start) : h("span", { class: "badge open" }, "open")),
     h("td", { class: "clip" }, ev.category || ""),
     h("td", { class: "clip wide", title: ev.description || "" }, ev.description || ""),
     h("td", { class: "clip wide", title: ev.video_title || "" }, ev.video_title || ""),
     h("td", { class: "nowrap" }, ev.editor || "",
       ev.edit_time ? h("div", { class: "muted small" }, fmtAgo(parseIso(ev.edit_time))) : null),
-    h("td", { class: "clip error-cell", title: ev.error || "" }, ev.error || ""),
+    h("td", { class: "error-cell", title: ev.error || "" }, h("div", { class: "clamp2" }, ev.error || "")),
     h("td", { class: "nowrap" }, ev.video_link ? safeLink(ev.video_link, "video ↗") : ""));
   }
 

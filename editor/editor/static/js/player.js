@@ -11,9 +11,29 @@
 const SEEK_INTO = 0.001; // seek this far into a frame, so rounding never shows the one before
 const SNAP_SLACK = 0.002; // a time this close before a frame start belongs to that frame
 const DEFAULT_FRAME = 1 / 30;
-const LIVE_WINDOW_HOURS = 6; // an open window asks for this much future (the list only grows)
+const LIVE_WINDOW_HOURS = 6;
+const NO_VIDEO = "no video in this window"; // an open window asks for this much future (the list only grows)
 
-const Hls = window.Hls;
+let Hls = window.Hls;
+
+/** hls.js loads asynchronously (index.html) -> the global `Hls` once it is there, or null if
+ * its script failed or did not arrive within 20 s. */
+function hlsLoaded() {
+  if (window.Hls) return Promise.resolve(window.Hls);
+  const script = document.getElementById("hls-script");
+  if (!script) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const done = () => resolve(window.Hls || null);
+    script.addEventListener("load", done, { once: true });
+    script.addEventListener("error", done, { once: true });
+    setTimeout(done, 20000);
+  });
+}
+
+function loadPolicy(firstByteMs, loadMs, retries) {
+  const retry = { maxNumRetry: retries, retryDelayMs: 500, maxRetryDelayMs: 4000 };
+  return { default: { maxTimeToFirstByteMs: firstByteMs, maxLoadTimeMs: loadMs, timeoutRetry: retry, errorRetry: retry } };
+}
 
 function trimSlash(url) {
   return String(url).replace(/\/+$/, "");
@@ -24,7 +44,7 @@ function isoMs(ms) {
 }
 
 /** A performance mark, once per page (bench/editor.py reads them: where the first frame's time goes). */
-function mark(name) {
+export function mark(name) {
   if (!performance.getEntriesByName(name).length) performance.mark(name);
 }
 
@@ -117,7 +137,17 @@ export class Player extends EventTarget {
 
   _start(positionMs) {
     this._teardown();
-    if (!Hls || !Hls.isSupported()) {
+    const serial = (this._serial = (this._serial || 0) + 1);
+    if (!Hls) {
+      hlsLoaded().then((loaded) => {
+        if (this.destroyed || serial !== this._serial) return;
+        Hls = loaded;
+        if (Hls) this._start(positionMs);
+        else this._fail("the video player (hls.js) did not load: reload the page");
+      });
+      return;
+    }
+    if (!Hls.isSupported()) {
       this._fail("this browser cannot play HLS with hls.js (Media Source Extensions missing)");
       return;
     }
@@ -134,10 +164,12 @@ export class Player extends EventTarget {
       maxBufferLength: 20,
       maxMaxBufferLength: 60,
       backBufferLength: 90,
-      manifestLoadingMaxRetry: 1,
-      levelLoadingMaxRetry: 2,
-      fragLoadingMaxRetry: 2,
+      // Fail over to the next restreamer quickly rather than retry one for long.
+      manifestLoadPolicy: loadPolicy(10000, 20000, 1),
+      playlistLoadPolicy: loadPolicy(10000, 20000, 2),
+      fragLoadPolicy: loadPolicy(10000, 60000, 2),
       liveDurationInfinity: true,
+      enableWorker: false,
     });
     this.hls = hls;
     const E = Hls.Events;
@@ -150,7 +182,7 @@ export class Player extends EventTarget {
         started = true;
         const fragments = data.details.fragments;
         if (!fragments.length) {
-          this._fail("no video in this window on " + this.restreamer, true);
+          this._onError(hls, { fatal: true, details: Hls.ErrorDetails.LEVEL_EMPTY_ERROR });
           return;
         }
         const live = this.autoLive && data.details.live;
@@ -168,8 +200,8 @@ export class Player extends EventTarget {
     });
     hls.on(E.ERROR, (event, data) => this._onError(hls, data));
     mark("editor:player-start");
-    hls.loadSource(url);
     hls.attachMedia(this.video);
+    hls.loadSource(url);
     this._emit("status", { text: `loading from ${this.restreamer}` });
   }
 
@@ -195,11 +227,13 @@ export class Player extends EventTarget {
       this._start(position);
       return;
     }
-    this._fail(this.failures.map((f) => `${f.url}: ${f.reason}`).join("; "));
+    const noData = this.failures.every((f) => f.reason === NO_VIDEO);
+    this._fail(this.failures.map((f) => `${f.url}: ${f.reason}`).join("; "), noData);
   }
 
   async _describe(data) {
     const code = data.response && data.response.code;
+    if (data.details === Hls.ErrorDetails.LEVEL_EMPTY_ERROR) return NO_VIDEO;
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       const url = (data.context && data.context.url) || (data.frag && data.frag.url) || this.playlist;
       if (code) {

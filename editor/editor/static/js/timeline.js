@@ -84,7 +84,8 @@ export class Timeline {
 
   /**
    * view: {startMs, endMs, eventStartMs, eventEndMs|null, fragments: [{startMs, endMs, cc}],
-   *        holes: [{fromMs, toMs}] (inside the marked range), inMs|null, outMs|null}
+   *        holes: [{fromMs, toMs}] (inside the marked range), inMs|null, outMs|null,
+   *        liveFromMs: where a live window's archive ends so far, or null}
    */
   render(view) {
     if (!(view.endMs > view.startMs)) return;
@@ -98,6 +99,9 @@ export class Timeline {
       if (next && next.startMs <= run.endMs + 1) {
         layers.push(this._line("tl-break", next.startMs, `discontinuity at ${fmtUtc(next.startMs)} (a partial segment)`));
       }
+    }
+    if (view.liveFromMs !== null && view.liveFromMs !== undefined && view.liveFromMs < view.endMs) {
+      layers.push(this._span("tl-future", view.liveFromMs, view.endMs, "not archived yet (live)"));
     }
     if (view.eventStartMs !== null) {
       const end = view.eventEndMs === null ? view.endMs : view.eventEndMs;
