@@ -1,6 +1,5 @@
 """python -m editor: the editors' web app; python -m editor users ...: its accounts."""
 
-import argparse
 import ipaddress
 import logging
 import os
@@ -10,8 +9,8 @@ import sys
 import psycopg2
 
 from common import database
-from common.service import (HelpFormatter, die, duration, port_number, positive_int,
-                            setup_logging, stop_event_on_signals)
+from common.service import (HelpFormatter, OneLineErrorParser, die, duration, port_number,
+                            positive_int, setup_logging, stop_event_on_signals)
 
 from . import accounts
 
@@ -39,8 +38,8 @@ def _database_arg(parser):
 
 
 def serve_parser():
-    parser = argparse.ArgumentParser(prog="python -m editor", description=DESCRIPTION,
-                                     formatter_class=HelpFormatter)
+    parser = OneLineErrorParser(prog="python -m editor", description=DESCRIPTION,
+                                formatter_class=HelpFormatter)
     _database_arg(parser)
     parser.add_argument("--restreamer-url", action="append", default=[], metavar="URL",
         help="public URL of a restreamer, as the editors' browsers reach it (repeatable: "
@@ -75,7 +74,7 @@ def serve_parser():
 
 
 def users_parser():
-    parser = argparse.ArgumentParser(prog="python -m editor users",
+    parser = OneLineErrorParser(prog="python -m editor users",
         description="Manage the editors' accounts.", formatter_class=HelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add = commands.add_parser("add", formatter_class=HelpFormatter,

@@ -29,6 +29,9 @@ COLUMNS = (
     "upload_time", "modified_time", "version",
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
+# What an events search reads; schema.sql's index events_text_search is on this expression.
+SEARCH_TEXT = ("(description || E'\\n' || category || E'\\n' || notes || E'\\n'"
+               " || coalesce(video_title, ''))")
 _ID_PREFIX_RE = re.compile(r"^[0-9a-fA-F-]{4,36}$")
 
 
@@ -110,9 +113,8 @@ def list_events(conn, state=None, limit=100, q=None, newest_first=False):
         where.append("state = %s")
         args.append(state)
     if q:
-        where.append("(description ILIKE %s OR category ILIKE %s OR notes ILIKE %s"
-                     " OR video_title ILIKE %s)")
-        args += [_like_pattern(q)] * 4
+        where.append(f"{SEARCH_TEXT} ILIKE %s")
+        args.append(_like_pattern(q))
     order = "event_start DESC NULLS LAST, id DESC" if newest_first else \
         "event_start NULLS LAST, id"
     cur = database.query(conn, f"""
