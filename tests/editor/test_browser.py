@@ -7,13 +7,11 @@ from datetime import datetime, timedelta
 
 import psycopg2
 import pytest
-
+from editor_testing import Server, iso
 from support import framecode
 from support.archive import SEGMENT_SECONDS, build_archive, real_segments
 from support.browser import chromium, new_page
 from support.waiting import free_port, wait_for
-
-from editor_testing import Server, iso
 
 T1 = datetime(2026, 11, 27, 12, 0, 0)
 STREAM, VARIANT = "main", "source"

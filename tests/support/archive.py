@@ -8,6 +8,7 @@ import tempfile
 from datetime import timedelta
 
 from common.segments import format_segment_path, hash_name
+
 from support import framecode
 
 SEGMENT_SECONDS = 2
