@@ -34,9 +34,13 @@ export async function api(method, path, payload) {
     init.body = JSON.stringify(payload);
   }
   if (method !== "GET" && method !== "HEAD" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+  return read(fetch(path, init), path);
+}
+
+async function read(responsePromise, path) {
   let response;
   try {
-    response = await fetch(path, init);
+    response = await responsePromise;
   } catch (e) {
     throw new ApiError(0, `cannot reach the editor server (${e.message || e})`, null);
   }
@@ -56,6 +60,19 @@ export async function api(method, path, payload) {
     throw new ApiError(response.status, `the editor server sent something that is not JSON for ${path}`, null);
   }
   return body;
+}
+
+/** A GET that boot.js started at page load, taken once; else null. */
+export function booted(path) {
+  const boot = window.editorBoot || {};
+  const request = boot[path];
+  delete boot[path];
+  return request ? read(request, path) : null;
+}
+
+/** Forget what boot.js started (after a sign-in its answers are stale). */
+export function dropBooted() {
+  window.editorBoot = {};
 }
 
 export const get = (path) => api("GET", path);

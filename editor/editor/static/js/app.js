@@ -2,7 +2,7 @@
 // Views: #/events (the list), #/events/ID (edit one), #/live[/STREAM]. Each view module has
 // mount(main, ctx, params) -> unmount(), which stops its timers, players and key handlers.
 
-import { api, ApiError, get, setCsrf } from "./api.js";
+import { api, ApiError, booted, dropBooted, get, setCsrf } from "./api.js";
 import { h, replace } from "./dom.js";
 import * as eventsView from "./events.js";
 import * as editView from "./edit.js";
@@ -13,7 +13,6 @@ const who = document.getElementById("who");
 const toastEl = document.getElementById("toast");
 let unmount = null;
 let toastTimer = null;
-const prefetch = new Map();
 
 const ctx = {
   session: null,
@@ -24,12 +23,9 @@ const ctx = {
     clearTimeout(toastTimer);
     toastTimer = setTimeout(() => { toastEl.className = "toast"; }, kind === "error" ? 8000 : 3000);
   },
-  /** A request started at page load for the view that shows first (its data then arrives with
-   * the session instead of after it); taken once. */
+  /** GET path, or take the answer boot.js requested at page load (once). */
   prefetched(path) {
-    const request = prefetch.get(path);
-    prefetch.delete(path);
-    return request || get(path);
+    return booted(path) || get(path);
   },
   go(hash) {
     if (window.location.hash === hash) route();
@@ -133,15 +129,9 @@ function showSignIn(message) {
 
 async function start() {
   // Both at once: the edit page's first frame waits for them.
-  const sessionRequest = get("/api/session");
-  const { parts } = parseHash();
-  if (!unmount && parts[0] === "events" && parts[1]) {
-    const path = `/api/events/${encodeURIComponent(parts[1])}`;
-    const request = get(path);
-    request.catch(() => {}); // a 401 here is answered by the sign-in below
-    prefetch.set(path, request);
-  }
-  const configRequest = ctx.config && unmount ? Promise.resolve(ctx.config) : get("/api/config");
+  const sessionRequest = booted("/api/session") || get("/api/session");
+  const configRequest = ctx.config && unmount ? Promise.resolve(ctx.config)
+    : booted("/api/config") || get("/api/config");
   configRequest.catch(() => {}); // judged below, after the session
   try {
     const session = await sessionRequest;
@@ -149,6 +139,7 @@ async function start() {
     setCsrf(session.csrf);
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
+      dropBooted();
       if (!unmount) replace(main);
       showSignIn(null);
       return;

@@ -554,7 +554,7 @@ function build(main, ctx, row, view) {
     { keys: ["g"], label: "Go to a time (type it)", run: () => { gotoInput.focus(); gotoInput.select(); } },
     { keys: ["Ctrl+s"], label: "Save (draft, or resubmit once submitted)", inInputs: true, run: () => save(false) },
     { keys: ["Ctrl+Enter"], label: "Submit", inInputs: true, run: () => save(true) },
-    { keys: ["Escape"], label: "Stop the preview / leave a field", run: () => { if (preview) { preview = null; player.video.pause(); } } },
+    { keys: ["Escape"], label: "Stop the preview / leave a field", run: () => { if (preview) { preview = null; player.pause(); } } },
   ], "Edit page keys");
   view.cleanup.push(() => keys.detach());
 

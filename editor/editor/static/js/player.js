@@ -107,7 +107,12 @@ export class Player extends EventTarget {
     this._waiters = [];
     video.addEventListener("seeking", () => { this.presentedFresh = false; });
     video.addEventListener("seeked", () => this._wake());
-    video.addEventListener("pause", () => this._wake());
+    // Paused, the picture must sit on a whole frame whose presentation the page has seen: the
+    // last frame reported while playing may not be the one left on screen.
+    video.addEventListener("pause", () => {
+      if (this.pendingFrame === null && this.details) this._seekMedia(this.snap(video.currentTime));
+      this._wake();
+    });
     this._watchFrames();
   }
 
@@ -412,11 +417,7 @@ export class Player extends EventTarget {
   /** Pause, settle on a whole frame, and give its wall-clock ms (what a mark records). */
   async settledWall() {
     const video = this.video;
-    if (!video.paused) {
-      video.pause();
-      const t = this.presented ? this.presented.mediaTime : video.currentTime;
-      this._seekMedia(this.snap(t));
-    }
+    this.pause();
     const deadline = performance.now() + 2000;
     while (performance.now() < deadline && !this.destroyed) {
       if (!video.seeking && this.presentedFresh && this.pendingFrame === null && this.presented) {
@@ -439,7 +440,7 @@ export class Player extends EventTarget {
 
   /** Step whole frames (pauses). */
   stepFrames(n) {
-    this.video.pause();
+    this.video.pause(); // the seek below settles it
     this._seekMedia(this.snap(this.frameTime + n * this.frameDuration + SNAP_SLACK / 2));
   }
 
@@ -466,7 +467,15 @@ export class Player extends EventTarget {
 
   togglePlay() {
     if (this.video.paused) this.video.play().catch(() => {});
-    else this.video.pause();
+    else this.pause();
+  }
+
+  /** Pause on a whole frame. */
+  pause() {
+    const video = this.video;
+    if (video.paused) return;
+    video.pause();
+    this._seekMedia(this.snap(video.currentTime));
   }
 
   _emit(type, detail) {
