@@ -110,6 +110,12 @@ def set_mark(page, key, which):
     page.wait_for_function(f"document.querySelector('.mark-{which} .mark-utc').textContent !== 'not set'")
 
 
+def cutter_moves(site, event_id, assignments):
+    """Change the row as a cutter would (the page only watches)."""
+    with psycopg2.connect(site.dsn) as conn, conn.cursor() as cur:
+        cur.execute(f"UPDATE events SET {assignments} WHERE id = %s", (event_id,))
+
+
 def button(page, name):
     return page.get_by_role("button", name=name, exact=True)
 
@@ -154,6 +160,15 @@ def test_keyboard_marks_are_stored_to_the_frame_shown(browser, site):
     stored = row(site, event["id"])
     for mark, index in (("video_start", first), ("video_end", last)):
         assert abs(stored[mark] - frame_time(index)) < FRAME, (mark, index, stored[mark])
+
+    # The page follows the event as a cutter moves it: its error in words, then the link.
+    cutter_moves(site, event["id"], "state = 'CLAIMED', uploader = 'node-a'")
+    page.wait_for_selector(".status-card .state-line >> text=CLAIMED")
+    cutter_moves(site, event["id"], "state = 'EDITED', error = 'upload failed: quota exceeded'")
+    page.wait_for_selector(".status-card .error-text >> text=upload failed: quota exceeded")
+    cutter_moves(site, event["id"], "state = 'DONE', error = NULL, upload_time = now(),"
+                 " video_link = 'https://videos.example/goal'")
+    assert page.wait_for_selector(".status-card a").get_attribute("href") == "https://videos.example/goal"
     assert not page.errors
 
 

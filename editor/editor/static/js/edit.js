@@ -63,6 +63,10 @@ function build(main, ctx, row, view) {
   const liveTag = h("span", { class: "live-tag", hidden: true }, "LIVE");
   const sourceInfo = h("span", { class: "muted small source-info" });
   const playButton = h("button", { type: "button", class: "play", title: "play / pause (Space, K)", onclick: () => togglePlay() }, "▶");
+  const muteButton = h("button", { type: "button", title: "sound on / off (M)", onclick: () => toggleMute() }, "Mute");
+  const speed = h("select", { class: "speed", title: "playback speed", "aria-label": "playback speed",
+    onchange: () => { video.playbackRate = Number(speed.value); speed.blur(); } },
+  ["0.25", "0.5", "1", "1.5", "2", "4"].map((r) => h("option", { value: r, selected: r === "1" }, `${r}×`)));
   const tbtn = (text, title, fn) => h("button", { type: "button", title, onclick: fn }, text);
 
   const timeline = new Timeline((ms) => seekTo(ms));
@@ -132,6 +136,7 @@ function build(main, ctx, row, view) {
           tbtn("+1s", "forward 1 s (Shift+→)", () => player.stepSeconds(1)),
           tbtn("+10s", "forward 10 s (L)", () => player.stepSeconds(10)),
           tbtn("Out »", "go to out (Shift+O)", () => goMark("out")),
+          speed, muteButton,
           h("div", { class: "clock" }, clockUtc, h("span", { class: "muted small" }, " UTC "), clockRel, clockLocal),
           liveTag, fpsInfo),
         timeline.el,
@@ -281,6 +286,12 @@ function build(main, ctx, row, view) {
   function togglePlay() {
     preview = null;
     player.togglePlay();
+  }
+
+  function toggleMute() {
+    video.muted = !video.muted;
+    muteButton.textContent = video.muted ? "Unmute" : "Mute";
+    muteButton.classList.toggle("on", video.muted);
   }
 
   function seekTo(ms) {
@@ -495,7 +506,8 @@ function build(main, ctx, row, view) {
     }
     latest = theirs;
     conflictShown = true;
-    replace(conflictBox, renderConflict(message, valuesFromRow(base, config), valuesFromRow(theirs, config), currentValues(), {
+    const values = { base: valuesFromRow(base, config), theirs: valuesFromRow(theirs, config), mine: currentValues() };
+    replace(conflictBox, renderConflict(message, theirs, values, {
       mine: () => { base = theirs; clearConflict(); again(); },
       theirs: () => { base = latest = theirs; clearConflict(); loadInputs(theirs); showState(); },
     }));
@@ -549,6 +561,7 @@ function build(main, ctx, row, view) {
     { keys: ["Shift+i"], label: "Go to in", run: () => goMark("in") },
     { keys: ["Shift+o"], label: "Go to out", run: () => goMark("out") },
     { keys: ["p"], label: "Preview exactly the marked range", run: () => startPreview() },
+    { keys: ["m"], label: "Sound on / off", run: () => toggleMute() },
     { keys: ["["], label: "Start the window a minute earlier", run: () => widen(-60000, 0) },
     { keys: ["]"], label: "End the window a minute later", run: () => widen(0, 60000) },
     { keys: ["g"], label: "Go to a time (type it)", run: () => { gotoInput.focus(); gotoInput.select(); } },
@@ -573,7 +586,10 @@ function build(main, ctx, row, view) {
   if (win.endMs !== null && marks.outMs !== null && marks.outMs > win.endMs) win.endMs = marks.outMs + 5000;
   loadInputs(row);
   showState();
-  reload(marks.inMs ?? eventStart);
+  if (!fields.source().stream) {
+    showOverlay("The editor knows no stream to play yet.", true,
+      `${config.streams_error || "the restreamers listed none"}; reload the page in a moment.`);
+  } else reload(marks.inMs ?? eventStart);
   pollTimer = setTimeout(poll, MOVING.has(latest.state) ? POLL_MOVING_MS : POLL_IDLE_MS);
   const onResize = () => drawTimeline();
   window.addEventListener("resize", onResize);

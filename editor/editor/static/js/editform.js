@@ -190,18 +190,21 @@ export function renderStatus(box, row) {
 
 /**
  * The difference between what the editor typed and what someone else saved meanwhile.
- * -> element; actions: {mine(), theirs()}.
+ * row: the event as it is now; base, theirs, mine: form values (the editor's starting point,
+ * the row's, the editor's now). -> element; actions: {mine(), theirs()}.
  */
-export function renderConflict(message, base, theirs, mine, actions) {
+export function renderConflict(message, row, { base, theirs, mine }, actions) {
   const fields = differences(theirs, mine);
   const changedByThem = new Set(differences(base, theirs));
-  const when = parseIso(theirs.edit_time);
+  const when = parseIso(row.edit_time);
+  const who = row.editor || "someone";
+  const at = when !== null ? ` at ${fmtUtc(when, true)} UTC (${fmtAgo(when)})` : "";
+  const story = changedByThem.size
+    ? `${who} saved it${at}, after you opened it; it is now ${row.state}. `
+    : `It changed after you opened it (it is now ${row.state}); its inputs did not. `;
   return h("div", { class: "card conflict", role: "alert" },
-    h("h2", {}, "Someone else saved this event"),
-    h("p", {}, message),
-    theirs.editor ? h("p", { class: "muted" }, `Last saved by ${theirs.editor}` +
-      (when !== null ? ` at ${fmtUtc(when, true)} UTC (${fmtAgo(when)})` : "") +
-      `; the event is now ${theirs.state}.`) : null,
+    h("h2", {}, "This event changed while you were editing"),
+    h("p", {}, story, "Nothing of yours is saved yet: compare and choose."),
     fields.length ? h("table", { class: "diff" },
       h("thead", {}, h("tr", {}, h("th", {}, "Field"), h("th", {}, "Saved (theirs)"), h("th", {}, "Yours (not saved)"))),
       h("tbody", {}, fields.map((f) => h("tr", { class: changedByThem.has(f) ? "theirs-changed" : "" },
@@ -211,7 +214,8 @@ export function renderConflict(message, base, theirs, mine, actions) {
       : h("p", { class: "muted" }, "Their inputs and yours are the same; only the event's state or version changed."),
     h("div", { class: "buttons" },
       h("button", { type: "button", class: "primary", onclick: actions.mine }, "Keep mine and save again"),
-      h("button", { type: "button", onclick: actions.theirs }, "Take theirs (drop my changes)")));
+      h("button", { type: "button", onclick: actions.theirs }, "Take theirs (drop my changes)")),
+    h("p", { class: "muted small server-says" }, message));
 }
 
 export { EDIT_FIELDS, FIELD_LABELS };
