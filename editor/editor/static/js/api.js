@@ -78,7 +78,6 @@ export function dropBooted() {
 export const get = (path) => api("GET", path);
 export const post = (path, payload) => api("POST", path, payload === undefined ? {} : payload);
 export const put = (path, payload) => api("PUT", path, payload);
-export const del = (path) => api("DELETE", path);
 
 export function query(params) {
   const search = new URLSearchParams();

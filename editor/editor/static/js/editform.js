@@ -218,4 +218,3 @@ export function renderConflict(message, row, { base, theirs, mine }, actions) {
     h("p", { class: "muted small server-says" }, message));
 }
 
-export { EDIT_FIELDS, FIELD_LABELS };

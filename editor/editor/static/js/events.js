@@ -8,6 +8,20 @@ import { fmtAgo, fmtDuration, fmtLocal, fmtUtc, parseIso, parseTimeInput, toIso 
 const REFRESH_MS = 5000;
 const LIMIT = 200;
 
+/** POST a new event and open it in the editor; a refusal shows in `error`. */
+export async function createAndOpen(ctx, body, button, error) {
+  button.disabled = true;
+  error.textContent = "";
+  try {
+    const ev = await post("/api/events", body);
+    ctx.go(`#/events/${encodeURIComponent(ev.id)}`);
+  } catch (e) {
+    if (e.status === 401) return ctx.signedOut();
+    error.textContent = e.message;
+    button.disabled = false;
+  }
+}
+
 export function mount(main, ctx, params) {
   let state = params.get("state") || "";
   let q = params.get("q") || "";
@@ -161,15 +175,7 @@ export function mount(main, ctx, params) {
         if (en.ms !== null) body.event_end = toIso(en.ms);
         if (category.value.trim()) body.category = category.value.trim();
         if (description.value.trim()) body.description = description.value.trim();
-        create.disabled = true;
-        try {
-          const ev = await post("/api/events", body);
-          ctx.go(`#/events/${encodeURIComponent(ev.id)}`);
-        } catch (err) {
-          if (err.status === 401) return ctx.signedOut();
-          error.textContent = err.message;
-          create.disabled = false;
-        }
+        await createAndOpen(ctx, body, create, error);
       },
       onkeydown: (e) => { if (e.key === "Escape") close(); },
     },

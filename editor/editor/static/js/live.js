@@ -1,8 +1,8 @@
 // The live page: the stream's live edge, and a button that starts an event N seconds before
 // the frame on screen (a clip of what just happened), opened in the editor.
 
-import { post } from "./api.js";
 import { h, option, replace } from "./dom.js";
+import { createAndOpen } from "./events.js";
 import { bindKeys, kbd } from "./keys.js";
 import { Player } from "./player.js";
 import { fmtDuration, fmtLocal, fmtUtc, toIso } from "./time.js";
@@ -90,16 +90,7 @@ export function mount(main, ctx, streamParam, params) {
     const startMs = (now ?? Date.now()) - back * 1000;
     const body = { event_start: toIso(startMs) };
     if (description.value.trim()) body.description = description.value.trim();
-    clipButton.disabled = true;
-    error.textContent = "";
-    try {
-      const ev = await post("/api/events", body);
-      ctx.go(`#/events/${encodeURIComponent(ev.id)}`);
-    } catch (e) {
-      if (e.status === 401) return ctx.signedOut();
-      error.textContent = e.message;
-      clipButton.disabled = false;
-    }
+    await createAndOpen(ctx, body, clipButton, error);
   }
 
   const keys = bindKeys([
