@@ -97,6 +97,7 @@ export class Player extends EventTarget {
     this.presented = null;
     this.presentedFresh = false;
     this.pendingFrame = null;
+    this.seekTarget = null;
     this.samples = [];
     this.frameKey = null;
     this.frameDuration = DEFAULT_FRAME;
@@ -105,8 +106,8 @@ export class Player extends EventTarget {
     this.destroyed = false;
     this.autoLive = Boolean(options.live);
     this._waiters = [];
-    video.addEventListener("seeking", () => { this.presentedFresh = false; });
     video.addEventListener("seeked", () => this._wake());
+    video.addEventListener("play", () => { this.seekTarget = null; this.presentedFresh = false; });
     // Paused, the picture must sit on a whole frame whose presentation the page has seen: the
     // last frame reported while playing may not be the one left on screen.
     video.addEventListener("pause", () => {
@@ -286,7 +287,16 @@ export class Player extends EventTarget {
       if (this.destroyed) return;
       const previous = this.presented;
       this.presented = { mediaTime: meta.mediaTime, frames: meta.presentedFrames };
-      if (!video.seeking) this.presentedFresh = true;
+      // Paused after a seek of ours: is this the frame holding the seek's target? (A frame
+      // reported late from before the seek is not; the frame may come before "seeked".)
+      // Before the frame rate is measured (no playback yet, so no late frames) be lenient:
+      // up to a 22 fps frame.
+      const target = this.seekTarget;
+      const within = this.frameMeasured ? this.frameDuration : 0.045;
+      if (video.paused && target !== null && meta.mediaTime <= target + 0.0005 &&
+          target - meta.mediaTime < within) {
+        this.presentedFresh = true;
+      }
       if (previous && !video.paused && video.playbackRate === 1 && meta.presentedFrames === previous.frames + 1) {
         this._measure(meta.mediaTime - previous.mediaTime);
       }
@@ -431,7 +441,8 @@ export class Player extends EventTarget {
   _seekMedia(frameStart) {
     this.pendingFrame = frameStart;
     this.presentedFresh = false;
-    this.video.currentTime = Math.max(0, frameStart + SEEK_INTO);
+    this.seekTarget = Math.max(0, frameStart + SEEK_INTO);
+    this.video.currentTime = this.seekTarget;
     const clear = () => {
       if (this.pendingFrame === frameStart) this.pendingFrame = null;
     };
