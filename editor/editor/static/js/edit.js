@@ -177,6 +177,7 @@ function build(main, ctx, row, view) {
   video.addEventListener("playing", () => hideOverlay());
   video.addEventListener("canplay", () => hideOverlay());
   player.addEventListener("levels", () => { showSource(); drawTimeline(); });
+  let drawQueued = false;
   player.addEventListener("framerate", () => showSource());
   player.addEventListener("status", (e) => { sourceInfo.textContent = e.detail.text; });
   player.addEventListener("failed", (e) => {
@@ -240,7 +241,17 @@ function build(main, ctx, row, view) {
     return Math.max(last, marks.outMs ?? 0, eventStart + 60000) + 15000;
   }
 
+  /** Redraw the timeline and the holes once per animation frame, however often asked. */
   function drawTimeline() {
+    if (drawQueued) return;
+    drawQueued = true;
+    requestAnimationFrame(() => {
+      drawQueued = false;
+      if (!view.stopped) drawTimelineNow();
+    });
+  }
+
+  function drawTimelineNow() {
     const frags = player.wallFragments();
     const archivedTo = frags.length ? frags[frags.length - 1].endMs : win.startMs;
     timeline.render({
