@@ -15,7 +15,7 @@ from typing import NamedTuple
 import psycopg2.errors
 
 from common import database
-from common.events.db import utcnow
+from common.dateutil import utcnow
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 NAME_RULE = "1-64 letters, digits, '_', '.', '@' or '-', starting with a letter or digit"

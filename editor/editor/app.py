@@ -127,7 +127,7 @@ def content_security_policy(restreamer_urls):
     video and playlists also from the restreamers."""
     origins = " ".join(sorted({_origin(url) for url in restreamer_urls}))
     return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data: blob:; "
+            f"img-src 'self' data: blob: {origins}; "
             f"media-src 'self' blob: {origins}; connect-src 'self' {origins}; "
             "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
             "frame-ancestors 'none'; form-action 'self'")

@@ -1,14 +1,17 @@
 """python -m editor: the editors' web app; python -m editor users ...: its accounts."""
 
+import argparse
 import ipaddress
 import logging
 import os
 import socket
 import sys
+import urllib.parse
 
 import psycopg2
 
 from common import database
+from common.events.edits import MANUAL_LOCATION
 from common.service import (HelpFormatter, OneLineErrorParser, die, duration, port_number,
                             positive_int, setup_logging, stop_event_on_signals)
 
@@ -41,13 +44,13 @@ def serve_parser():
     parser = OneLineErrorParser(prog="python -m editor", description=DESCRIPTION,
                                 formatter_class=HelpFormatter)
     _database_arg(parser)
-    parser.add_argument("--restreamer-url", action="append", default=[], metavar="URL",
-        help="public URL of a restreamer, as the editors' browsers reach it (repeatable: "
-             "the page falls back to the next when one fails); the streams and variants "
-             "offered are what these list")
-    parser.add_argument("--location", action="append", default=[], metavar="NAME",
-        help="an upload location editors may choose (repeatable; names from the cutters' "
-             "config)")
+    parser.add_argument("--restreamer-url", action="extend", type=url_list, default=[],
+        metavar="URL", help="public URL of a restreamer, as the editors' browsers reach it "
+        "(repeatable, or comma separated: the page falls back to the next when one fails); "
+        "the streams and variants offered are what these list")
+    parser.add_argument("--location", action="extend", type=location_list, default=[],
+        metavar="NAME", help="an upload location editors may choose (repeatable, or comma "
+        "separated; names from the cutters' config)")
     parser.add_argument("--max-cut-duration", type=duration, default="6h",
         help="longest video an editor may submit (30s, 90m, 6h...)")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
@@ -91,6 +94,27 @@ def users_parser():
     remove.add_argument("name", metavar="NAME")
     _database_arg(remove)
     return parser
+
+
+def url_list(text):
+    """'http://a:8000,http://b:8000' -> ['http://a:8000', 'http://b:8000']"""
+    urls = [url.strip().rstrip("/") for url in text.split(",") if url.strip()]
+    if not urls:
+        raise argparse.ArgumentTypeError("want a URL (or several, comma separated)")
+    for url in urls:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise argparse.ArgumentTypeError(f"not an http(s) URL: {url!r}")
+    return urls
+
+
+def location_list(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("want a location name (or several, comma separated)")
+    if MANUAL_LOCATION in names:
+        raise argparse.ArgumentTypeError(f"{MANUAL_LOCATION!r} is reserved for manual links")
+    return names
 
 
 def is_loopback(host):
@@ -175,7 +199,9 @@ def serve(args):
     except (ValueError, psycopg2.Error) as e:
         die(str(e).strip().splitlines()[0])
     pool = ConnectionPool(db, args.db_connections)
-    config = Config(args.restreamer_url, args.location, args.max_cut_duration, args.no_auth,
+    locations = list(dict.fromkeys(args.location))  # in order, each once
+    config = Config(list(dict.fromkeys(args.restreamer_url)), locations,
+                    args.max_cut_duration, args.no_auth,
                     args.session_lifetime, secure_cookie=args.secure_cookies)
     app = create_app(config, pool)
     if args.proxy_hops:

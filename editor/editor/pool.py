@@ -1,6 +1,7 @@
 """A small pool of Postgres connections for request greenlets (a connection serves one
 greenlet at a time). At most `size` connections exist; a request beyond that waits for one.
-A connection that broke (closed, or a connection-level error) is dropped, not reused."""
+A connection that broke (closed, or a connection-level error) is dropped, not reused, and so
+are the idle ones: they went through the same server."""
 
 from contextlib import contextmanager
 
@@ -22,7 +23,9 @@ class ConnectionPool:
             try:
                 yield conn
             except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                # The server went away (restart, failover): the idle ones are dead too.
                 conn.close()
+                self.close()
                 raise
             finally:
                 if not conn.closed:
