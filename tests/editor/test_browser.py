@@ -274,6 +274,7 @@ def test_time_forms_and_hole_rules(browser, site):
         floor: t.toIso(Date.UTC(2026, 10, 27) + 33.3333), relative: t.fmtRelative(ref - 5000, ref),
         duration: t.fmtDuration(83456), long: t.fmtDuration(3723456),
         none: holes(run, 0.5, 3.5), gap: holes(run, 1, 7), brk: holes(run, 7, 9.5), ends: holes(run, -1, 11),
+        jitter: holes([frag(0, 1.998, 0), frag(2, 4, 0)], 0.5, 3),
       };
     }""")
     assert results["iso"] == "2026-11-27T13:45:51.608Z"
@@ -290,6 +291,39 @@ def test_time_forms_and_hole_rules(browser, site):
     assert results["relative"] == "−0:00:05.000"
     assert (results["duration"], results["long"]) == ("1:23.456", "1:02:03.456")
     assert results["none"] == []
+    assert results["jitter"] == []  # one discontinuity run: contiguous, whatever the ms say
     assert results["gap"] == [[4, 6]]
     assert results["brk"] == [[8, 8]]  # a discontinuity without a gap (after a partial)
     assert results["ends"] == [[-1, 0], [4, 6], [8, 8], [10, 11]]
+
+
+def test_list_filters_and_searches_and_live_clips_an_event(browser, site):
+    alice = site.client("alice")
+    goal = alice.create(event_start=iso(T1 + timedelta(seconds=5)), description="a goal")
+    alice.create(event_start=iso(T1 + timedelta(seconds=9)), description="a save")
+    page = site.page(browser, "bob")
+    page.wait_for_selector("table.events >> text=a save")
+    page.keyboard.press("/")
+    page.keyboard.type("goal")
+    page.wait_for_function("document.querySelectorAll('table.events tbody tr').length === 1")
+    assert "a goal" in page.inner_text("table.events tbody")
+    page.click("button[data-state=DONE]")
+    page.wait_for_selector("td.empty >> text=No events match.")
+    page.click("button[data-state='']")
+    page.wait_for_selector("table.events >> text=a goal")
+    page.locator("h1, .refresh-status").first.click()  # focus off the buttons
+    page.keyboard.press("Enter")  # opens the selected (only) row
+    page.wait_for_function(f"location.hash === '#/events/{goal['id']}'")
+
+    # Live: nothing is live in this archive; clipping still starts an event 30 s back.
+    page.goto(f"{site.url}/#/live")
+    page.wait_for_selector(".video-overlay >> text=Nothing live")
+    before = datetime.utcnow()
+    page.keyboard.press("c")
+    page.wait_for_function("/^#\\/events\\/[0-9a-f-]+$/.test(location.hash)")
+    new_id = page.evaluate("location.hash.split('/')[2]")
+    with psycopg2.connect(site.dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT event_start, event_end FROM events WHERE id = %s", (new_id,))
+        start, end = cur.fetchone()
+    assert end is None
+    assert timedelta(seconds=29) < before - start < timedelta(seconds=40)

@@ -180,6 +180,8 @@ function build(main, ctx, row, view) {
   let drawQueued = false;
   player.addEventListener("framerate", () => showSource());
   player.addEventListener("status", (e) => { sourceInfo.textContent = e.detail.text; });
+  player.addEventListener("empty", () => showOverlay("No video in this window yet.", false,
+    `${player.restreamer} has none archived here so far; still asking…`));
   player.addEventListener("failed", (e) => {
     const { message, noData } = e.detail;
     sourceInfo.textContent = "";

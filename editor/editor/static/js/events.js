@@ -212,7 +212,7 @@ export function mount(main, ctx, params) {
       e.preventDefault();
       selected = Math.max(0, selected - 1);
       render();
-    } else if (e.key === "Enter" && events[selected]) {
+    } else if (e.key === "Enter" && events[selected] && !e.target.closest("button, a")) {
       ctx.go(`#/events/${encodeURIComponent(events[selected].id)}`);
     }
   }

@@ -58,6 +58,13 @@ export function mount(main, ctx, streamParam, params) {
   };
   stream.addEventListener("change", () => { fillVariants(); load(); });
   variant.addEventListener("change", load);
+  player.addEventListener("empty", () => {
+    overlay.hidden = false;
+    overlay.className = "video-overlay";
+    replace(overlay, h("strong", {}, "Nothing live on this stream right now."),
+      h("div", { class: "small overlay-detail" }, `${player.restreamer} lists no recent video; still asking…`));
+  });
+  player.addEventListener("levels", () => { if (player.fragments.length) overlay.hidden = true; });
   player.addEventListener("failed", (e) => {
     overlay.hidden = false;
     overlay.className = "video-overlay error";

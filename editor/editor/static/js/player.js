@@ -11,8 +11,8 @@
 const SEEK_INTO = 0.001; // seek this far into a frame, so rounding never shows the one before
 const SNAP_SLACK = 0.002; // a time this close before a frame start belongs to that frame
 const DEFAULT_FRAME = 1 / 30;
-const LIVE_WINDOW_HOURS = 6;
-const NO_VIDEO = "no video in this window"; // an open window asks for this much future (the list only grows)
+const LIVE_WINDOW_HOURS = 6; // an open window asks for this much future (the list only grows)
+const NO_VIDEO = "no video in this window";
 
 let Hls = window.Hls;
 
@@ -77,7 +77,8 @@ export function holesIn(fragments, fromMs, toMs) {
   for (let i = 1; i < inside.length; i++) {
     const a = inside[i - 1];
     const b = inside[i];
-    if (b.cc !== a.cc || b.startMs > a.endMs) holes.push({ fromMs: a.endMs, toMs: Math.max(a.endMs, b.startMs) });
+    // The restreamer marks every gap with a discontinuity: the same `cc` means contiguous.
+    if (b.cc !== a.cc) holes.push({ fromMs: a.endMs, toMs: Math.max(a.endMs, b.startMs) });
   }
   const last = inside[inside.length - 1];
   if (last.endMs < toMs) holes.push({ fromMs: last.endMs, toMs });
@@ -215,6 +216,8 @@ export class Player extends EventTarget {
     if (hls !== this.hls) return;
     if (!data.fatal) {
       if (data.details === "bufferStalledError") this._emit("status", { text: "buffering…" });
+      // A live playlist with nothing in it yet: hls.js keeps asking; say so meanwhile.
+      if (data.details === Hls.ErrorDetails.LEVEL_EMPTY_ERROR) this._emit("empty");
       return;
     }
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !this._recovered) {
@@ -233,7 +236,7 @@ export class Player extends EventTarget {
       this._start(position);
       return;
     }
-    const noData = this.failures.every((f) => f.reason === NO_VIDEO);
+    const noData = this.failures.some((f) => f.reason === NO_VIDEO); // the others did not answer
     this._fail(this.failures.map((f) => `${f.url}: ${f.reason}`).join("; "), noData);
   }
 
@@ -359,9 +362,15 @@ export class Player extends EventTarget {
     return { startMs, endMs: startMs + frag.duration * 1000, cc: frag.cc };
   }
 
-  /** Fragments as wall-clock runs: [{startMs, endMs, cc}]. */
+  /** Fragments in wall-clock time: [{startMs, endMs, cc}]. A fragment ends where the next one
+   * of the same discontinuity run starts (its parsed media duration may differ from its
+   * EXTINF by a few ms, which must not look like a hole). */
   wallFragments() {
-    return this.fragments.filter((f) => f.programDateTime !== null).map((f) => this.wallOf(f));
+    const frags = this.fragments.filter((f) => f.programDateTime !== null).map((f) => this.wallOf(f));
+    for (let i = 0; i + 1 < frags.length; i++) {
+      if (frags[i + 1].cc === frags[i].cc) frags[i].endMs = frags[i + 1].startMs;
+    }
+    return frags;
   }
 
   _fragmentAtMedia(t) {

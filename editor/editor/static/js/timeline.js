@@ -7,12 +7,12 @@ import { fmtRelative, fmtUtc } from "./time.js";
 
 const STEPS_S = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600];
 
-/** Contiguous fragments (same discontinuity count, no gap) merged into runs. */
+/** Consecutive fragments of one discontinuity run (same `cc`) merged into runs. */
 export function runsOf(fragments) {
   const runs = [];
   for (const f of fragments) {
     const last = runs[runs.length - 1];
-    if (last && last.cc === f.cc && f.startMs <= last.endMs + 1) last.endMs = Math.max(last.endMs, f.endMs);
+    if (last && last.cc === f.cc) last.endMs = Math.max(last.endMs, f.endMs);
     else runs.push({ startMs: f.startMs, endMs: f.endMs, cc: f.cc });
   }
   return runs;
