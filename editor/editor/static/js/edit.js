@@ -111,6 +111,8 @@ function build(main, ctx, row, view) {
   const dirtyTag = h("span", { class: "dirty", hidden: true }, "unsaved changes");
   const actions = h("div", { class: "buttons actions" });
   const statusBox = h("div", { class: "card status-card" });
+  const syncNote = h("p", { class: "error small sync-note", role: "status" });
+  let lastSync = Date.now();
   const conflictBox = h("div", { class: "conflict-box" });
 
   replace(main, h("section", { class: "edit-page" },
@@ -128,13 +130,13 @@ function build(main, ctx, row, view) {
         h("div", { class: "video-box" }, video, overlay),
         h("div", { class: "transport" },
           tbtn("« In", "go to in (Shift+I)", () => goMark("in")),
-          tbtn("−10s", "back 10 s (J)", () => player.stepSeconds(-10)),
-          tbtn("−1s", "back 1 s (Shift+←)", () => player.stepSeconds(-1)),
-          tbtn("−1f", "back 1 frame (←)", () => player.stepFrames(-1)),
+          tbtn("−10s", "back 10 s (J)", () => seconds(-10)),
+          tbtn("−1s", "back 1 s (Shift+←)", () => seconds(-1)),
+          tbtn("−1f", "back 1 frame (←)", () => frames(-1)),
           playButton,
-          tbtn("+1f", "forward 1 frame (→)", () => player.stepFrames(1)),
-          tbtn("+1s", "forward 1 s (Shift+→)", () => player.stepSeconds(1)),
-          tbtn("+10s", "forward 10 s (L)", () => player.stepSeconds(10)),
+          tbtn("+1f", "forward 1 frame (→)", () => frames(1)),
+          tbtn("+1s", "forward 1 s (Shift+→)", () => seconds(1)),
+          tbtn("+10s", "forward 10 s (L)", () => seconds(10)),
           tbtn("Out »", "go to out (Shift+O)", () => goMark("out")),
           speed, muteButton,
           h("div", { class: "clock" }, clockUtc, h("span", { class: "muted small" }, " UTC "), clockRel, clockLocal),
@@ -157,7 +159,7 @@ function build(main, ctx, row, view) {
         h("form", { class: "card edit-form", onsubmit: (e) => { e.preventDefault(); save(true); } },
           h("h2", {}, "Video ", dirtyTag),
           fields.el, formError, actions),
-        statusBox, conflictBox))));
+        statusBox, syncNote, conflictBox))));
 
   // --- player -----------------------------------------------------------------------------
   const player = new Player(video, config.restreamers);
@@ -296,9 +298,31 @@ function build(main, ctx, row, view) {
   }
 
   // --- moving around ----------------------------------------------------------------------
+  // Player actions run one after another, in the order asked: a mark set just before a step
+  // records the frame before the step, even while that frame is still being settled on.
+  let turn = Promise.resolve();
+  function inTurn(fn) {
+    turn = turn.then(() => (view.stopped ? null : fn()))
+      .catch((e) => ctx.toast(e.message || String(e), "error"));
+    return turn;
+  }
+
   function togglePlay() {
-    preview = null;
-    player.togglePlay();
+    return inTurn(() => {
+      preview = null;
+      player.togglePlay();
+    });
+  }
+
+  function frames(n) {
+    return inTurn(() => {
+      preview = null;
+      player.stepFrames(n);
+    });
+  }
+
+  function seconds(s) {
+    return inTurn(() => player.stepSeconds(s));
   }
 
   function toggleMute() {
@@ -308,8 +332,10 @@ function build(main, ctx, row, view) {
   }
 
   function seekTo(ms) {
-    preview = null;
-    if (player.seekWall(ms)) ctx.toast(`No video at ${fmtUtc(ms)}: showing the next video after it.`);
+    return inTurn(() => {
+      preview = null;
+      if (player.seekWall(ms)) ctx.toast(`No video at ${fmtUtc(ms)}: showing the next video after it.`);
+    });
   }
 
   /** Go to any time: widen the window when it lies outside. */
@@ -339,15 +365,17 @@ function build(main, ctx, row, view) {
     goAnywhere(ms);
   }
 
-  async function setMark(which) {
-    preview = null;
-    if (!EDITABLE.has(latest.state)) {
-      return ctx.toast(`The event is ${latest.state}: its marks can no longer change.`);
-    }
-    const ms = await player.settledWall();
-    if (ms === null) return ctx.toast("No frame on screen yet.", "error");
-    marks[`${which}Ms`] = ms;
-    marksChanged();
+  function setMark(which) {
+    return inTurn(async () => {
+      preview = null;
+      if (!EDITABLE.has(latest.state)) {
+        return ctx.toast(`The event is ${latest.state}: its marks can no longer change.`);
+      }
+      const ms = await player.settledWall();
+      if (ms === null) return ctx.toast("No frame on screen yet.", "error");
+      marks[`${which}Ms`] = ms;
+      marksChanged();
+    });
   }
 
   function marksChanged() {
@@ -366,15 +394,17 @@ function build(main, ctx, row, view) {
   }
 
   // --- preview: exactly the marked range ----------------------------------------------------
-  async function startPreview() {
-    if (marks.inMs === null || marks.outMs === null || marks.outMs <= marks.inMs) {
-      return ctx.toast("Set in and out (in before out) to preview.");
-    }
-    player.video.pause();
-    player.seekWall(marks.inMs);
-    await player.settledWall();
-    preview = { outMs: marks.outMs };
-    player.video.play().catch(() => {});
+  function startPreview() {
+    return inTurn(async () => {
+      if (marks.inMs === null || marks.outMs === null || marks.outMs <= marks.inMs) {
+        return ctx.toast("Set in and out (in before out) to preview.");
+      }
+      player.video.pause();
+      player.seekWall(marks.inMs);
+      await player.settledWall();
+      preview = { outMs: marks.outMs };
+      player.video.play().catch(() => {});
+    });
   }
 
   function checkPreview() {
@@ -554,8 +584,12 @@ function build(main, ctx, row, view) {
         showState();
         inputsChanged();
       }
+      lastSync = Date.now();
+      syncNote.textContent = "";
     } catch (e) {
       if (e.status === 401) return ctx.signedOut();
+      syncNote.textContent = `Cannot check the event's state: ${e.message}. ` +
+        `Shown as of ${fmtUtc(lastSync)} UTC; still trying.`;
     }
     if (!view.stopped) pollTimer = setTimeout(poll, MOVING.has(latest.state) ? POLL_MOVING_MS : POLL_IDLE_MS);
   }
@@ -563,12 +597,12 @@ function build(main, ctx, row, view) {
   // --- keyboard -------------------------------------------------------------------------------
   const keys = bindKeys([
     { keys: ["Space", "k"], label: "Play / pause", run: () => togglePlay() },
-    { keys: ["ArrowLeft", ","], label: "Back one frame", run: () => { preview = null; player.stepFrames(-1); } },
-    { keys: ["ArrowRight", "."], label: "Forward one frame", run: () => { preview = null; player.stepFrames(1); } },
-    { keys: ["Shift+ArrowLeft"], label: "Back 1 second", run: () => player.stepSeconds(-1) },
-    { keys: ["Shift+ArrowRight"], label: "Forward 1 second", run: () => player.stepSeconds(1) },
-    { keys: ["j"], label: "Back 10 seconds", run: () => player.stepSeconds(-10) },
-    { keys: ["l"], label: "Forward 10 seconds", run: () => player.stepSeconds(10) },
+    { keys: ["ArrowLeft", ","], label: "Back one frame", run: () => frames(-1) },
+    { keys: ["ArrowRight", "."], label: "Forward one frame", run: () => frames(1) },
+    { keys: ["Shift+ArrowLeft"], label: "Back 1 second", run: () => seconds(-1) },
+    { keys: ["Shift+ArrowRight"], label: "Forward 1 second", run: () => seconds(1) },
+    { keys: ["j"], label: "Back 10 seconds", run: () => seconds(-10) },
+    { keys: ["l"], label: "Forward 10 seconds", run: () => seconds(10) },
     { keys: ["i"], label: "Set in at the frame on screen", run: () => setMark("in") },
     { keys: ["o"], label: "Set out at the frame on screen (the clip ends as it begins)", run: () => setMark("out") },
     { keys: ["Shift+i"], label: "Go to in", run: () => goMark("in") },
@@ -577,6 +611,8 @@ function build(main, ctx, row, view) {
     { keys: ["m"], label: "Sound on / off", run: () => toggleMute() },
     { keys: ["["], label: "Start the window a minute earlier", run: () => widen(-60000, 0) },
     { keys: ["]"], label: "End the window a minute later", run: () => widen(0, 60000) },
+    { keys: ["=", "+"], label: "Zoom the timeline in (or the mouse wheel on it)", run: () => timeline.zoomBy(0.5) },
+    { keys: ["-"], label: "Zoom the timeline out (double-click on it: all of the window)", run: () => timeline.zoomBy(2) },
     { keys: ["g"], label: "Go to a time (type it)", run: () => { gotoInput.focus(); gotoInput.select(); } },
     { keys: ["Ctrl+s"], label: "Save (draft, or resubmit once submitted)", inInputs: true, run: () => save(false) },
     { keys: ["Ctrl+Enter"], label: "Submit", inInputs: true, run: () => save(true) },

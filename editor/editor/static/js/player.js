@@ -437,6 +437,10 @@ export class Player extends EventTarget {
   async settledWall() {
     const video = this.video;
     this.pause();
+    // Where the frame on screen is not one of our seeks (just loaded, say): settle on one.
+    if (!this.presentedFresh && this.pendingFrame === null && this.details) {
+      this._seekMedia(this.snap(video.currentTime));
+    }
     const deadline = performance.now() + 2000;
     while (performance.now() < deadline && !this.destroyed) {
       if (!video.seeking && this.presentedFresh && this.pendingFrame === null && this.presented) {

@@ -18,10 +18,15 @@ export function runsOf(fragments) {
   return runs;
 }
 
+const MIN_SPAN_MS = 2000; // zoomed in this far, a frame is still a few pixels wide
+
 export class Timeline {
   constructor(onSeek) {
     this.onSeek = onSeek;
-    this.view = null;
+    this.view = null; // what is drawn: the window, or the zoomed part of it
+    this.full = null; // the last view given to render()
+    this.zoom = null; // {startMs, endMs} inside the window, or null for all of it
+    this.playheadMs = null;
     this.track = h("div", { class: "tl-track" });
     this.layers = h("div", { class: "tl-layers" });
     this.playhead = h("div", { class: "tl-playhead" });
@@ -44,6 +49,11 @@ export class Timeline {
       if (dragging) seekAt(e);
     });
     this.track.addEventListener("pointerup", () => { dragging = false; });
+    this.track.addEventListener("wheel", (e) => {
+      e.preventDefault();
+      this.zoomBy(e.deltaY > 0 ? 1.25 : 0.8, this._msAt(e.clientX));
+    }, { passive: false });
+    this.track.addEventListener("dblclick", () => this.zoomBy(Infinity));
     this.track.addEventListener("pointerleave", () => { this.hover.hidden = true; });
   }
 
@@ -87,9 +97,18 @@ export class Timeline {
    *        holes: [{fromMs, toMs}] (inside the marked range), inMs|null, outMs|null,
    *        liveFromMs: where a live window's archive ends so far, or null}
    */
-  render(view) {
-    if (!(view.endMs > view.startMs)) return;
+  render(full) {
+    if (!(full.endMs > full.startMs)) return;
+    this.full = full;
+    let view = full;
+    if (this.zoom) {
+      const span = Math.min(this.zoom.endMs - this.zoom.startMs, full.endMs - full.startMs);
+      const startMs = Math.min(Math.max(this.zoom.startMs, full.startMs), full.endMs - span);
+      this.zoom = span < full.endMs - full.startMs ? { startMs, endMs: startMs + span } : null;
+      if (this.zoom) view = { ...full, ...this.zoom };
+    }
     this.view = view;
+    this.el.classList.toggle("zoomed", Boolean(this.zoom));
     const layers = [];
     const runs = runsOf(view.fragments.filter((f) => f.endMs > view.startMs && f.startMs < view.endMs));
     for (let i = 0; i < runs.length; i++) {
@@ -140,7 +159,26 @@ export class Timeline {
     replace(this.axis, ticks);
   }
 
+  /** Zoom by `factor` (< 1: in) around `centerMs` (default: the playhead); Infinity: all. */
+  zoomBy(factor, centerMs) {
+    if (!this.full) return;
+    const { startMs, endMs } = this.view;
+    const center = centerMs ?? this.playheadMs ?? (startMs + endMs) / 2;
+    const span = Math.max(MIN_SPAN_MS, (endMs - startMs) * factor);
+    const start = center - (center - startMs) * (span / (endMs - startMs));
+    this.zoom = Number.isFinite(span) ? { startMs: start, endMs: start + span } : null;
+    this.render(this.full);
+    this.setPlayhead(this.playheadMs);
+  }
+
   setPlayhead(ms) {
+    this.playheadMs = ms;
+    if (this.zoom && ms !== null && (ms < this.view.startMs || ms > this.view.endMs)) {
+      // Playing out of the zoomed part: page along with it.
+      const span = this.zoom.endMs - this.zoom.startMs;
+      this.zoom = { startMs: ms - span * 0.1, endMs: ms + span * 0.9 };
+      this.render(this.full);
+    }
     if (!this.view || ms === null) {
       this.playhead.hidden = true;
       return;
