@@ -15,6 +15,13 @@ API (used by the restreamer's /cut endpoint and by the cutter; keep it stable):
 `segments` is a `common.segments.get_best_segments()` result for (start, end): SegmentInfo
 objects with None at discontinuities. Leading and trailing Nones are ignored; with holes inside,
 the output joins the pieces that exist (the gaps are left out of the timeline).
+
+`audio`: for a video variant whose sound is a separate rendition, that rendition's segments
+around the range (`common.renditions.audio_segments`), else None. Each cut then takes its sound
+from them, aligned to the video by timestamp (the two timelines' names may differ by up to a
+segment; their timestamps come from one encoder): the audio is trimmed to exactly the video's
+time span of each part (stream copy, so to one audio frame) and muxed with it. A rough cut is
+then a stream-copy mux of the two, not a byte concatenation.
 `container` is 'mpegts' (streams as ffmpeg produces it) or 'mp4' (needs a seekable file, so
 ffmpeg writes a temporary file that is streamed once complete and then removed).
 
@@ -36,6 +43,8 @@ from typing import NamedTuple, Optional
 
 import gevent
 from gevent import subprocess
+
+from .renditions import audio_margin
 
 log = logging.getLogger(__name__)
 
@@ -60,42 +69,56 @@ class CutError(Exception):
     """A cut could not be made: bad arguments, a missing segment, or ffmpeg failed (why)."""
 
 
-def rough_cut(segments, start, end):
-    """The segments' bytes concatenated, unchanged (MPEG-TS)."""
+def rough_cut(segments, start, end, audio=None):
+    """The segments' bytes concatenated, unchanged (MPEG-TS); with separate audio, the
+    segments stream-copied together with their sound (original timestamps kept)."""
     pieces = _pieces(segments, start, end)
-    yield from _read_files([s.path for s in pieces])
+    if audio is None:
+        yield from _read_files([s.path for s in pieces])
+        return
+    sound = _Sound(audio, pieces)
+    with _Workspace() as work:
+        final = _with_sound(work, work.cat([s.path for s in pieces]), sound, pieces[0],
+                            pieces[-1], *_span(pieces[0], pieces[-1]))
+        yield from work.drain(final)
 
 
-def fast_cut(segments, start, end, container="mpegts"):
+def fast_cut(segments, start, end, container="mpegts", audio=None):
     """Frame-accurate cut re-encoding only the first and last segments (see module docs)."""
     _check_container(container)
     pieces = _pieces(segments, start, end)
     _check_readable(pieces)
+    sound = None if audio is None else _Sound(audio, pieces)
     with _Workspace() as work:
-        parts = _fast_cut_input(work, pieces, start, end)
+        parts = _fast_cut_input(work, pieces, start, end, sound)
         yield from work.output("joining the cut's parts",
                                FFMPEG + ["-f", "mpegts", "-dts_delta_threshold",
                                          HOLE_THRESHOLD_SECONDS, "-i", "pipe:0"]
                                + MAP_AV + ["-c", "copy"], container, parts)
 
 
-def full_cut(segments, start, end, encode_args, container="mpegts"):
+def full_cut(segments, start, end, encode_args, container="mpegts", audio=None):
     """One ffmpeg re-encode of the range with encode_args (see module docs)."""
     _check_container(container)
     if isinstance(encode_args, str):
         raise CutError("encode_args must be a list of ffmpeg arguments, not a string")
     pieces = _pieces(segments, start, end)
     _check_readable(pieces)
+    sound = None if audio is None else _Sound(audio, pieces)
     # Timestamps in ffmpeg's output count from the first segment's start, holes closed up.
     offset = max(start - pieces[0].start, timedelta(0))
     duration = _covered(pieces, start, end)
     with _Workspace() as work:
+        source = work.cat([s.path for s in pieces])
+        if sound is not None:
+            source = _with_sound(work, source, sound, pieces[0], pieces[-1],
+                                 *_span(pieces[0], pieces[-1]))
         yield from work.output("re-encoding the cut",
                                FFMPEG + ["-f", "mpegts", "-dts_delta_threshold",
                                          HOLE_THRESHOLD_SECONDS, "-i", "pipe:0"] + MAP_AV
                                + ["-ss", _seconds(offset), "-t", _seconds(duration)]
                                + list(encode_args),
-                               container, work.cat([s.path for s in pieces]))
+                               container, source)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -146,21 +169,25 @@ def _check_readable(pieces):
             raise CutError(f"cannot read segment {segment.path}")
 
 
-def _fast_cut_input(work, pieces, start, end):
+def _fast_cut_input(work, pieces, start, end, sound=None):
     """A process whose stdout is the cut as MPEG-TS with original timestamps.
 
     The edges are re-encoded with their original timestamps kept (-copyts) and muxed with the
     interior's stream ids (PIDs), so the edges and the interior's own bytes concatenate into one
     continuous stream for the joining ffmpeg. Should the segments' layouts differ (or be one
     ffmpeg cannot reproduce), the interior is remuxed with ffmpeg's default layout instead, like
-    the edges. Bytes flow between processes through OS pipes, never through Python."""
+    the edges. With separate sound, every part is remuxed so, with the sound of exactly its
+    video's time span. Bytes flow between processes through OS pipes, never through Python."""
     first, last = pieces[0], pieces[-1]
     head_cut = start > first.start
     tail_cut = end < last.end
     if len(pieces) == 1 and (head_cut or tail_cut):
         offset = max(start - first.start, timedelta(0))
-        edge = _encode_edge(work, first, _probe(first.path), offset,
-                            min(end, first.end) - max(start, first.start), None)
+        duration = min(end, first.end) - max(start, first.start)
+        probe = _probe(first.path)
+        audio = None if sound is None else sound.between(
+            work, first, first, probe.origin + offset, probe.origin + offset + duration)
+        edge = _encode_edge(work, first, probe, offset, duration, None, audio)
         return work.cat([edge])
     middle = pieces[:]
     edges = []
@@ -168,21 +195,40 @@ def _fast_cut_input(work, pieces, start, end):
         edges.append((middle.pop(0), start - first.start, None))
     if tail_cut:
         edges.append((middle.pop(), timedelta(0), end - last.start))
-    # The edges are independent: probe and encode them concurrently.
-    probed = [s.path for s, _, _ in edges] + ([middle[0].path] if middle and edges else [])
-    probes = _concurrently([(_probe, path) for path in probed])
-    layout = probes.pop().layout if middle and edges else None
-    direct = layout is not None and _valid_layout(layout) and all(
-        probe.layout == layout for probe in probes)
+    # Probed concurrently: the edges, the interior's first segment (its stream layout; with
+    # sound, where it starts) and, with sound and no tail, its last one (where it ends).
+    probed = [segment for segment, _, _ in edges]
+    if middle and (edges or sound is not None):
+        probed.append(middle[0])
+    if middle and sound is not None and not tail_cut:
+        probed.append(middle[-1])
+    probes = _concurrently([(_probe, segment.path) for segment in probed])
+    edge_probes, inner = probes[:len(edges)], probes[len(edges):]
+    layout = inner[0].layout if middle and edges else None
+    direct = sound is None and layout is not None and _valid_layout(layout) and all(
+        probe.layout == layout for probe in edge_probes)
+    edge_sounds = [None] * len(edges)
+    if sound is not None:
+        # Each part's sound spans exactly its video: [its first timestamp, the next part's).
+        tail_start = edge_probes[-1].origin if tail_cut else None
+        inner_start = inner[0].origin if middle else tail_start
+        edge_sounds = [sound.between(work, segment, segment, probe.origin + offset,
+                                     probe.origin + offset + duration if duration is not None
+                                     else inner_start)
+                       for (segment, offset, duration), probe in zip(edges, edge_probes)]
     paths = _concurrently([
-        (_encode_edge, work, segment, probe, offset, duration, layout if direct else None)
-        for (segment, offset, duration), probe in zip(edges, probes)])
+        (_encode_edge, work, segment, probe, offset, duration, layout if direct else None, audio)
+        for (segment, offset, duration), probe, audio in zip(edges, edge_probes, edge_sounds)])
     head = paths.pop(0) if head_cut else None
     tail = paths.pop(0) if tail_cut else None
     interior = None
     if middle:
         interior = work.cat([s.path for s in middle])
-        if not direct:
+        if sound is not None:
+            inner_end = tail_start if tail_cut else inner[-1].origin + middle[-1].duration
+            interior = _with_sound(work, interior, sound, middle[0], middle[-1],
+                                   inner[0].origin, inner_end)
+        elif not direct:
             interior = work.run("copying the cut's interior",
                                 FFMPEG + ["-copyts", "-f", "mpegts", "-i", "pipe:0"] + MAP_AV
                                 + ["-c", "copy"] + COPYTS_OUT + ["pipe:1"], interior)
@@ -193,6 +239,55 @@ def _fast_cut_input(work, pieces, start, end):
 
 
 COPYTS_OUT = ["-f", "mpegts", "-mpegts_copyts", "1", "-muxdelay", "0", "-muxpreload", "0"]
+
+
+# --- separate sound --------------------------------------------------------------------------
+
+class _Sound:
+    """A cut's separate audio: the rendition's segments, and the sound of any part."""
+
+    def __init__(self, audio, pieces):
+        self.margin = audio_margin(pieces)
+        lo, hi = pieces[0].start - self.margin, pieces[-1].end + self.margin
+        self.segments = [s for s in audio if s is not None and s.end > lo and s.start < hi]
+        if not self.segments:
+            raise CutError(f"the audio rendition has no segments between {pieces[0].start} "
+                           f"and {pieces[-1].end}")
+        _check_readable(self.segments)
+
+    def between(self, work, first, last, begin, end):
+        """A process giving, as MPEG-TS with original timestamps, the sound between the video
+        timestamps begin and end of the video segments first..last (None if there is none)."""
+        lo, hi = first.start - self.margin, last.end + self.margin
+        paths = [s.path for s in self.segments if s.end > lo and s.start < hi]
+        if not paths:
+            return None
+        # Output -ss/-to keep the audio packets that start in [begin, end) (stream copy), and
+        # shift to 0, which -output_ts_offset undoes.
+        return work.run("trimming the sound",
+                        FFMPEG + ["-copyts", "-f", "mpegts", "-i", "pipe:0", "-map", "0:a:0",
+                                  "-c", "copy", "-ss", _seconds(begin), "-to", _seconds(end),
+                                  "-output_ts_offset", _seconds(begin)]
+                        + COPYTS_OUT + ["pipe:1"], work.cat(paths))
+
+
+def _span(first, last):
+    """(first timestamp, end timestamp) of the video of segments first..last."""
+    head, tail = _concurrently([(_probe, first.path), (_probe, last.path)])
+    return head.origin, tail.origin + last.duration
+
+
+def _with_sound(work, video, sound, first, last, begin, end):
+    """A process muxing `video` (a process giving the MPEG-TS of segments first..last, video
+    only) with its separate sound between timestamps begin and end; original timestamps."""
+    audio = sound.between(work, first, last, begin, end)
+    if audio is None:
+        return video
+    return work.run("muxing the sound",
+                    FFMPEG + ["-copyts", "-f", "mpegts", "-i", "pipe:0", "-f", "mpegts",
+                              "-i", work.fd_input(audio), "-map", "0:v:0", "-map", "1:a:0",
+                              "-c", "copy"] + COPYTS_OUT + ["pipe:1"],
+                    video, inputs=[audio])
 
 
 def _concurrently(calls):
@@ -217,12 +312,17 @@ def _concurrently(calls):
     return results
 
 
-def _encode_edge(work, segment, probe, offset, duration, layout):
+def _encode_edge(work, segment, probe, offset, duration, layout, audio=None):
     """Re-encode the video of part of one segment (audio copied), original timestamps kept,
-    muxed with `layout`'s PIDs if given. Runs to completion into a temporary file now (a
-    segment is small), so a failure surfaces before any output is sent."""
+    muxed with `layout`'s PIDs if given; `audio`, a process giving the part's separate sound,
+    replaces the segment's own. Runs to completion into a temporary file now (a segment is
+    small), so a failure surfaces before any output is sent."""
     position = _seconds(probe.origin + offset)
-    args = ["-copyts", "-f", "mpegts", "-i", "file:" + segment.path] + MAP_AV
+    args = ["-copyts", "-f", "mpegts", "-i", "file:" + segment.path]
+    if audio is not None:
+        args += ["-f", "mpegts", "-i", work.fd_input(audio), "-map", "0:v:0", "-map", "1:a:0"]
+    else:
+        args += MAP_AV
     # Output -ss shifts timestamps to 0 even with -copyts: -output_ts_offset puts them back.
     args += ["-ss", position, "-output_ts_offset", position]
     if duration is not None:
@@ -236,7 +336,8 @@ def _encode_edge(work, segment, probe, offset, duration, layout):
         args += _layout_args(layout)
     path = work.path("edge.ts")
     proc = work.run(f"re-encoding the edge segment {os.path.basename(segment.path)}",
-                    FFMPEG + args + [path], stdout=False)
+                    FFMPEG + args + [path], stdout=False,
+                    inputs=[audio] if audio is not None else ())
     if proc.wait() != 0:
         proc.raise_error()
     return path
@@ -368,12 +469,27 @@ class _Workspace:
         self.count += 1
         return os.path.join(self.dir, f"{self.count}-{name}")
 
-    def run(self, what, args, source=None, stdout=True):
+    def run(self, what, args, source=None, stdout=True, inputs=()):
         """Start a process; source is None, a bytes iterable to feed, or a _Process whose
-        stdout becomes this one's stdin."""
-        proc = _Process(what, args, source, stdout)
+        stdout becomes this one's stdin. `inputs`: more _Processes whose stdout it reads, named
+        in args by fd_input()."""
+        proc = _Process(what, args, source, stdout, inputs)
         self.processes.append(proc)
         return proc
+
+    @staticmethod
+    def fd_input(proc):
+        """The ffmpeg input naming a process's stdout, to pass to run() in `inputs`."""
+        return f"pipe:{proc.proc.stdout.fileno()}"
+
+    def drain(self, final):
+        """Yield a process's stdout, then check that every process succeeded."""
+        while True:
+            chunk = final.proc.stdout.read(CHUNK_SIZE)
+            if not chunk:
+                break
+            yield chunk
+        self.check()
 
     def cat(self, paths):
         """A process writing the files' bytes in order (xargs: any number of paths)."""
@@ -384,13 +500,7 @@ class _Workspace:
         """Run the last ffmpeg of the pipeline; yield the cut in `container` format, then check
         that every process of the pipeline succeeded."""
         if container == "mpegts":
-            final = self.run(what, args + MPEGTS_OUT + ["pipe:1"], source)
-            while True:
-                chunk = final.proc.stdout.read(CHUNK_SIZE)
-                if not chunk:
-                    break
-                yield chunk
-            self.check()
+            yield from self.drain(self.run(what, args + MPEGTS_OUT + ["pipe:1"], source))
         else:
             path = self.path("out.mp4")
             self.run(what, args + MP4_OUT + [path], source, stdout=False)
@@ -411,7 +521,7 @@ class _Process:
     """One subprocess; a greenlet keeps the tail of its stderr, another feeds its stdin if
     given bytes. A _Process as source is connected by an OS pipe."""
 
-    def __init__(self, what, args, source, stdout):
+    def __init__(self, what, args, source, stdout, inputs=()):
         self.what = what
         self.name = os.path.basename(args[0])
         self.stderr = b""
@@ -428,11 +538,12 @@ class _Process:
             # Its own process group, so a kill reaches xargs' cat too.
             self.proc = subprocess.Popen(
                 args, stdin=stdin, stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
-                stderr=subprocess.PIPE, start_new_session=True)
+                stderr=subprocess.PIPE, start_new_session=True,
+                pass_fds=[i.proc.stdout.fileno() for i in inputs])
         except OSError as e:
             raise CutError(f"{what}: cannot run {self.name}: {e}") from None
-        if isinstance(source, _Process):
-            source.proc.stdout.close()  # the pipe is the child's now: EOF and SIGPIPE work
+        for other in ([source] if isinstance(source, _Process) else []) + list(inputs):
+            other.proc.stdout.close()  # the pipe is the child's now: EOF and SIGPIPE work
         self.greenlets = [gevent.spawn(self._keep_stderr)]
         if stdin is subprocess.PIPE:
             self.greenlets.append(gevent.spawn(self._feed, source))

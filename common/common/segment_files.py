@@ -12,7 +12,8 @@ import time
 from datetime import timedelta
 
 from .fs import ensure_directory, fsync_directory
-from .segments import format_segment_path, hash_name, parse_segment_path, segment_file_name
+from .segments import (format_segment_path, hash_name, hour_name, parse_segment_path,
+                       segment_file_name)
 
 log = logging.getLogger(__name__)
 
@@ -63,20 +64,30 @@ class SegmentWriter:
         self._file.write(chunk)
         self.bytes_written += len(chunk)
 
-    def finish(self, type, expected_hash=None):
-        """Make the file final; returns its path. An empty file is always 'suspect'."""
+    def content_hash(self):
+        """The HASH of the bytes written so far."""
+        return hash_name(self._sha.digest())
+
+    def finish(self, type, expected_hash=None, start=None):
+        """Make the file final; returns its path. An empty file is always 'suspect'.
+        `start`: name it by this start instead of the one given at creation (a writer that
+        learnt the segment's place on the timeline from its bytes)."""
         if type not in ("full", "partial", "suspect"):
             raise ValueError(f"cannot finish a segment as {type!r}")
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        self.hash = hash_name(self._sha.digest())
+        self.hash = self.content_hash()
         if expected_hash is not None and expected_hash != self.hash:
             self.abort()
             raise HashMismatch(f"{self.temp_path}: content hashes to {self.hash}, "
                                f"expected {expected_hash}")
         if self.bytes_written == 0:
             type = "suspect"
+        if start is not None and start != self.start:
+            self.start = start
+            ensure_directory(os.path.join(self.base_dir, self.stream, self.variant,
+                                          hour_name(start)))
         final = format_segment_path(self.base_dir, self.stream, self.variant, self.start,
                                     self.duration, type, self.hash)
         # Same name means same bytes: replacing an existing copy changes nothing.

@@ -13,7 +13,7 @@ import time
 import gevent
 import psycopg2
 
-from common import cuts
+from common import cuts, renditions
 from common.database import query, retry_reason
 from common.dateutil import utcnow
 from common.segments import ContainsHoles, SelectionStats, get_best_segments
@@ -225,13 +225,17 @@ class Cutter:
         backend = location.backend
         plan = jobs.plan_cut(row["cut_type"], location)
         start, end = row["video_start"], row["video_end"]
+        # A variant whose sound is a separate rendition: the cut takes it from there.
+        audio = renditions.audio_segments(
+            os.path.join(self.base_dir, row["video_stream"], row["video_variant"]), segments)
         if plan.cut_type == "rough":
-            chunks = cuts.rough_cut(segments, start, end)
+            chunks = cuts.rough_cut(segments, start, end, audio=audio)
         elif plan.cut_type == "fast":
-            chunks = cuts.fast_cut(segments, start, end, container=plan.container)
+            chunks = cuts.fast_cut(segments, start, end, container=plan.container, audio=audio)
         else:
             chunks = cuts.full_cut(segments, start, end,
-                                   plan.encode_args or cuts.DEFAULT_ENCODE_ARGS, plan.container)
+                                   plan.encode_args or cuts.DEFAULT_ENCODE_ARGS, plan.container,
+                                   audio=audio)
         video_seconds = (end - start).total_seconds()
         finalize = self._finalizer(row, state)
         upload = lambda data: backend.upload(  # noqa: E731

@@ -15,10 +15,10 @@ import prometheus_client as prom
 from flask import Flask, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from common import cuts, http_server
+from common import cuts, http_server, renditions
 from common.segments import ContainsHoles, get_best_segments, parse_hour, parse_segment_path
 
-from . import live, playlists, variants
+from . import audio_groups, live, playlists, variants
 from .arrivals import ArrivalCache
 from .numbering import HourList, TallyMemo
 from .cut_body import CutBody
@@ -179,8 +179,9 @@ def create_app(config):
         infos = sorted((i for i in infos if i), key=lambda i: -i["bandwidth"])
         if not infos:
             raise BadRequest(f"stream {stream} has no data in that range", 404)
+        infos, audio = audio_groups.split(config.base_dir, stream, infos)
         query = request.query_string.decode("latin-1")
-        return Response(playlists.master_playlist(infos, query), mimetype=PLAYLIST_TYPE)
+        return Response(playlists.master_playlist(infos, query, audio), mimetype=PLAYLIST_TYPE)
 
     @app.route("/playlist/<stream>/<variant>.m3u8")
     def media_playlist(stream, variant):
@@ -281,6 +282,7 @@ def create_app(config):
             raise BadRequest("no data in that range", 406)
         if request.method == "HEAD":  # what a GET would send, without running a cut
             return Response(b"", mimetype=mimetype)
+        audio = renditions.audio_segments(hours_path, segments)  # a separate sound, if any
         release = None
         if kind == "full":
             if not full_cuts.acquire(blocking=False):
@@ -292,11 +294,12 @@ def create_app(config):
             release = full_cuts.release
         try:
             if kind == "rough":
-                body = cuts.rough_cut(segments, start, end)
+                body = cuts.rough_cut(segments, start, end, audio=audio)
             elif kind == "fast":
-                body = cuts.fast_cut(segments, start, end, container)
+                body = cuts.fast_cut(segments, start, end, container, audio=audio)
             else:
-                body = cuts.full_cut(segments, start, end, config.encode_args, container)
+                body = cuts.full_cut(segments, start, end, config.encode_args, container,
+                                     audio=audio)
             stream_body = CutBody(body, kind, container, release,
                                    request.environ.get(http_server.SOCKET_KEY),
                                    f"{stream}/{variant} {start.isoformat()}..{end.isoformat()}")

@@ -41,9 +41,11 @@ def service_commands(plan, dsn):
         else:
             url = demo_origin_url(plan) if stream.kind == "demo" else stream.url
             source = ["--stream", stream.name, url]
+        # Its peers give a stream without program date times the timeline they recorded.
+        peers = [arg for peer in plan.peers for arg in ("--peer", peer)]
         services.append(Service("downloader", _python(
             "downloader", *source, "--base-dir", plan.segments_dir,
-            "--qualities", plan.variants,
+            "--qualities", plan.variants, *peers,
             "--metrics-port", str(plan.port("downloader")), *common)))
     backfill = ["--base-dir", plan.segments_dir, "--database", dsn,
                 "--localhost", plan.node_name,

@@ -7,7 +7,8 @@ import urllib.parse
 
 import requests
 
-from cutter_testing import T0, ffprobe_duration, seconds
+from cutter_testing import STREAM, T0, VARIANT, ffprobe_duration, seconds
+from support.archive import build_separate_audio_archive
 from support.waiting import free_port
 
 
@@ -45,4 +46,18 @@ def test_full_cut_with_the_locations_encoding(events, cutters, base_dir, tmp_pat
     path = urllib.parse.urlparse(row.video_link).path
     assert abs(ffprobe_duration(path) - 2.75) <= 1 / 30
     assert "full cut, to archive" in cutters.log(cutter)
+    assert cutters.stop(cutter) == 0
+
+
+def test_a_variant_with_separate_audio_is_cut_with_its_sound(events, cutters, tmp_path):
+    base = tmp_path / "separate"
+    build_separate_audio_archive(str(base), STREAM, VARIANT, T0, 6)
+    out = tmp_path / "videos"
+    start, end = T0 + seconds(1.5), T0 + seconds(9)
+    event_id = events.create_edited(start, end, cut_type="fast")
+    cutter = cutters.start("node1", cutters.local_config(out), base)
+    row = events.wait_state(event_id, "DONE")
+    path = urllib.parse.urlparse(row.video_link).path
+    assert abs(ffprobe_duration(path, "v:0") - 7.5) <= 1 / 30
+    assert abs(ffprobe_duration(path, "a:0") - 7.5) <= 3 * 1024 / 48000  # audio frames
     assert cutters.stop(cutter) == 0
