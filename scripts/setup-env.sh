@@ -1,6 +1,7 @@
 # Sourced by ./run-tests and ./run-local: installs what is missing, idempotently.
 #  - Debian packages: ffmpeg, and the PostgreSQL server binaries (tests fall back to a private
-#    cluster when no server listens on 127.0.0.1:5432); installed with apt when run as root.
+#    cluster when no server listens on 127.0.0.1:5432); for ./run-tests also chromium (the
+#    editor's browser tests drive it with Playwright); installed with apt when run as root.
 #  - .venv with every package of this checkout (editable) and the test tools; pip's output
 #    goes to .venv/install.log and is shown only when it fails.
 missing=()
@@ -16,6 +17,16 @@ if [ -n "$need_postgres" ]; then
     else
         echo "setup: note: no PostgreSQL server binaries (package postgresql); a server must" \
              "answer on 127.0.0.1:5432 or be given with --database" >&2
+    fi
+fi
+# The editor's browser tests use Debian's Chromium (never a browser downloaded by a tool);
+# ./run-local does not need it.
+if [ "$(basename "$0")" = run-tests ] && [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ]; then
+        missing+=(chromium)
+    else
+        echo "setup: note: no /usr/bin/chromium (package chromium): the browser tests skip" \
+             "(and fail under CI=true)" >&2
     fi
 fi
 if [ ${#missing[@]} -gt 0 ]; then
