@@ -18,6 +18,11 @@ the output joins the pieces that exist (the gaps are left out of the timeline).
 `container` is 'mpegts' (streams as ffmpeg produces it) or 'mp4' (needs a seekable file, so
 ffmpeg writes a temporary file that is streamed once complete and then removed).
 
+Each takes an optional `progress(done_seconds, total_seconds)` callback: called as the output
+advances (at most about once a second; ffmpeg's `-progress` report for fast and full cuts,
+each segment read for rough cuts), with seconds of the output made so far and its expected
+length, and once more with done == total when the cut is complete.
+
 Each is a generator of bytes chunks. ffmpeg starts only when the generator is first advanced;
 closing the generator early (a client that went away) kills every ffmpeg it started at once and
 removes its temporary files. A failure raises `CutError` whose message says what failed and
@@ -28,6 +33,7 @@ greenlets keep running while a cut is produced.
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -60,13 +66,18 @@ class CutError(Exception):
     """A cut could not be made: bad arguments, a missing segment, or ffmpeg failed (why)."""
 
 
-def rough_cut(segments, start, end):
+def rough_cut(segments, start, end, progress=None):
     """The segments' bytes concatenated, unchanged (MPEG-TS)."""
     pieces = _pieces(segments, start, end)
-    yield from _read_files([s.path for s in pieces])
+    total, done = _covered(pieces, start, end).total_seconds(), 0.0
+    for piece in pieces:
+        yield from _read_files([piece.path])
+        if progress is not None:
+            done += _covered([piece], start, end).total_seconds()
+            progress(min(done, total), total)
 
 
-def fast_cut(segments, start, end, container="mpegts"):
+def fast_cut(segments, start, end, container="mpegts", progress=None):
     """Frame-accurate cut re-encoding only the first and last segments (see module docs)."""
     _check_container(container)
     pieces = _pieces(segments, start, end)
@@ -76,10 +87,11 @@ def fast_cut(segments, start, end, container="mpegts"):
         yield from work.output("joining the cut's parts",
                                FFMPEG + ["-f", "mpegts", "-dts_delta_threshold",
                                          HOLE_THRESHOLD_SECONDS, "-i", "pipe:0"]
-                               + MAP_AV + ["-c", "copy"], container, parts)
+                               + MAP_AV + ["-c", "copy"], container, parts,
+                               _Progress.start(work, progress, _covered(pieces, start, end)))
 
 
-def full_cut(segments, start, end, encode_args, container="mpegts"):
+def full_cut(segments, start, end, encode_args, container="mpegts", progress=None):
     """One ffmpeg re-encode of the range with encode_args (see module docs)."""
     _check_container(container)
     if isinstance(encode_args, str):
@@ -95,7 +107,8 @@ def full_cut(segments, start, end, encode_args, container="mpegts"):
                                          HOLE_THRESHOLD_SECONDS, "-i", "pipe:0"] + MAP_AV
                                + ["-ss", _seconds(offset), "-t", _seconds(duration)]
                                + list(encode_args),
-                               container, work.cat([s.path for s in pieces]))
+                               container, work.cat([s.path for s in pieces]),
+                               _Progress.start(work, progress, duration))
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -351,12 +364,14 @@ class _Workspace:
     def __init__(self):
         self.dir = None
         self.processes = []
+        self.greenlets = []  # helpers of the pipeline (progress readers), killed on exit
         self.count = 0
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
+        gevent.killall(self.greenlets)
         for proc in reversed(self.processes):
             proc.kill()
         if self.dir is not None:
@@ -380,9 +395,12 @@ class _Workspace:
         return self.run("reading the segments", ["xargs", "-0", "cat", "--"],
                         [b"\0".join(os.fsencode(p) for p in paths)])
 
-    def output(self, what, args, container, source):
+    def output(self, what, args, container, source, progress=None):
         """Run the last ffmpeg of the pipeline; yield the cut in `container` format, then check
-        that every process of the pipeline succeeded."""
+        that every process of the pipeline succeeded. `progress`: a _Progress, fed by this
+        ffmpeg's progress report."""
+        if progress is not None:
+            args = args[:1] + progress.ffmpeg_args() + args[1:]
         if container == "mpegts":
             final = self.run(what, args + MPEGTS_OUT + ["pipe:1"], source)
             while True:
@@ -395,7 +413,11 @@ class _Workspace:
             path = self.path("out.mp4")
             self.run(what, args + MP4_OUT + [path], source, stdout=False)
             self.check()
+            if progress is not None:
+                progress.finish()
             yield from _read_files([path])
+        if progress is not None:
+            progress.finish()
 
     def check(self):
         """Wait for every process; raise the first (most upstream) real failure. A process
@@ -405,6 +427,55 @@ class _Workspace:
         for proc in failures:
             if not proc.broken_pipe():
                 proc.raise_error()
+
+
+class _Progress:
+    """Reads the progress report of a pipeline's last ffmpeg (`-progress FILE`, appended to by
+    ffmpeg every second) in a greenlet and passes the output's length so far to a callback."""
+
+    INTERVAL = 1.0
+    _OUT_TIME = re.compile(rb"out_time_us=(\d+)")
+
+    @classmethod
+    def start(cls, work, callback, total):
+        return None if callback is None else cls(work, callback, total.total_seconds())
+
+    def __init__(self, work, callback, total):
+        self.callback, self.total = callback, total
+        self.path = work.path("progress")
+        self.done = False
+        self.greenlet = gevent.spawn(self._poll)
+        work.greenlets.append(self.greenlet)
+
+    def ffmpeg_args(self):
+        return ["-progress", self.path, "-stats_period", str(self.INTERVAL)]
+
+    def _poll(self):
+        last = None
+        while True:
+            gevent.sleep(self.INTERVAL)
+            seconds = self._read()
+            if seconds is not None and seconds != last:
+                last = seconds
+                self.callback(min(seconds, self.total), self.total)
+
+    def _read(self):
+        """Seconds of output in ffmpeg's latest report, or None if there is none yet."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 1024))  # the report is appended: read its tail
+                found = self._OUT_TIME.findall(f.read())
+        except OSError:
+            return None
+        return int(found[-1]) / 1e6 if found else None
+
+    def finish(self):
+        """The cut is complete: stop reading reports, say so once."""
+        self.greenlet.kill()
+        if not self.done:
+            self.done = True
+            self.callback(self.total, self.total)
 
 
 class _Process:
