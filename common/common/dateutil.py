@@ -39,3 +39,13 @@ def parse_utc_only(s):
                         int(second or 0), int((frac or "0").ljust(6, "0")))
     except ValueError as e:
         raise ValueError(f"not a valid time: {s!r} ({e})") from None
+
+
+def human_duration(seconds):
+    """A duration for people, to the second: '42s', '3m07s', '2h05m' (whole seconds)."""
+    seconds = max(0, int(seconds + 0.5))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"

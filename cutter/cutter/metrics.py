@@ -34,3 +34,16 @@ def observe_phase(location, cut_type, phase, seconds, video_seconds):
     if video_seconds > 0:
         phase_seconds_per_video_second.labels(location, cut_type, phase).observe(
             seconds / video_seconds)
+
+# Database-wide figures (every cutter exports the same: aggregate them with max), refreshed by
+# event_stats.py. `state` is one of the six event states.
+events = prom.Gauge(
+    "cutter_events", "Events in the database, by state", ["state"])
+events_with_error = prom.Gauge(
+    "cutter_events_with_error", "Events whose error is set, by state", ["state"])
+events_overdue = prom.Gauge(
+    "cutter_events_overdue", "CLAIMED or FINALIZING events whose job has run for longer than "
+    "a cut and upload of their length should take (common.event_progress.expected_duration)",
+    ["state"])
+event_stats_errors = prom.Counter(
+    "cutter_event_stats_errors", "Failed refreshes of the database-wide event figures")

@@ -16,11 +16,14 @@ import psycopg2
 
 from common import cuts
 from common.database import query, retry_reason
+from common.event_progress import CUT, CUT_AND_UPLOAD, UPLOAD
 from common.segments import ContainsHoles, SelectionStats, get_best_segments
 from uploader import edits
 from uploader.backends import Spool
 
 from . import jobs, metrics
+from .event_stats import EventStats
+from .progress import INTERVAL as PROGRESS_INTERVAL, ProgressReporter, WatchedSpool
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +44,13 @@ class JobState:
 
 class Cutter:
     def __init__(self, name, db, base_dir, locations, stop, poll_interval=10.0,
-                 watch_interval=2.0, tmp_dir=None, retry_base=10.0):
+                 watch_interval=2.0, tmp_dir=None, retry_base=10.0,
+                 progress_interval=PROGRESS_INTERVAL):
         self.name, self.db, self.base_dir = name, db, base_dir
         self.locations, self.stop = locations, stop
         self.poll_interval, self.watch_interval = poll_interval, watch_interval
         self.tmp_dir, self.retry_base = tmp_dir, retry_base
+        self.progress_interval = progress_interval
         self.conn = None
         # event id -> (edit_time, consecutive failures, monotonic time of the next try)
         self.backoff = {}
@@ -55,6 +60,7 @@ class Cutter:
     def run(self):
         checkers = [gevent.spawn(TranscodeChecker(self, loc).run)
                     for loc in self.locations.values() if loc.backend.needs_transcode]
+        checkers.append(gevent.spawn(EventStats(self.db, self.stop, utcnow).run))
         try:
             while not self.stop.is_set():
                 try:
@@ -229,13 +235,18 @@ class Cutter:
         backend = location.backend
         plan = jobs.plan_cut(row["cut_type"], location)
         start, end = row["video_start"], row["video_end"]
+        reporter = ProgressReporter(self.db, row["id"], self.name, self.progress_interval)
+        cut_progress = reporter.fraction_callback(
+            CUT if backend.needs_seekable else CUT_AND_UPLOAD)
         if plan.cut_type == "rough":
-            chunks = cuts.rough_cut(segments, start, end)
+            chunks = cuts.rough_cut(segments, start, end, progress=cut_progress)
         elif plan.cut_type == "fast":
-            chunks = cuts.fast_cut(segments, start, end, container=plan.container)
+            chunks = cuts.fast_cut(segments, start, end, container=plan.container,
+                                   progress=cut_progress)
         else:
             chunks = cuts.full_cut(segments, start, end,
-                                   plan.encode_args or cuts.DEFAULT_ENCODE_ARGS, plan.container)
+                                   plan.encode_args or cuts.DEFAULT_ENCODE_ARGS, plan.container,
+                                   progress=cut_progress)
         video_seconds = (end - start).total_seconds()
         finalize = self._finalizer(row, state)
         upload = lambda data: backend.upload(  # noqa: E731
@@ -244,20 +255,24 @@ class Cutter:
         started = time.monotonic()
         try:
             if not backend.needs_seekable:
+                reporter.update(CUT_AND_UPLOAD, 0)
                 result = upload(chunks)
-                metrics.observe_phase(location.name, plan.cut_type, "cut_and_upload",
+                metrics.observe_phase(location.name, plan.cut_type, CUT_AND_UPLOAD,
                                       time.monotonic() - started, video_seconds)
                 return result
+            reporter.update(CUT, 0)
             with Spool.from_chunks(chunks, dir=self.tmp_dir) as spool:
                 cut_done = time.monotonic()
-                metrics.observe_phase(location.name, plan.cut_type, "cut",
+                metrics.observe_phase(location.name, plan.cut_type, CUT,
                                       cut_done - started, video_seconds)
-                result = upload(spool)
-                metrics.observe_phase(location.name, plan.cut_type, "upload",
+                reporter.update(UPLOAD, 0)
+                result = upload(WatchedSpool(spool, reporter.fraction_callback(UPLOAD)))
+                metrics.observe_phase(location.name, plan.cut_type, UPLOAD,
                                       time.monotonic() - cut_done, video_seconds)
                 return result
         finally:
             chunks.close()  # stops ffmpeg at once if the upload gave up early
+            reporter.close()
 
     def _finalizer(self, row, state):
         def finalize():

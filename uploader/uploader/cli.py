@@ -13,7 +13,7 @@ from datetime import datetime
 
 import psycopg2
 
-from common import database
+from common import database, event_progress
 from common.dateutil import parse as parse_time
 from common.service import HelpFormatter, die, positive_int
 
@@ -189,11 +189,15 @@ def run(args, conn):
     event_id = events_db.resolve_id(conn, args.event_id)
     if args.action == "show":
         row = events_db.get(conn, event_id)
+        progress = event_progress.get(conn, event_id)
         if args.json:
-            print(json.dumps(_jsonable(row), indent=1))
+            print(json.dumps(dict(_jsonable(row), progress=progress and progress.as_json()),
+                             indent=1))
         else:
             for name, value in row.items():
                 print(f"{name + ':':20}{_format(value)}")
+            if progress is not None:
+                print(f"{'progress:':20}{progress.describe(events_db.utcnow())}")
     elif args.action == "edit":
         before = events_db.edit(conn, event_id, edit_changes(args), args.editor)
         note = " (its cutter will abandon the job in progress)" if before == states.CLAIMED else ""
