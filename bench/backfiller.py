@@ -27,10 +27,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import requests
 
+from common.dateutil import utcnow
 from common.segments import format_segment_path, hash_name
 
 STREAM, VARIANT = "bench", "source"
@@ -46,7 +47,7 @@ def free_port():
 
 def build(base, count, size):
     """Write `count` consecutive segments of `size` random bytes; returns their paths."""
-    start = (datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=1)).replace(
+    start = (utcnow() - timedelta(days=1)).replace(
         minute=0, second=0, microsecond=0)
     paths = []
     for i in range(count):
@@ -62,7 +63,7 @@ def build(base, count, size):
 
 def build_names_only(base, hours):
     """`hours` full hours of empty files with well-formed names (for the converged sweep)."""
-    start = (datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(days=3)).replace(
+    start = (utcnow() - timedelta(days=3)).replace(
         minute=0, second=0, microsecond=0)
     for i in range(hours * 1800):
         digest = hashlib.sha256(i.to_bytes(8, "big")).digest()

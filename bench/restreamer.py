@@ -192,7 +192,7 @@ def bench_playlists(base, port, repeat, clients):
 _NAGLE_SERVER = """
 from gevent import monkey; monkey.patch_all()
 import sys
-from restreamer import server
+from common import http_server as server
 from restreamer.app import Config, create_app
 server.Server.handle = lambda self, sock, address: server.WSGIServer.handle(self, sock, address)
 s = server.make_server(create_app(Config(sys.argv[1])), "127.0.0.1", 0)

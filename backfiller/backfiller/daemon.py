@@ -6,13 +6,14 @@ import time
 
 import gevent
 
+from common.dateutil import utcnow
 from common.fs import jitter
 
 from . import metrics
 from .local import prune_old_hours, recover_leftover_temp_files
 from .peers import merge_peers, read_database_nodes, read_node_file
 from .schedule import SWEEP, earliest_wanted
-from .worker import InFlight, PeerWorker, utcnow
+from .worker import InFlight, PeerWorker
 
 log = logging.getLogger(__name__)
 

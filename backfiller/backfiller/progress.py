@@ -6,7 +6,9 @@ the rate, and when it should end. Bytes left are estimated from the segments fet
 (listings give names, not sizes).
 """
 
-from common.dateutil import human_duration
+from datetime import timedelta
+
+from common.dateutil import format_duration
 
 LOG_INTERVAL = 30.0
 
@@ -50,7 +52,7 @@ class CatchUp:
             text += f" (about {_size(self.left * self.bytes / self.fetched)})"
         text += f"; {rate:.1f} segments/s ({_size(byte_rate)}/s)"
         if rate > 0:
-            text += f", about {human_duration(self.left / rate)} to go"
+            text += f", about {format_duration(timedelta(seconds=round(self.left / rate)))} to go"
         return text
 
 

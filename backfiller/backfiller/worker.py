@@ -4,12 +4,13 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Optional
 
 import gevent.event
 import gevent.pool
 
+from common.dateutil import utcnow
 from common.segment_files import HashMismatch
 from common.segments import format_segment_path, hour_name, parse_hour
 from common.service import safe_name
@@ -93,10 +94,6 @@ class InFlight:
 
     def __len__(self):
         return len(self._fetching)
-
-
-def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class PeerWorker:

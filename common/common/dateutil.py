@@ -1,11 +1,13 @@
-"""Timestamps: everything internal is naive UTC datetime.
+"""Timestamps and durations: everything internal is naive UTC datetime and timedelta.
 
-parse() takes any ISO 8601 timestamp (HLS PROGRAM-DATE-TIME, operator input) and converts it;
-parse_utc_only() is for HTTP query strings, where a non-UTC time is a client error.
+utcnow() is the current time in that form (datetime.utcnow() is deprecated); parse() takes any
+ISO 8601 timestamp (HLS PROGRAM-DATE-TIME, operator input) and converts it; parse_utc_only() is
+for HTTP query strings, where a non-UTC time is a client error.
+parse_duration()/format_duration() read and write the durations of command lines (6h, 90m).
 """
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dateutil.parser
 
@@ -13,7 +15,12 @@ _UTC_RE = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6})\d*)?)?(Z|[+-]00:?00)?")
 
 
-def parse(s):
+def utcnow() -> datetime:
+    """The current time as a naive UTC datetime, the form every time in the suite takes."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def parse(s: str) -> datetime:
     """Any ISO 8601 timestamp, with or without zone -> naive UTC datetime (no zone = UTC)."""
     try:
         dt = dateutil.parser.isoparse(s)
@@ -27,7 +34,7 @@ def parse(s):
     return dt
 
 
-def parse_utc_only(s):
+def parse_utc_only(s: str) -> datetime:
     """A UTC timestamp ('Z', '+00:00' or no zone; fraction optional) -> naive datetime.
     Raises ValueError for anything else, including other zones."""
     m = _UTC_RE.fullmatch(s.strip()) if isinstance(s, str) else None
@@ -41,11 +48,41 @@ def parse_utc_only(s):
         raise ValueError(f"not a valid time: {s!r} ({e})") from None
 
 
-def human_duration(seconds):
-    """A duration for people, to the second: '42s', '3m07s', '2h05m' (whole seconds)."""
-    seconds = max(0, int(seconds + 0.5))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
+def parse_duration(text):
+    """CLI durations: '6h', '90m', '30s', '7d', or a plain number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    factor = units.get(text[-1:], None)
+    number = text[:-1] if factor else text
+    try:
+        value = float(number) * (factor or 1)
+    except ValueError:
+        raise ValueError(f"bad duration {text!r}: want e.g. 6h, 90m, 30s or seconds") from None
+    if not value > 0:  # also NaN
+        raise ValueError(f"duration {text!r} must be positive")
+    try:
+        return timedelta(seconds=value)
+    except OverflowError:  # inf, 1e20...
+        raise ValueError(f"duration {text!r} is too long") from None
+
+
+def format_duration(delta):
+    """timedelta -> '6h', '1d2h', '90s', '1h0m30s' (for messages)."""
+    seconds = int(delta.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    while parts and parts[-1][0] == 0:
+        parts.pop()
+    while parts and parts[0][0] == 0:
+        parts.pop(0)
+    return "".join(f"{n}{unit}" for n, unit in parts) or f"{delta.total_seconds():g}s"
+
+
+def format_utc_ms(dt):
+    """naive UTC datetime -> '2026-11-27T13:00:00.000Z' (ISO 8601, milliseconds, truncated);
+    None -> None. The editor's JSON and messages use this form."""
+    if dt is None:
+        return None
+    return dt.isoformat(timespec="milliseconds") + "Z"

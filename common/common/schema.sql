@@ -121,6 +121,62 @@ CREATE INDEX IF NOT EXISTS events_edited_by_location
 CREATE INDEX IF NOT EXISTS events_in_flight_by_uploader
     ON events (uploader, state) WHERE state IN ('CLAIMED', 'FINALIZING', 'TRANSCODING');
 
+-- Versioning: every write that changes an event (by anyone: CLI, editor, cutter) bumps
+-- `version` and sets `modified_time` (naive UTC). A writer that names the version it read can
+-- so tell that someone changed the row since (the editor's 409). A write that changes nothing
+-- bumps nothing. Cut/upload progress lives outside this table, so it never bumps it.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS version BIGINT NOT NULL DEFAULT 1;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS modified_time TIMESTAMP;
+-- Separately: rows that existed before the column have no known modification time.
+ALTER TABLE events ALTER COLUMN modified_time SET DEFAULT (now() AT TIME ZONE 'UTC');
+
+CREATE OR REPLACE FUNCTION events_bump_version() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    -- Only this trigger sets them: a writer's own values are ignored.
+    NEW.version := OLD.version;
+    NEW.modified_time := OLD.modified_time;
+    IF NEW IS DISTINCT FROM OLD THEN
+        NEW.version := OLD.version + 1;
+        NEW.modified_time := clock_timestamp() AT TIME ZONE 'UTC';
+    END IF;
+    RETURN NEW;
+END
+$f$;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_trigger
+        WHERE tgname = 'events_versioned' AND tgrelid = 'events'::regclass
+    ) THEN
+        CREATE TRIGGER events_versioned BEFORE UPDATE ON events
+            FOR EACH ROW EXECUTE FUNCTION events_bump_version();
+    END IF;
+END
+$$;
+
+-- The editor's events list: newest event_start first (and its search scans in that order).
+CREATE INDEX IF NOT EXISTS events_by_start ON events (event_start DESC NULLS LAST, id DESC);
+
+-- Editor accounts (python -m editor users ...). Only a SHA-256 of each login token is stored:
+-- tokens are random 256-bit secrets, so a fast hash is enough and lookups stay one index probe.
+CREATE TABLE IF NOT EXISTS editor_users (
+    name TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    admin BOOLEAN NOT NULL DEFAULT FALSE,
+    created TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
+);
+-- Signed-in browsers: a SHA-256 of the session cookie, and the CSRF token the page must send
+-- with every write. Removing a user ends their sessions; expired ones are deleted as they go.
+CREATE TABLE IF NOT EXISTS editor_sessions (
+    id_hash TEXT PRIMARY KEY,
+    editor TEXT NOT NULL REFERENCES editor_users (name) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created TIMESTAMP NOT NULL,
+    expires TIMESTAMP NOT NULL
+);
+CREATE INDEX IF NOT EXISTS editor_sessions_by_expiry ON editor_sessions (expires);
+
 -- Peer restreamers, for the backfiller.
 CREATE TABLE IF NOT EXISTS nodes (
     name TEXT PRIMARY KEY,
@@ -133,7 +189,7 @@ CREATE TABLE IF NOT EXISTS nodes (
 -- conflict check on the event's version must not fire on them. One row per event while a job
 -- runs; the cutter removes it when the job ends, a crashed cutter leaves its last one behind
 -- (with `updated`, so readers can tell), and the next claim replaces it. See
--- common/event_progress.py.
+-- common/events/progress.py.
 CREATE TABLE IF NOT EXISTS event_progress (
     event_id UUID PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
     uploader TEXT NOT NULL,

@@ -89,6 +89,15 @@ def port_number(text):
     return value
 
 
+def duration(text):
+    """A duration with a unit: 30s, 90m, 6h, 7d (or plain seconds)."""
+    from .dateutil import parse_duration
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def safe_name(name):
     """A stream or variant name usable as one path component."""
     return bool(name) and not name.startswith(".") and "/" not in name and "\0" not in name

@@ -22,8 +22,8 @@ never silently turns into a default.
 import json
 from typing import NamedTuple, Optional
 
+from common.events.edits import CUT_TYPES, MANUAL_LOCATION
 from uploader.backends import Backend, ConfigError, make_backend
-from uploader.edits import CUT_TYPES, MANUAL_LOCATION
 
 TOP_KEYS = {"locations"}
 LOCATION_KEYS = {"backend", "cut_type", "transcode_check_interval", "options"}

@@ -7,8 +7,8 @@ import logging
 from collections import Counter
 
 from common.database import run_transaction
-from common.event_progress import expected_duration
-from uploader.states import CLAIMED, FINALIZING, STATES
+from common.events.progress import expected_duration
+from common.events.states import CLAIMED, FINALIZING, STATES
 
 from . import metrics
 

@@ -9,8 +9,8 @@
 from datetime import timedelta
 from typing import NamedTuple, Optional
 
+from common.events.edits import CUT_INPUTS
 from uploader.backends import UploadError
-from uploader.edits import CUT_INPUTS
 
 DEFAULT_FULL_ENCODE_ARGS = None  # None: common.cuts.DEFAULT_ENCODE_ARGS
 # An event is not cut until its end is this far in the past: its last segment must have been

@@ -43,7 +43,7 @@ events_with_error = prom.Gauge(
     "cutter_events_with_error", "Events whose error is set, by state", ["state"])
 events_overdue = prom.Gauge(
     "cutter_events_overdue", "CLAIMED or FINALIZING events whose job has run for longer than "
-    "a cut and upload of their length should take (common.event_progress.expected_duration)",
+    "a cut and upload of their length should take (common.events.progress.expected_duration)",
     ["state"])
 event_stats_errors = prom.Counter(
     "cutter_event_stats_errors", "Failed refreshes of the database-wide event figures")

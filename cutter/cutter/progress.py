@@ -1,4 +1,4 @@
-"""A running job's progress, written to event_progress (common.event_progress) for operators
+"""A running job's progress, written to event_progress (common.events.progress) for operators
 and editors: at most every INTERVAL seconds, at once when the phase changes.
 
 Progress is a courtesy: a failed write is logged (once per job) and never fails the job. The
@@ -8,20 +8,16 @@ uses the cutter's.
 
 import logging
 import time
-from datetime import datetime, timezone
 
 import gevent.lock
 import psycopg2
 
-from common import event_progress
+from common.events import progress as event_progress
+from common.dateutil import utcnow
 
 log = logging.getLogger(__name__)
 
 INTERVAL = 5.0
-
-
-def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class ProgressReporter:

@@ -9,16 +9,16 @@ its outcome decides, and an uncertain outcome stays FINALIZING for an operator.
 import logging
 import os
 import time
-from datetime import datetime, timezone
 
 import gevent
 import psycopg2
 
 from common import cuts
 from common.database import query, retry_reason
-from common.event_progress import CUT, CUT_AND_UPLOAD, UPLOAD
+from common.dateutil import utcnow
+from common.events.progress import CUT, CUT_AND_UPLOAD, UPLOAD
 from common.segments import ContainsHoles, SelectionStats, get_best_segments
-from uploader import edits
+from common.events import edits
 from uploader.backends import Spool
 
 from . import jobs, metrics
@@ -28,10 +28,6 @@ from .progress import INTERVAL as PROGRESS_INTERVAL, ProgressReporter, WatchedSp
 log = logging.getLogger(__name__)
 
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
-
-
-def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class JobState:

@@ -15,7 +15,7 @@ import prometheus_client as prom
 from flask import Flask, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from common import cuts
+from common import cuts, http_server
 from common.segments import ContainsHoles, get_best_segments, parse_hour, parse_segment_path
 
 from . import live, playlists, variants
@@ -196,16 +196,16 @@ def create_app(config):
         return Response(body, mimetype=PLAYLIST_TYPE)
 
     def fixed_playlist(hours_path, prefix, start, end, now):
-        """A range: VOD (with ENDLIST) once complete and in the past. A range reaching into
-        the last few seconds lists what has settled, by the live rules, so it only grows."""
+        """A range whose end has settled is finished: VOD with ENDLIST, holes or not (holes
+        are DISCONTINUITY tags). A range reaching into the last few seconds lists what has
+        settled, by the live rules, so it only grows, and stays open."""
         if end > now - live.SETTLE:
             listed = live_listable(hours_path, start, now)
             entries, _, _ = live.window(listed, size=len(listed))
             return playlists.media_playlist(entries, hours_path, prefix)
         segments = get_best_segments(hours_path, start, end)
-        complete = bool(segments) and None not in segments
-        return playlists.media_playlist(segments, hours_path, prefix, endlist=complete,
-                                        playlist_type="VOD" if complete else None)
+        return playlists.media_playlist(segments, hours_path, prefix, endlist=True,
+                                        playlist_type="VOD")
 
     def live_playlist(hours_path, prefix, start, now):
         """Numbered from `start`, or from the fixed live.ORIGIN (see live.live_window)."""
@@ -298,7 +298,7 @@ def create_app(config):
             else:
                 body = cuts.full_cut(segments, start, end, config.encode_args, container)
             stream_body = CutBody(body, kind, container, release,
-                                   request.environ.get("restreamer.socket"),
+                                   request.environ.get(http_server.SOCKET_KEY),
                                    f"{stream}/{variant} {start.isoformat()}..{end.isoformat()}")
             release = None  # the body owns the slot now
         finally:

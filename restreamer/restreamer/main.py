@@ -4,20 +4,11 @@ import argparse
 import logging
 import os
 
-from common.service import HelpFormatter, die, setup_logging, stop_event_on_signals
-
-from .params import parse_duration
+from common.service import HelpFormatter, die, duration, setup_logging, stop_event_on_signals
 
 log = logging.getLogger("restreamer")
 
 DRAIN_SECONDS = 10
-
-
-def _duration(text):
-    try:
-        return parse_duration(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def parse_args(argv=None):
@@ -32,9 +23,9 @@ def parse_args(argv=None):
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000,
                         help="port for the HTTP API, which also serves /metrics")
-    parser.add_argument("--max-cut-duration", type=_duration, default="6h",
+    parser.add_argument("--max-cut-duration", type=duration, default="6h",
                         help="longest range a /cut request may ask for")
-    parser.add_argument("--max-playlist-duration", type=_duration, default="7d",
+    parser.add_argument("--max-playlist-duration", type=duration, default="7d",
                         help="longest range a playlist request may ask for")
     parser.add_argument("--max-concurrent-full-cuts", type=int, default=os.cpu_count() or 1,
                         help="full (re-encoding) cuts allowed at once; more get 429")
@@ -60,11 +51,11 @@ def main(argv=None):
     install_profiler_if_requested(args)
 
     from .app import Config, create_app
-    from .server import make_server
+    from common.http_server import make_server
 
     config = Config(args.base_dir, args.max_cut_duration, args.max_playlist_duration,
                     args.max_concurrent_full_cuts)
-    server = make_server(create_app(config), args.host, args.port)
+    server = make_server(create_app(config), args.host, args.port, service="restreamer")
     stop = stop_event_on_signals()
     try:
         server.start()

@@ -3,9 +3,9 @@
 Every failure is a BadRequest (status + one-line reason) that the app turns into a 4xx.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from common.dateutil import parse_utc_only
+from common.dateutil import format_duration, parse_utc_only
 
 
 # Times a client may ask for: hour arithmetic near datetime's limits would overflow.
@@ -88,35 +88,3 @@ def parse_choice(args, name, choices, default):
     if value not in choices:
         raise BadRequest(f"bad {name} {value!r}: want one of {', '.join(choices)}")
     return value
-
-
-def parse_duration(text):
-    """CLI durations: '6h', '90m', '30s', '7d', or a plain number of seconds."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    text = text.strip().lower()
-    factor = units.get(text[-1:], None)
-    number = text[:-1] if factor else text
-    try:
-        value = float(number) * (factor or 1)
-    except ValueError:
-        raise ValueError(f"bad duration {text!r}: want e.g. 6h, 90m, 30s or seconds") from None
-    if not value > 0:  # also NaN
-        raise ValueError(f"duration {text!r} must be positive")
-    try:
-        return timedelta(seconds=value)
-    except OverflowError:  # inf, 1e20...
-        raise ValueError(f"duration {text!r} is too long") from None
-
-
-def format_duration(delta):
-    """timedelta -> '6h', '1d2h', '90s', '1h0m30s' (for messages)."""
-    seconds = int(delta.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
-    while parts and parts[-1][0] == 0:
-        parts.pop()
-    while parts and parts[0][0] == 0:
-        parts.pop(0)
-    return "".join(f"{n}{unit}" for n, unit in parts) or f"{delta.total_seconds():g}s"

@@ -6,6 +6,7 @@ import logging
 import os
 import time
 
+from common.dateutil import utcnow
 from common.fs import atomic_write
 from common.service import (HelpFormatter, add_common_args, die, name_list, positive_float,
                             positive_int, safe_name, setup_logging, start_daemon)
@@ -107,7 +108,7 @@ class Checker:
     def check(self, now=None):
         """Returns (coverages, number of stream/variants or files that failed)."""
         started = time.monotonic()
-        now = now or datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+        now = now or utcnow()
         window = max(self.args.map_hours, self.args.summary_hours)
         coverages, failures = [], 0
         pairs = stream_variants(self.args.base_dir, self.args.stream, self.args.variants)

@@ -4,22 +4,19 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import requests
 
 from common.database import DBManager, query
+from common.dateutil import utcnow
 from common.segments import get_best_segments
 from support.archive import build_archive
 from support.waiting import free_port
 
 
 TWO = timedelta(seconds=2)
-
-
-def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def build_node(base, start, holes_source, holes_480p, types=None):

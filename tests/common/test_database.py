@@ -146,7 +146,10 @@ def test_write_skew_is_caught_at_commit_and_retried_with_the_loop_form(db_dsn):
         gevent.joinall([gevent.spawn(go_off_call, "alice", "bob"),
                         gevent.spawn(go_off_call, "bob", "alice")], raise_error=True)
     assert query(setup, "SELECT count(*) FROM doctors WHERE on_call").fetchone()[0] == 1
-    assert sorted(attempts.values()) == [1, 2]
+    # The winner commits first time; the loser is retried (more than once if it retries while
+    # the winner has not committed yet, which a loaded machine makes likely).
+    first, second = sorted(attempts.values())
+    assert first == 1 and second >= 2
 
 
 @pytest.mark.parametrize("code, reason", [("40001", "serialization_failure"),

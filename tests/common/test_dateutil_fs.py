@@ -1,5 +1,5 @@
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 
@@ -71,3 +71,11 @@ def test_metrics_port_out_of_range_is_a_usage_error(service, port):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "argument --metrics-port:" in result.stderr.splitlines()[-1]
+
+
+def test_utcnow_is_naive_utc():
+    before = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = dateutil.utcnow()
+    after = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert now.tzinfo is None
+    assert before <= now <= after

@@ -146,7 +146,7 @@ def test_profiling_requested_by_flag_or_env(monkeypatch):
 # The main thread scrapes (taking prometheus_client's locks) and updates labelled metrics
 # while SIGPROF fires every 0.2 ms of CPU, from stacks of many different depths.
 PROFILE_SCRIPT = textwrap.dedent("""
-    import json, random, sys, time
+    import json, random, sys
     from prometheus_client import REGISTRY, Counter, generate_latest
     from prometheus_client.parser import text_string_to_metric_families
     from common import stats
@@ -161,9 +161,10 @@ PROFILE_SCRIPT = textwrap.dedent("""
         busy.labels(str(random.randrange(20))).inc()
         return generate_latest(REGISTRY)
 
+    # Until enough scrapes saw enough samples (a condition, not a duration: under load the
+    # process gets less CPU per second); the parent's timeout catches a deadlock.
     scrapes = []
-    deadline = time.monotonic() + float(sys.argv[1])
-    while time.monotonic() < deadline:
+    while len(scrapes) < int(sys.argv[1]) or sum(scrapes[-1].values()) <= 100:
         text = nested(random.randrange(40)).decode()
         if random.random() < 0.8:
             continue  # mostly scrape: parsing is slow and takes no prometheus locks
@@ -178,7 +179,7 @@ PROFILE_SCRIPT = textwrap.dedent("""
 
 def test_profiler_exports_bounded_monotonic_samples_without_deadlocking_scrapes():
     try:
-        proc = subprocess.run([sys.executable, "-c", PROFILE_SCRIPT, "2"], capture_output=True,
+        proc = subprocess.run([sys.executable, "-c", PROFILE_SCRIPT, "20"], capture_output=True,
                               text=True, timeout=20)
     except subprocess.TimeoutExpired:
         pytest.fail("scraping while the profiler samples deadlocked")
@@ -201,7 +202,7 @@ def test_profiler_exports_bounded_monotonic_samples_without_deadlocking_scrapes(
 GEVENT_PROFILE_SCRIPT = textwrap.dedent("""
     from gevent import monkey
     monkey.patch_all()
-    import sys, time, gevent, requests
+    import sys, gevent, requests
     from common import stats
 
     stats.install_profiler(interval=0.001)
@@ -213,8 +214,10 @@ GEVENT_PROFILE_SCRIPT = textwrap.dedent("""
             gevent.sleep(0)
 
     workers = [gevent.spawn(burn) for _ in range(2)]
-    deadline, scrapes, text = time.monotonic() + 1.5, 0, ""
-    while time.monotonic() < deadline:
+    # Scrape until the sampler has seen the burning greenlets (a condition, not a duration);
+    # the parent's timeout catches a hang.
+    scrapes, text = 0, ""
+    while scrapes < 10 or "__main__.burn" not in text:
         text = requests.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5).text
         scrapes += 1
     gevent.killall(workers)

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 from prometheus_client import REGISTRY
 
-from common import database, event_progress
+from common import database
+from common.events import progress as event_progress
 from cutter import event_stats
 from cutter_testing import T0, seconds
 

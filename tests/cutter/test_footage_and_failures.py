@@ -3,9 +3,10 @@
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from common import database
+from common.dateutil import utcnow
 from cutter_testing import STREAM, T0, VARIANT, seconds, videos, wait_for
 from support.archive import build_archive, real_segments, write_segment
 
@@ -112,7 +113,7 @@ def test_bad_config_is_a_one_line_error(tmp_path, db_dsn):
 def test_event_still_being_recorded_waits_even_with_holes_allowed(events, cutters, base_dir,
                                                                   tmp_path):
     out = tmp_path / "videos"
-    now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    now = utcnow().replace(microsecond=0)
     live = events.create_edited(T0, now + timedelta(hours=1), allow_holes=True,
                                 cut_type="rough")
     past = events.create_edited(T0, T0 + seconds(2), cut_type="rough")

@@ -2,10 +2,10 @@
 
 import pytest
 
+from common.events.edits import CUT_INPUTS
 from cutter import jobs
 from cutter.config import parse_config
 from uploader.backends import ConfigError, UploadError, UploadUnknown, make_backend
-from uploader.edits import CUT_INPUTS
 
 
 def location(tmp_path, cut_type=None, **options):

@@ -5,7 +5,8 @@ event's own row (an editor's version check must not fire on progress)."""
 import json
 import threading
 
-from common import database, event_progress
+from common import database
+from common.events import progress as event_progress
 from cutter_testing import T0, seconds, wait_for
 from test_youtube import yt_config  # noqa: F401 (fixture)
 

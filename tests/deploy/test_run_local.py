@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from common.dateutil import utcnow
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASE_PORTS = (8000, 8001, 8002, 8003, 8004, 8010)
 MARKER = "RUN_LOCAL_TEST_MARKER"
@@ -141,7 +143,7 @@ def wait_for_clean_window(node, deadline, min_segments=4):
     last = "no answer"
     while time.monotonic() < deadline:
         assert node.process.poll() is None, f"run-local exited:\n{node.output()}"
-        end = datetime.utcnow()
+        end = utcnow()
         query = urllib.parse.urlencode({"start": iso(end - timedelta(seconds=20)),
                                         "end": iso(end)})
         try:

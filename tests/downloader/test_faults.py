@@ -3,11 +3,12 @@ media playlists, an offline master, ads, stream end and restart, overlapping wor
 
 import os
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import gevent
 from prometheus_client import REGISTRY
 
+from common.dateutil import utcnow
 from common.segments import format_segment_path
 
 from support.hls_origin import archived
@@ -265,7 +266,7 @@ def test_stop_keeps_bytes_of_a_transfer_that_outlasts_the_stop_timeout(hls_origi
 
 def test_leftover_temp_files_recovered_at_start(hls_origin, channel, run_downloader, tmp_path):
     base = str(tmp_path / "archive")
-    start = datetime.utcnow().replace(microsecond=0) - timedelta(minutes=1)
+    start = utcnow().replace(microsecond=0) - timedelta(minutes=1)
     # What a downloader killed mid-segment leaves behind.
     temp = format_segment_path(base, "test", "source", start, timedelta(seconds=2), "temp",
         "deadwriter")
@@ -286,7 +287,7 @@ def test_young_leftover_temp_files_recovered_once_old_enough(hls_origin, channel
     """A downloader killed and restarted at once leaves temp files too young to recover at
     start-up: they must still become partials later, not stay invisible for good."""
     base = str(tmp_path / "archive")
-    start = datetime.utcnow().replace(microsecond=0) - timedelta(seconds=30)
+    start = utcnow().replace(microsecond=0) - timedelta(seconds=30)
     temp = format_segment_path(base, "test", "source", start, timedelta(seconds=2), "temp",
         "justdied")
     os.makedirs(os.path.dirname(temp))

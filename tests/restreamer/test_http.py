@@ -154,23 +154,26 @@ def test_range_not_on_segment_boundaries_includes_covering_segments(server, arch
     assert response.text.endswith("#EXT-X-ENDLIST\n")
 
 
-def test_holes_and_partials_get_discontinuities_and_no_endlist(server, archive):
+def test_settled_range_with_holes_and_partials_is_vod_with_discontinuities(server, archive):
     response = server.get(f"/playlist/s/source.m3u8?{q(T0 + 10 * TWO, T0 + 18 * TWO)}")
-    # Segment 12 is missing; 15 is partial, so 16 may not join it cleanly.
+    # Segment 12 is missing; 15 is partial, so 16 may not join it cleanly. The range's end is
+    # long settled, so the playlist is finished all the same.
     chosen = archive["source"][10:17]  # segments 10, 11, 13, 14, 15, 16, 17 (no 12)
-    assert response.text == HEADER + expected_entries(chosen, "source", breaks=(2, 5))
-    assert "#EXT-X-ENDLIST" not in response.text
+    assert response.text == (HEADER + "#EXT-X-PLAYLIST-TYPE:VOD\n"
+                             + expected_entries(chosen, "source", breaks=(2, 5))
+                             + "#EXT-X-ENDLIST\n")
 
 
-def test_range_with_uncovered_end_has_no_endlist(server):
+def test_settled_range_with_uncovered_end_is_finished(server):
     text = server.get(f"/playlist/s/low.m3u8?{q(T0 + 18 * TWO, T0 + 25 * TWO)}").text
     assert text.count("#EXTINF") == 2
-    assert "#EXT-X-ENDLIST" not in text
+    assert "#EXT-X-PLAYLIST-TYPE:VOD\n" in text and text.endswith("#EXT-X-ENDLIST\n")
 
 
-def test_empty_range_is_an_empty_playlist(server):
+def test_empty_settled_range_is_an_empty_vod_playlist(server):
     text = server.get(f"/playlist/s/low.m3u8?{q(T0 - timedelta(hours=3), T0 - timedelta(hours=2))}").text
-    assert text.startswith("#EXTM3U\n") and "#EXTINF" not in text and "ENDLIST" not in text
+    assert text.startswith("#EXTM3U\n") and "#EXTINF" not in text
+    assert text.endswith("#EXT-X-ENDLIST\n")
 
 
 def test_master_playlist(server):

@@ -142,3 +142,28 @@ def test_live_playlist_without_start_counts_from_the_fixed_origin(tmp_path, rest
     text = server.get("/playlist/s/live.m3u8").text
     media, _, entries, endlist = parse(text)
     assert len(entries) == 5 and media == 0 and not endlist
+
+
+def test_fixed_range_is_finished_once_its_end_settles(tmp_path, restreamer_factory):
+    """ENDLIST depends on whether the range's end has settled, not on holes: players treat a
+    playlist without it as live, start at its end and keep reloading."""
+    base = str(tmp_path)
+    now = datetime.utcnow().replace(microsecond=0)
+    origin = now - timedelta(minutes=2)
+    for i in range(60):
+        if i != 10:  # a hole
+            add(base, origin + i * TWO)
+    server = restreamer_factory(base)
+
+    def get(end):
+        return server.get(f"/playlist/s/live.m3u8?start={origin.isoformat()}Z"
+                          f"&end={end.isoformat()}Z").text
+
+    settled = get(origin + 40 * TWO)  # ended a long while ago
+    _, _, entries, endlist = parse(settled)
+    assert endlist and "#EXT-X-PLAYLIST-TYPE:VOD\n" in settled
+    assert len(entries) == 39 and settled.count("#EXT-X-DISCONTINUITY\n") == 1
+    unsettled = get(datetime.utcnow() - timedelta(seconds=3))  # the last 10 s are not settled
+    _, _, entries, endlist = parse(unsettled)
+    assert not endlist and "PLAYLIST-TYPE" not in unsettled
+    assert entries and unsettled.count("#EXT-X-DISCONTINUITY\n") == 1

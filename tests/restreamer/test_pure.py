@@ -5,9 +5,10 @@ from datetime import datetime, timedelta
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from common.dateutil import parse_duration
 from common.segments import SegmentInfo, parse_segment_path
 from restreamer import live, playlists
-from restreamer.params import BadRequest, check_component, parse_duration, parse_range
+from restreamer.params import BadRequest, check_component, parse_range
 from restreamer.variants import describe_streams
 
 HP = "/base/s/v"

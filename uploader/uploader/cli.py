@@ -1,6 +1,6 @@
 """Operator CLI: create, inspect and move events; record manual uploads.
 
-Every change goes through the state machine (uploader.states): a transition that is not
+Every change goes through the state machine (common.events.states): a transition that is not
 documented is refused with a one-line reason and a non-zero exit.
 """
 
@@ -13,11 +13,12 @@ from datetime import datetime
 
 import psycopg2
 
-from common import database, event_progress
-from common.dateutil import parse as parse_time
+from common import database
+from common.dateutil import parse as parse_time, utcnow
 from common.service import HelpFormatter, die, positive_int
 
-from . import edits, events_db, states
+from common.events import db as events_db, edits, states
+from common.events import progress as event_progress
 
 DESCRIPTION = """\
 Manage the events the cutter turns into videos.
@@ -121,12 +122,14 @@ def build_parser():
     cancel = actions.add_parser("cancel", help="EDITED/CLAIMED -> UNEDITED",
                                 formatter_class=HelpFormatter)
     cancel.add_argument("event_id", metavar="ID")
+    cancel.add_argument("--editor", default=_default_editor(), help="who did it")
 
     reset = actions.add_parser("reset", formatter_class=HelpFormatter,
         help="FINALIZING/TRANSCODING -> UNEDITED, after checking the upload location")
     reset.add_argument("event_id", metavar="ID")
     reset.add_argument("--retry", action="store_true",
                        help="FINALIZING -> EDITED instead: the upload did not happen, do it again")
+    reset.add_argument("--editor", default=_default_editor(), help="who did it")
     return parser
 
 
@@ -181,7 +184,7 @@ def run(args, conn):
         return
     if args.action == "create":
         print(events_db.create(conn, args.event_start, args.event_end, args.category,
-                               args.description, args.notes))
+                               args.description, args.notes)["id"])
         return
     if args.action == "list":
         print_list(events_db.list_events(conn, args.state, args.limit), args.json)
@@ -197,16 +200,16 @@ def run(args, conn):
             for name, value in row.items():
                 print(f"{name + ':':20}{_format(value)}")
             if progress is not None:
-                print(f"{'progress:':20}{progress.describe(events_db.utcnow())}")
+                print(f"{'progress:':20}{progress.describe(utcnow())}")
     elif args.action == "edit":
-        before = events_db.edit(conn, event_id, edit_changes(args), args.editor)
+        before = events_db.edit(conn, event_id, edit_changes(args), args.editor).before
         note = " (its cutter will abandon the job in progress)" if before == states.CLAIMED else ""
         print(f"event {event_id}: {before} -> EDITED{note}")
     elif args.action == "cancel":
-        before = events_db.cancel(conn, event_id)
+        before = events_db.cancel(conn, event_id, args.editor).before
         print(f"event {event_id}: {before} -> UNEDITED")
     elif args.action == "reset":
-        before = events_db.reset(conn, event_id, args.retry)
+        before = events_db.reset(conn, event_id, args.retry, args.editor).before
         print(f"event {event_id}: {before} -> {'EDITED' if args.retry else 'UNEDITED'}")
 
 

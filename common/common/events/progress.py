@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
-from .database import run_transaction
-from .dateutil import human_duration
+from ..database import run_transaction
+from ..dateutil import format_duration
 
 CUT, UPLOAD, CUT_AND_UPLOAD = "cut", "upload", "cut_and_upload"
 PHASES = (CUT, UPLOAD, CUT_AND_UPLOAD)
@@ -59,7 +59,7 @@ class Progress:
 
 
 def _ago(delta):
-    return human_duration(delta.total_seconds())
+    return format_duration(timedelta(seconds=max(0, round(delta.total_seconds()))))
 
 
 _COLUMNS = "event_id, uploader, phase, percent, started, updated"

@@ -16,7 +16,9 @@ class TransitionError(Exception):
     pass
 
 
-# Operator actions (CLI): action -> (states it may start from, resulting state, why).
+# Operator and editor actions (CLI, editor): action -> (states it may start from, resulting
+# state, why). Changing only an event's description of the moment (edits.EVENT_INFO) is no
+# transition: it is allowed in every state.
 ACTIONS = {
     # Re-editing a CLAIMED event makes its cutter abandon the job (its guarded updates fail).
     "edit": ((UNEDITED, EDITED, CLAIMED), EDITED, "edit inputs can change until the upload starts"),
@@ -27,6 +29,10 @@ ACTIONS = {
     "retry": ((FINALIZING,), EDITED,
               "retry is for an upload an operator has checked did not happen"),
     "manual-link": ((UNEDITED,), DONE, "a manual link is for an event nobody is cutting"),
+    # Saving edit inputs without submitting them (the editor's "save draft"). A submitted
+    # event's inputs are what a cutter may be using: they change only by a new submit.
+    "draft": ((UNEDITED,), UNEDITED,
+              "a submitted event's edit changes only by submitting again (or cancel it first)"),
 }
 
 # Cutter steps: step -> (states it may start from, resulting state).

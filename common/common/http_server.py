@@ -1,5 +1,9 @@
 """gevent WSGI server tuned for many small keep-alive requests and long streamed bodies,
-with a graceful stop: finish the responses in flight, drop idle keep-alive connections."""
+with a graceful stop: finish the responses in flight, drop idle keep-alive connections.
+Shared by the services with an HTTP API (restreamer, editor).
+
+The connection's socket is in the WSGI environ as `SOCKET_KEY`, so a long response can notice
+its client hanging up while it has nothing to send yet."""
 
 import logging
 import socket
@@ -8,6 +12,8 @@ from gevent.pool import Pool
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
 log = logging.getLogger(__name__)
+
+SOCKET_KEY = "http_server.socket"
 
 
 class Handler(WSGIHandler):
@@ -32,8 +38,7 @@ class Handler(WSGIHandler):
 
     def get_environ(self):
         environ = super().get_environ()
-        # Lets a long cut notice its client hanging up while it has nothing to send yet.
-        environ["restreamer.socket"] = self.socket
+        environ[SOCKET_KEY] = self.socket
         return environ
 
     def shutdown_idle(self):
@@ -79,6 +84,7 @@ class Server(WSGIServer):
         self.pool.kill(block=True, timeout=1)
 
 
-def make_server(app, host, port, max_connections=1000):
+def make_server(app, host, port, max_connections=1000, service="http"):
+    """Errors are logged as SERVICE.http."""
     return Server((host, port), app, spawn=Pool(max_connections), log=None,
-                  error_log=logging.getLogger("restreamer.http"))
+                  error_log=logging.getLogger(f"{service}.http"))
