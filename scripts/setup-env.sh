@@ -1,10 +1,17 @@
 # Sourced by ./run-tests and ./run-local: installs what is missing, idempotently.
 #  - Debian packages: ffmpeg, and the PostgreSQL server binaries (tests fall back to a private
 #    cluster when no server listens on 127.0.0.1:5432); installed with apt when run as root.
+#  - for ./run-tests only (it sets SETUP_TESTS=1): Prometheus and Alertmanager (promtool, amtool
+#    and the prometheus server check and run prometheus/'s alerts and dashboard queries).
 #  - .venv with every package of this checkout (editable) and the test tools.
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ -n "${SETUP_TESTS:-}" ]; then
+    { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
+    { command -v amtool && command -v prometheus-alertmanager; } >/dev/null 2>&1 \
+        || missing+=(prometheus-alertmanager)
+fi
 # The PostgreSQL server binaries are only needed where no server answers (a private cluster).
 need_postgres=
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need_postgres=1
