@@ -64,6 +64,16 @@ segments_left = prom.Gauge(
 
 
 
+def init_peer(name):
+    """Create a new peer's counters at 0, so that dashboards and rate() see them from the
+    start rather than from its first error or segment."""
+    segments_backfilled.labels(name)
+    bytes_backfilled.labels(name)
+    hash_mismatches.labels(name)
+    for kind in ("list", "fetch", "unreachable"):
+        peer_errors.labels(name, kind)
+
+
 def forget_peer(name):
     """Drop the gauges of a peer no longer backfilled from: a stale 'unreachable' would alert
     forever. (Its counters stay: they only stop growing.)"""

@@ -110,6 +110,7 @@ class PeerWorker:
         self.settled = set()
         self.unreachable_since = None   # when the current run of aborted passes began
         self.unreachable_warned = None  # monotonic time of the last warning about it
+        metrics.init_peer(peer.name)
 
     def run_pass(self, kind=None):
         started = time.monotonic()

@@ -3,6 +3,11 @@ outcomes and phases from jobs.py, cut types rough/fast/full."""
 
 import prometheus_client as prom
 
+from common.events.edits import CUT_TYPES
+from common.events.progress import CUT, CUT_AND_UPLOAD, UPLOAD
+
+from .jobs import OUTCOMES
+
 uploads = prom.Counter(
     "cutter_uploads", "Jobs finished, by upload location and outcome (done, transcoding, "
     "retryable_failure, permanent_failure, unknown, abandoned, lost_update)",
@@ -27,6 +32,20 @@ phase_seconds_per_video_second = prom.Histogram(
     "Wall time of a job phase divided by the video's duration (1 = real time)",
     ["location", "cut_type", "phase"],
     buckets=(.001, .003, .01, .03, .1, .3, 1, 3, 10, 30))
+
+
+def init_location(location, seekable):
+    """Create a location's series at 0 when the cutter starts, so that rate() and increase()
+    count its first job too (a series born at 1 looks unchanged to them)."""
+    for outcome in OUTCOMES:
+        uploads.labels(location, outcome)
+    for metric in (transcoded, footage_missing, claim_conflicts):
+        metric.labels(location)
+    phases = (CUT, UPLOAD) if seekable else (CUT_AND_UPLOAD,)
+    for cut_type in CUT_TYPES:
+        for phase in phases:
+            phase_seconds.labels(location, cut_type, phase)
+            phase_seconds_per_video_second.labels(location, cut_type, phase)
 
 
 def observe_phase(location, cut_type, phase, seconds, video_seconds):

@@ -47,6 +47,8 @@ class Cutter:
         self.poll_interval, self.watch_interval = poll_interval, watch_interval
         self.tmp_dir, self.retry_base = tmp_dir, retry_base
         self.progress_interval = progress_interval
+        for location in locations.values():
+            metrics.init_location(location.name, location.backend.needs_seekable)
         self.conn = None
         # event id -> (edit_time, consecutive failures, monotonic time of the next try)
         self.backoff = {}
