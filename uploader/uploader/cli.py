@@ -20,6 +20,9 @@ from common.service import HelpFormatter, die, positive_int
 from common.events import db as events_db, edits, states
 from common.events import progress as event_progress
 
+from . import youtube_login
+from .backends import oauth
+
 DESCRIPTION = """\
 Manage the events the cutter turns into videos.
 
@@ -32,6 +35,8 @@ Manage the events the cutter turns into videos.
   events reset ID [--retry]                 FINALIZING/TRANSCODING -> UNEDITED
                                             (--retry: FINALIZING -> EDITED, upload again)
   manual-link ID URL                        UNEDITED -> DONE, location 'manual'
+  youtube-login --client-secrets FILE --out CREDENTIALS [--device]
+                                            credentials for the youtube backend (no database)
 
 ID may be a unique prefix of the event's id. Times are ISO 8601 (no zone = UTC).
 Before `reset` or `reset --retry` of a FINALIZING event, check at the upload location whether
@@ -130,6 +135,7 @@ def build_parser():
     reset.add_argument("--retry", action="store_true",
                        help="FINALIZING -> EDITED instead: the upload did not happen, do it again")
     reset.add_argument("--editor", default=_default_editor(), help="who did it")
+    youtube_login.add_parser(commands, HelpFormatter)
     return parser
 
 
@@ -215,6 +221,12 @@ def run(args, conn):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.command == "youtube-login":
+        try:
+            youtube_login.run(args)
+        except (oauth.LoginError, OSError) as e:
+            die(str(e), code=1)
+        return 0
     if not args.database:
         die("no database: give --database DSN or set UPLOADER_DATABASE")
     try:
