@@ -53,7 +53,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
     # the real package and never a namespace merged with tests/common.
     .venv/bin/pip install -q -r requirements-test.txt --config-settings editable_mode=compat \
         -e ./common -e ./downloader -e ./backfiller -e ./restreamer -e ./cutter \
-        -e ./uploader -e ./segment_coverage
+        -e ./uploader -e ./segment_coverage -e ./editor
     echo "$sum" > "$stamp"
 fi
 flock -u 9

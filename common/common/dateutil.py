@@ -67,17 +67,20 @@ def parse_duration(text):
 
 
 def format_duration(delta):
-    """timedelta -> '6h', '1d2h', '90s', '1h0m30s' (for messages)."""
-    seconds = int(delta.total_seconds())
+    """timedelta -> '6h', '1d2h', '90s' -> '1m30s', '6h0m0.001s' (for messages; a fraction
+    of a second is shown, so a limit and what exceeds it never print the same)."""
+    seconds, fraction = divmod(delta // timedelta(microseconds=1), 1_000_000)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
+    secs_text = f"{secs}.{fraction:06d}".rstrip("0") if fraction else str(secs)
+    parts = [(days, str(days), "d"), (hours, str(hours), "h"), (minutes, str(minutes), "m"),
+             (secs or fraction, secs_text, "s")]
     while parts and parts[-1][0] == 0:
         parts.pop()
     while parts and parts[0][0] == 0:
         parts.pop(0)
-    return "".join(f"{n}{unit}" for n, unit in parts) or f"{delta.total_seconds():g}s"
+    return "".join(text + unit for _, text, unit in parts) or "0s"
 
 
 def format_utc_ms(dt):

@@ -157,6 +157,26 @@ $$;
 
 -- The editor's events list: newest event_start first (and its search scans in that order).
 CREATE INDEX IF NOT EXISTS events_by_start ON events (event_start DESC NULLS LAST, id DESC);
+-- Its text search (any part of description, category, notes or title, any case): a trigram
+-- index over the text the search reads (common.events.db.SEARCH_TEXT is the same expression).
+-- pg_trgm ships with PostgreSQL and is a trusted extension (the database's owner may create
+-- it); where it cannot be created, the search works without the index, only slower.
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN
+    RAISE NOTICE 'pg_trgm unavailable (%): event search runs without its index', SQLERRM;
+END
+$$;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN
+        CREATE INDEX IF NOT EXISTS events_text_search ON events USING gin (
+            (description || E'\n' || category || E'\n' || notes || E'\n'
+             || coalesce(video_title, '')) gin_trgm_ops);
+    END IF;
+END
+$$;
 
 -- Editor accounts (python -m editor users ...). Only a SHA-256 of each login token is stored:
 -- tokens are random 256-bit secrets, so a fast hash is enough and lookups stay one index probe.

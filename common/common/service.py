@@ -56,6 +56,13 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
     pass
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Bad usage: one line saying what is wrong (not the whole usage text), exit 2."""
+
+    def error(self, message):
+        die(f"{self.prog}: {message} (see --help)")
+
+
 # argparse types shared by the daemons: a bad value is a one-line usage error, not a traceback.
 
 def _number(text, minimum, strict, kind=float):

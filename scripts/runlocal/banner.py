@@ -19,7 +19,8 @@ def banner(plan, dsn, python):
     python = short_path(python)
     r = plan.restreamer_url
     q = shlex.quote
-    lines = ["", "=" * 78, f"Node '{plan.node_name}' is running. Data: {plan.data_dir}", ""]
+    lines = ["", "=" * 78, f"Node '{plan.node_name}' is running. Data: {plan.data_dir}", "",
+             f"Editor (mark moments, send them to the cutter): {plan.editor_url}", ""]
     stream = plan.stream.name
     if stream:
         lines += [
@@ -43,6 +44,7 @@ def banner(plan, dsn, python):
         "Metrics:",
         f"  {'restreamer':<17} {r}/metrics",
     ]
+    lines.append(f"  {'editor':<17} {plan.editor_url}metrics")
     for service in ("downloader", "backfiller", "cutter", "segment_coverage"):
         if service == "downloader" and plan.stream.kind == "none":
             continue
@@ -56,6 +58,8 @@ def banner(plan, dsn, python):
         uploader = f"{q(python)} -m uploader"
         lines += [
             "",
+            "The editor above plays the recording and sends marked moments to the cutter. The",
+            "same from a shell, with the operator CLI:",
             "Once the node has recorded for a minute, pick the 40 seconds that ended 10 seconds",
             "ago (the cutter takes an event once its end is 30 s old) and watch it get cut:",
             f"  export UPLOADER_DATABASE={q(dsn)}",

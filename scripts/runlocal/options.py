@@ -13,12 +13,14 @@ PORTS = {
     "backfiller": 8002,
     "cutter": 8003,
     "segment_coverage": 8004,
+    "editor": 8005,
     "demo_origin": 8010,
 }
 
 DESCRIPTION = """\
 Run one node of the archive on this machine: a stream source, downloader, restreamer,
-backfiller, segment_coverage and a cutter uploading into DATA/uploads. Logs go to this
+backfiller, segment_coverage, a cutter uploading into DATA/uploads and the editor (the web
+page where you mark moments for the cutter; no sign-in, on 127.0.0.1 only). Logs go to this
 terminal (one line per record, prefixed by the service) and to DATA/logs/SERVICE.log.
 Ctrl-C (or SIGTERM) stops everything it started.
 
@@ -65,6 +67,10 @@ class Plan:
     def restreamer_url(self):
         return f"http://127.0.0.1:{self.port('restreamer')}"
 
+    @property
+    def editor_url(self):
+        return f"http://127.0.0.1:{self.port('editor')}/"
+
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="run-local", description=DESCRIPTION,
@@ -74,7 +80,7 @@ def build_parser():
              "(default ./data)")
     parser.add_argument("--port-offset", type=int, default=0, metavar="N",
         help="add N to every port (restreamer 8000, downloader 8001, backfiller 8002, "
-             "cutter 8003, segment_coverage 8004, demo origin 8010)")
+             "cutter 8003, segment_coverage 8004, editor 8005, demo origin 8010)")
     parser.add_argument("--stream", metavar="SOURCE", help=STREAM_HELP)
     parser.add_argument("--stream-name", metavar="NAME",
         help="stream name in the archive for a URL stream (default 'live'; 'demo' for the "

@@ -62,6 +62,14 @@ def service_commands(plan, dsn):
         "cutter", "--name", plan.node_name, "--database", dsn,
         "--base-dir", plan.segments_dir, "--config", cutter_config_path(plan),
         "--metrics-port", str(plan.port("cutter")), *common)))
+    # One person on their own machine: no accounts, so loopback only (whatever --host says).
+    # It plays video from this node's restreamer, then the peers'.
+    editor = ["--database", dsn, "--restreamer-url", plan.restreamer_url,
+              "--location", UPLOAD_LOCATION, "--host", "127.0.0.1",
+              "--port", str(plan.port("editor")), "--no-auth", *common]
+    for peer in plan.peers:
+        editor += ["--restreamer-url", peer]
+    services.append(Service("editor", _python("editor", *editor)))
     return services
 
 

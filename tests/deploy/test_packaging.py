@@ -10,7 +10,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGES = ["common", "downloader", "restreamer", "backfiller", "cutter", "uploader",
-            "segment_coverage"]
+            "segment_coverage", "editor"]
 
 
 def on_disk(name):

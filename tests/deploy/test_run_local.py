@@ -20,7 +20,7 @@ import pytest
 from common.dateutil import utcnow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BASE_PORTS = (8000, 8001, 8002, 8003, 8004, 8010)
+BASE_PORTS = (8000, 8001, 8002, 8003, 8004, 8005, 8010)
 MARKER = "RUN_LOCAL_TEST_MARKER"
 
 
@@ -218,7 +218,7 @@ def test_local_node_records_cuts_and_stops_cleanly(node):
         assert abs((start + duration - next_start).total_seconds()) < 0.002  # contiguous
 
     # Every service is up: each answers /metrics on its offset port.
-    for port in (8000, 8001, 8002, 8003, 8004):
+    for port in (8000, 8001, 8002, 8003, 8004, 8005):
         assert "# HELP" in get(f"http://127.0.0.1:{port + node.offset}/metrics")
     # What the banner tells the user to open: a live playlist ffmpeg can play, the coverage page.
     watch = re.search(r"ffplay (\S+)", node.output(200))
@@ -228,6 +228,12 @@ def test_local_node_records_cuts_and_stops_cleanly(node):
                            capture_output=True, text=True, timeout=30)
     assert set(probe.stdout.split()) == {"h264", "aac"}, probe.stderr
     assert "<html" in get(f"{node.url}/coverage/").lower()
+    # The editor, at the URL the banner prints, without sign-in and offering the demo stream.
+    editor = f"http://127.0.0.1:{8005 + node.offset}/"
+    assert f"Editor (mark moments, send them to the cutter): {editor}" in node.output(200)
+    assert "<html" in get(editor).lower()
+    assert json.loads(get(editor + "api/session"))["admin"] is True
+    assert json.loads(get(editor + "api/config"))["streams"]["demo"]
     running = marked_processes(node.marker)
     assert len(running) >= 7, running  # run-local, the supervisor's children, their helpers
 
@@ -252,7 +258,7 @@ def test_local_node_records_cuts_and_stops_cleanly(node):
                  if "-temp-" in f or f.endswith(".tmp")]
     assert leftovers == []
     for service in ("restreamer", "downloader", "backfiller", "segment_coverage", "cutter",
-                    "demo_origin"):
+                    "editor", "demo_origin"):
         assert (node.data / "logs" / f"{service}.log").stat().st_size > 0, service
     # The demo origin's ffmpeg output lives in a temporary directory, removed on stop.
     origin_log = (node.data / "logs" / "demo_origin.log").read_text()

@@ -112,7 +112,12 @@ def test_second_node_defaults_and_stream_sources():
     assert plan.peers == ["http://127.0.0.1:8000"]
     assert plan.port("restreamer") == 8100
     names = [s.name for s in services.service_commands(plan, "dbname=x")]
-    assert names == ["restreamer", "backfiller", "segment_coverage", "cutter"]
+    assert names == ["restreamer", "backfiller", "segment_coverage", "cutter", "editor"]
+    editor = services.service_commands(plan, "dbname=x")[-1].argv
+    assert editor[editor.index("--port") + 1] == "8105" and "--no-auth" in editor
+    assert editor[editor.index("--host") + 1] == "127.0.0.1"
+    urls = [editor[i + 1] for i, arg in enumerate(editor) if arg == "--restreamer-url"]
+    assert urls == ["http://127.0.0.1:8100", "http://127.0.0.1:8000"]
     backfiller = services.service_commands(plan, "dbname=x")[1].argv
     assert backfiller[backfiller.index("--node") + 1] == "http://127.0.0.1:8000"
     assert backfiller[backfiller.index("--localhost") + 1] == "local-100"

@@ -92,6 +92,31 @@ def test_invalid_edit_is_refused_and_changes_nothing(run):
     assert "not an ISO 8601" in run(*edit_args(event_id, video_start="noon"), ok=False)
 
 
+def test_the_editor_pages_limits_apply_to_the_cli_too(run):
+    event_id = new_event(run)
+    err = run(*edit_args(event_id, title="<b>bold</b>", description="\u00e9" * 2501), ok=False)
+    assert "video_title must not contain < or >" in err
+    assert "video_description is 5002 bytes, more than 5000" in err
+    assert "more than 100" in run(*edit_args(event_id, title="x" * 101), ok=False)
+    assert "501 characters in all" in run(*edit_args(event_id), "--tags",
+                                          "a" * 250 + "," + "b" * 250, ok=False)
+    assert "must be after event_start" in run(
+        "events", "create", "--event-start", START, "--event-end", START, ok=False)
+    assert run.show(event_id)["state"] == "UNEDITED"
+
+
+def test_every_change_records_who_and_bumps_the_version(run):
+    event_id = new_event(run)
+    assert run.show(event_id)["version"] == 1
+    run(*edit_args(event_id), "--editor", "ed")
+    row = run.show(event_id)
+    assert (row["editor"], row["version"]) == ("ed", 2)
+    run("events", "cancel", event_id, "--editor", "carol")
+    row = run.show(event_id)
+    assert (row["state"], row["editor"], row["version"]) == ("UNEDITED", "carol", 3)
+    assert row["edit_time"] and row["modified_time"]
+
+
 def test_cancel_and_re_edit_of_a_claimed_event(run):
     event_id = new_event(run)
     run(*edit_args(event_id))

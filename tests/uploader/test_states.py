@@ -91,6 +91,7 @@ KNOWN = edits.Known(streams={"main": ["source", "480p"]}, locations=("archive",)
     (dict(video_variant="720p"), "stream 'main' has no variant '720p' (it has: source, 480p)"),
     (dict(upload_location="youtube"), "unknown upload location 'youtube' (known: archive)"),
     (dict(video_end=T0 + timedelta(hours=6, seconds=1)), "is 6h0m1s, longer than the maximum 6h"),
+    (dict(video_end=T0 + timedelta(hours=6, microseconds=1)), "is 6h0m0.000001s, longer than"),
 ])
 def test_edits_against_what_a_deployment_knows(changes, problem):
     assert edits.problems(good_edit(), KNOWN) == []

@@ -15,7 +15,7 @@ import psycopg2
 
 from common import database
 from common.dateutil import parse as parse_time, utcnow
-from common.service import HelpFormatter, die, positive_int
+from common.service import HelpFormatter, OneLineErrorParser, die, positive_int
 
 from common.events import db as events_db, edits, states
 from common.events import progress as event_progress
@@ -44,13 +44,6 @@ the video exists: FINALIZING means the upload may have happened.
 """
 
 
-class Parser(argparse.ArgumentParser):
-    """Bad usage: one line saying what is wrong (not the whole usage text), exit 2."""
-
-    def error(self, message):
-        die(f"{self.prog}: {message} (see --help)")
-
-
 def time_arg(text):
     try:
         return parse_time(text)
@@ -63,7 +56,7 @@ def list_arg(text):
 
 
 def build_parser():
-    parser = Parser(prog="python -m uploader", description=DESCRIPTION,
+    parser = OneLineErrorParser(prog="python -m uploader", description=DESCRIPTION,
                                      formatter_class=HelpFormatter)
     parser.add_argument("--database", default=os.environ.get("UPLOADER_DATABASE"),
         help="Postgres DSN (libpq URI or key=value string); default $UPLOADER_DATABASE")

@@ -29,6 +29,9 @@ COLUMNS = (
     "upload_time", "modified_time", "version",
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
+# What an events search reads; schema.sql's index events_text_search is on this expression.
+SEARCH_TEXT = ("(description || E'\\n' || category || E'\\n' || notes || E'\\n'"
+               " || coalesce(video_title, ''))")
 _ID_PREFIX_RE = re.compile(r"^[0-9a-fA-F-]{4,36}$")
 
 
@@ -110,9 +113,8 @@ def list_events(conn, state=None, limit=100, q=None, newest_first=False):
         where.append("state = %s")
         args.append(state)
     if q:
-        where.append("(description ILIKE %s OR category ILIKE %s OR notes ILIKE %s"
-                     " OR video_title ILIKE %s)")
-        args += [_like_pattern(q)] * 4
+        where.append(f"{SEARCH_TEXT} ILIKE %s")
+        args.append(_like_pattern(q))
     order = "event_start DESC NULLS LAST, id DESC" if newest_first else \
         "event_start NULLS LAST, id"
     cur = database.query(conn, f"""
@@ -154,11 +156,12 @@ def conflict_message(row, version):
              f"now {row['version']})"]
     if row["editor"]:
         parts.append(f"last edited by {row['editor']} at {format_utc_ms(row['edit_time'])}")
-    if row["modified_time"] and (row["edit_time"] is None
-                                 or row["modified_time"] > row["edit_time"]):
-        by = f" (cutter {row['uploader']})" if row["uploader"] else ""
-        parts.append(f"then {row['state']}{by} at {format_utc_ms(row['modified_time'])}")
-    return "; ".join(parts)
+    now = f"now {row['state']}"
+    if row["uploader"]:
+        now += f" (cutter {row['uploader']})"
+    if row["modified_time"]:
+        now += f", last changed at {format_utc_ms(row['modified_time'])}"
+    return "; ".join(parts + [now])
 
 
 def _check_version(row, version):

@@ -53,9 +53,9 @@ class Progress:
         return (f"{self.phase}{amount} (cutter {self.uploader}, started "
                 f"{_ago(now - self.started)} ago, updated {_ago(now - self.updated)} ago)")
 
-    def as_json(self):
+    def as_json(self, format_time=datetime.isoformat):
         return {"phase": self.phase, "percent": self.percent, "uploader": self.uploader,
-                "started": self.started.isoformat(), "updated": self.updated.isoformat()}
+                "started": format_time(self.started), "updated": format_time(self.updated)}
 
 
 def _ago(delta):
