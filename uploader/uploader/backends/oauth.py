@@ -14,13 +14,14 @@ import hashlib
 import http.server
 import json
 import logging
-import os
 import secrets
 import time
 import urllib.parse
 
 import gevent
 import requests
+
+from common.fs import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -338,20 +339,4 @@ def write_credentials(path, client_id, client_secret, tokens):
              "refresh_token": tokens["refresh_token"]}
     if tokens.get("scope"):
         creds["scope"] = tokens["scope"]
-    directory = os.path.dirname(os.path.abspath(path))
-    temp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # whatever the umask
-        with os.fdopen(fd, "w") as f:
-            json.dump(creds, f, indent=1)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(path, json.dumps(creds, indent=1) + "\n", mode=0o600)
