@@ -11,10 +11,16 @@ ENV PYTHONUNBUFFERED=1 \
 
 # ffmpeg first: it changes far less often than our code, so its layer stays cached.
 ARG WITH_FFMPEG=false
+# Mesa's GPU drivers and the LLVM they are built on (~160 MB) come with ffmpeg's display
+# libraries but are only loaded by programs that render on a GPU: removed, and the build fails
+# if ffmpeg or ffprobe then lacks a library.
 RUN if [ "$WITH_FFMPEG" = true ]; then \
         apt-get update \
         && apt-get install -y --no-install-recommends ffmpeg \
-        && rm -rf /var/lib/apt/lists/*; \
+        && rm -rf /var/lib/apt/lists/* \
+        && dpkg --purge --force-depends libgl1-mesa-dri libllvm15 libz3-4 \
+        && ffmpeg -hide_banner -version >/dev/null && ffprobe -hide_banner -version >/dev/null \
+        && ! ldd /usr/bin/ffmpeg /usr/bin/ffprobe | grep 'not found'; \
     fi
 
 # Fixed uid/gid 1000: a host directory mounted as the segments (or uploads) volume must be

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a streaming-replication standby: on first start (empty PGDATA) it clones the primary
-# with pg_basebackup (-R writes standby.signal and primary_conninfo), then runs postgres.
+# with pg_basebackup (-R writes standby.signal and primary_conninfo), then runs postgres. A
+# standby that has been promoted (pg_promote) keeps running as the primary it became.
 #
 #   PRIMARY_HOST          the primary (required)
 #   PRIMARY_PORT          its port (default 5432)
@@ -64,7 +65,11 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     echo "setup-standby: clone complete" >&2
 fi
 
-[ -f "$PGDATA/standby.signal" ] || fail "$PGDATA holds a database that is not a standby (no standby.signal)"
+if [ ! -f "$PGDATA/standby.signal" ]; then
+    # Promoted (docs/production.md, failover): it is the primary now, and must stay up as one
+    # across restarts instead of failing here.
+    echo "setup-standby: $PGDATA was promoted (no standby.signal): running it as a primary" >&2
+fi
 if [ -n "$prepare_only" ]; then
     exit 0
 fi

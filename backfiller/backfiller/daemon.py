@@ -17,6 +17,10 @@ from .worker import InFlight, PeerWorker
 
 log = logging.getLogger(__name__)
 
+# After a peer source failed to read (Postgres still starting next to us, say), the next read
+# comes this soon, doubling up to --node-refresh: not a whole refresh without peers.
+READ_RETRY = 5.0
+
 
 class PeerSources:
     """The merged peer list from --node, --node-file and the database.
@@ -30,8 +34,10 @@ class PeerSources:
         self._db = None
         self._conn = None
         self._last = {"file": [], "database": []}
+        self.failing = False  # a source failed at the last read
 
     def read(self, strict=False):
+        self.failing = False
         sources = [self.cli_peers]
         if self.node_file:
             sources.append(self._read("file", lambda: read_node_file(self.node_file), strict))
@@ -45,6 +51,7 @@ class PeerSources:
         except Exception as e:
             if strict:
                 raise
+            self.failing = True
             metrics.node_refresh_errors.labels(source).inc()
             log.error("cannot read the peer list from the %s (keeping the last good one, "
                       "%d peers): %s", source, len(self._last[source]), _one_line(e))
@@ -87,11 +94,16 @@ class Backfiller:
 
     def run(self, stop):
         recovery = gevent.spawn(self._recovery_loop, stop)
+        retry = READ_RETRY
         try:
             while not stop.is_set():
                 self.sync(self.sources.read(), stop)
                 self._maybe_prune()
-                stop.wait(jitter(self.node_refresh))
+                if getattr(self.sources, "failing", False):
+                    wait, retry = min(retry, self.node_refresh), retry * 2
+                else:
+                    wait, retry = self.node_refresh, READ_RETRY
+                stop.wait(jitter(wait))
         finally:
             recovery.kill()
             gevent.killall(list(self.workers.values()), timeout=10)

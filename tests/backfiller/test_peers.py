@@ -76,3 +76,59 @@ def test_unreadable_sources_keep_the_last_good_list(tmp_path):
     assert sources.read() == [Peer("a", "http://a:8000")]
     with pytest.raises(ValueError):
         sources.read(strict=True)
+
+
+
+def test_a_failed_peer_read_is_retried_soon_not_after_a_whole_refresh(monkeypatch):
+    """Postgres still starting next to the backfiller (docker compose up) must not leave it
+    without peers until the next --node-refresh: failed reads are retried sooner, backing off."""
+    from backfiller import daemon
+
+    class Sources:
+        def __init__(self, failures):
+            self.reads, self.failures, self.failing = 0, failures, False
+
+        def read(self, strict=False):
+            self.reads += 1
+            self.failing = self.reads in self.failures
+            return []
+
+    class Stop:
+        """Records each wait instead of waiting; set after the sixth."""
+        def __init__(self):
+            self.waits = []
+
+        def is_set(self):
+            return len(self.waits) >= 6
+
+        def wait(self, seconds):
+            self.waits.append(seconds)
+
+    monkeypatch.setattr(daemon, "jitter", lambda seconds: seconds)
+    class Greenlet:
+        def kill(self):
+            pass
+
+    monkeypatch.setattr(daemon.gevent, "spawn", lambda *args: Greenlet())
+    monkeypatch.setattr(daemon.gevent, "killall", lambda *args, **kwargs: None)
+    # Reads 1-3 fail (the database is starting), 4 works, 5 fails again (a restart), 6 works.
+    sources = Sources(failures={1, 2, 3, 5})
+    backfiller = daemon.Backfiller(settings=None, sources=sources, make_client=None,
+                                   pass_interval=60, node_refresh=60)
+    backfiller.sync = lambda peers, stop: None
+    backfiller._maybe_prune = lambda: None
+    stop = Stop()
+    backfiller.run(stop)
+    retry = daemon.READ_RETRY
+    assert stop.waits == [retry, 2 * retry, 4 * retry, 60, retry, 60]
+
+
+def test_peer_sources_say_when_a_source_failed(tmp_path):
+    path = tmp_path / "nodes.txt"
+    path.write_text("a http://a:8000\n")
+    sources = PeerSources(node_file=str(path))
+    sources.read()
+    assert not sources.failing
+    path.write_text("broken line here\n")
+    sources.read()
+    assert sources.failing

@@ -12,10 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
+import yaml
 
 from deploy.compose_env import interpolate, read_env_file
 from deploy.private_cluster import running_private_cluster
-from deploy.yaml_subset import parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -39,7 +39,7 @@ def cluster_port():
 def test_primary_setup_from_compose_env_serves_the_example_dsn(cluster_port):
     port, directory = cluster_port
     env_example = read_env_file(read(".env.example"))
-    compose = parse(interpolate(read("docker-compose.yml"), env_example))
+    compose = yaml.safe_load(interpolate(read("docker-compose.yml"), env_example))
     service_env = compose["services"]["postgres-primary"]["environment"]
 
     # The seed file exactly as docs/production.md writes it.

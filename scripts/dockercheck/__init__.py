@@ -1,0 +1,1 @@
+"""scripts/docker-check: two nodes under Docker Compose, built and checked end to end."""
