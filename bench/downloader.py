@@ -141,7 +141,7 @@ def main():
     port = free_port()
     python = sys.executable
     env = dict(os.environ, PYTHONPATH=ROOT)
-    demo = subprocess.Popen([python, "-m", "common.demo_origin", "--port", str(port), "--dir",
+    demo = subprocess.Popen([python, "-m", "demo_origin", "--port", str(port), "--dir",
         os.path.join(work, "origin"), "--log-level", "WARNING"], env=env)
     downloader = None
     watcher = None

@@ -3,7 +3,8 @@
 #    cluster when no server listens on 127.0.0.1:5432); installed with apt when run as root.
 #  - for ./run-tests only (it sets SETUP_TESTS=1): Prometheus and Alertmanager (promtool, amtool
 #    and the prometheus server check and run prometheus/'s alerts and dashboard queries).
-#  - .venv with every package of this checkout (editable) and the test tools.
+#  - .venv with every package of this checkout (editable) and the test tools; pip's output
+#    goes to .venv/install.log and is shown only when it fails.
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
@@ -47,13 +48,30 @@ exec 9>.venv/.install-lock
 flock 9  # several runs at once must not install over each other
 sum=$(cat scripts/setup-env.sh requirements-test.txt */pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
-    echo "setup: installing Python packages into .venv" >&2
-    .venv/bin/pip install -q --upgrade pip >/dev/null
-    # Editable in "compat" mode: each package's folder goes on sys.path, so `common` is always
-    # the real package and never a namespace merged with tests/common.
-    .venv/bin/pip install -q -r requirements-test.txt --config-settings editable_mode=compat \
-        -e ./common -e ./downloader -e ./backfiller -e ./restreamer -e ./cutter \
-        -e ./uploader -e ./segment_coverage -e ./editor
+    # Every package of the checkout (a folder holding a pyproject.toml), editable.
+    packages=()
+    editable=()
+    for project in */pyproject.toml; do
+        packages+=("${project%/pyproject.toml}")
+        editable+=(-e "./${project%/pyproject.toml}")
+    done
+    log=.venv/install.log
+    echo "setup: installing into .venv: ${packages[*]} and the test tools (pip's output: $log)" >&2
+    if ! { .venv/bin/pip install --upgrade pip \
+           && .venv/bin/pip install -r requirements-test.txt "${editable[@]}"; } >"$log" 2>&1
+    then
+        echo "setup: error: pip failed; the end of $log:" >&2
+        tail -n 25 "$log" >&2
+        exit 1
+    fi
+    # Each pyproject spells out package-dir, so the editable install is a .pth entry putting the
+    # package's folder on sys.path: the real package then wins over a same-named folder of
+    # tests/ (pytest puts tests/ first on sys.path; tests/common must never shadow common).
+    # Check it, since a setuptools change would break every test in obscure ways.
+    if ! .venv/bin/python scripts/check-install.py "${packages[@]}" >&2; then
+        echo "setup: error: the editable install does not resolve to this checkout (see above)" >&2
+        exit 1
+    fi
     echo "$sum" > "$stamp"
 fi
 flock -u 9

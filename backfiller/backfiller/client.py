@@ -9,8 +9,11 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from common.segment_files import SegmentWriter
+from common.stats import timed
 
 CHUNK = 256 * 1024
+# Wall seconds per byte of a transfer: 1e-8 is 100 MB/s, 1e-5 is 100 kB/s.
+SECONDS_PER_BYTE = (1e-9, 3e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 3e-6, 1e-5, 1e-4)
 
 
 class PeerError(Exception):
@@ -63,11 +66,14 @@ class PeerClient:
             raise PeerError(f"{url}: listing is not a list of names")
         return names
 
+    @timed("backfiller_fetch", normalize=lambda ret, *args: ret[1], unit="byte",
+           normalized_buckets=SECONDS_PER_BYTE, peer=lambda ret, client, *args: client.peer.name)
     def fetch(self, base_dir, stream, variant, hour, name, segment):
         """Download one segment into the archive, verifying the hash its name promises.
 
         Returns (path, bytes). Raises HashMismatch (nothing kept), PeerError or PeerUnreachable.
-        The bytes go to a temp file as they arrive; any failure deletes it."""
+        The bytes go to a temp file as they arrive; any failure deletes it. Timed per peer:
+        backfiller_fetch_latency_seconds, and _normalized_ per byte (transfer, hash, fsync)."""
         url = self.url("segments", stream, variant, hour, name)
         with self._guard(url):
             with self.session.get(url, stream=True,

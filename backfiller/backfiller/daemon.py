@@ -8,6 +8,7 @@ import gevent
 
 from common.dateutil import utcnow
 from common.fs import jitter
+from common.service import one_line
 
 from . import metrics
 from .local import prune_old_hours, recover_leftover_temp_files
@@ -54,7 +55,7 @@ class PeerSources:
             self.failing = True
             metrics.node_refresh_errors.labels(source).inc()
             log.error("cannot read the peer list from the %s (keeping the last good one, "
-                      "%d peers): %s", source, len(self._last[source]), _one_line(e))
+                      "%d peers): %s", source, len(self._last[source]), one_line(e))
         return self._last[source]
 
     def _read_database(self):
@@ -72,11 +73,6 @@ class PeerSources:
             except Exception:
                 pass
             raise
-
-
-def _one_line(e):
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 class Backfiller:

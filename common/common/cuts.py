@@ -2,32 +2,51 @@
 
 API (used by the restreamer's /cut endpoint and by the cutter; keep it stable):
 
-- `rough_cut(segments, start, end)`: the chosen segments' bytes, concatenated as they are
-  (MPEG-TS). Instant; may start and end up to a segment away from the range.
-- `fast_cut(segments, start, end, container='mpegts')`: frame-accurate cut. The interior is
-  stream-copied; only the first and last segments are re-encoded (video; audio is copied, so
-  audio is accurate to one audio frame). Timestamps stay continuous across the joins.
-- `full_cut(segments, start, end, encode_args, container='mpegts')`: one ffmpeg re-encode of
-  the whole range with `encode_args` (a list of ffmpeg output options, e.g.
-  `['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-c:a', 'aac']`;
+- `rough_cut(segments, start, end, audio=None, progress=None)`: the chosen segments' bytes,
+  concatenated as they are (MPEG-TS). Instant; may start and end up to a segment away from the
+  range.
+- `fast_cut(segments, start, end, container='mpegts', audio=None, progress=None)`:
+  frame-accurate cut. The interior is stream-copied; only the first and last segments are
+  re-encoded (video; audio is copied, so audio is accurate to one audio frame). Timestamps stay
+  continuous across the joins.
+- `full_cut(segments, start, end, encode_args, container='mpegts', audio=None,
+  progress=None)`: one ffmpeg re-encode of the whole range with `encode_args` (a list of ffmpeg
+  output options, e.g. `['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-c:a', 'aac']`;
   `DEFAULT_ENCODE_ARGS` if you have no preference).
+
+A range shorter than `MIN_CUT_DURATION` (0.1 s) is refused (CutError): it may hold no frame at
+all, which ffmpeg cannot make a video of. Callers that validate input earlier (the restreamer's
+400, the edit checks) use the same constant.
 
 `segments` is a `common.segments.get_best_segments()` result for (start, end): SegmentInfo
 objects with None at discontinuities. Leading and trailing Nones are ignored; with holes inside,
 the output joins the pieces that exist (the gaps are left out of the timeline).
+
+`audio`: for a video variant whose sound is a separate rendition, that rendition's segments
+around the range (`common.renditions.audio_segments`), else None. Each cut then takes its sound
+from them, aligned to the video by timestamp (the two timelines' names may differ by up to a
+segment; their timestamps come from one encoder): the audio is trimmed to exactly the video's
+time span of each part (stream copy, so to one audio frame) and muxed with it. A rough cut is
+then a stream-copy mux of the two, not a byte concatenation.
 `container` is 'mpegts' (streams as ffmpeg produces it) or 'mp4' (needs a seekable file, so
 ffmpeg writes a temporary file that is streamed once complete and then removed).
 
 Each takes an optional `progress(done_seconds, total_seconds)` callback: called as the output
-advances (at most about once a second; ffmpeg's `-progress` report for fast and full cuts,
-each segment read for rough cuts), with seconds of the output made so far and its expected
-length, and once more with done == total when the cut is complete.
+advances (at most about once a second; ffmpeg's `-progress` report for fast and full cuts and
+for a rough cut with separate audio (its muxing ffmpeg), each segment read for a plain rough
+cut), with seconds of the output made so far and its expected length, and once more with
+done == total when the cut is complete.
 
 Each is a generator of bytes chunks. ffmpeg starts only when the generator is first advanced;
 closing the generator early (a client that went away) kills every ffmpeg it started at once and
 removes its temporary files. A failure raises `CutError` whose message says what failed and
 ffmpeg's own last error line. Work runs in ffmpeg subprocesses driven by gevent, so other
 greenlets keep running while a cut is produced.
+
+Each cut is timed (`common.stats.timed`): `cut_latency_seconds{type, container}` and
+`cut_normalized_latency_seconds`, wall seconds per second of video cut. A generator's time runs
+until it is exhausted, so it includes its consumer's (a client receiving the cut, an upload);
+a cut closed early is not recorded.
 """
 
 import json
@@ -38,10 +57,14 @@ import shutil
 import signal
 import tempfile
 from datetime import timedelta
+from fractions import Fraction
 from typing import NamedTuple, Optional
 
 import gevent
 from gevent import subprocess
+
+from .renditions import audio_margin
+from .stats import timed
 
 log = logging.getLogger(__name__)
 
@@ -60,30 +83,70 @@ FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
 MAP_AV = ["-map", "0:v:0?", "-map", "0:a:0?"]
 MPEGTS_OUT = ["-f", "mpegts"]
 MP4_OUT = ["-f", "mp4", "-movflags", "+faststart"]
+# The shortest range worth cutting: a shorter one may hold no frame at all.
+MIN_CUT_DURATION = timedelta(milliseconds=100)
+# Wall seconds per second of video: from a rough cut's copy (~1e-4) to a slow re-encode (>1).
+CUT_SPEED_BUCKETS = (1e-4, 3e-4, 1e-3, 3e-3, .01, .03, .1, .3, 1, 3, 10)
 
 
 class CutError(Exception):
     """A cut could not be made: bad arguments, a missing segment, or ffmpeg failed (why)."""
 
 
-def rough_cut(segments, start, end, progress=None):
-    """The segments' bytes concatenated, unchanged (MPEG-TS)."""
+def _video_seconds(ret, segments, start, end, *args, **kwargs):
+    return (end - start).total_seconds()
+
+
+def _timed_cut(cut_type, container_position=None):
+    """timed() for a cut function whose `container` argument is at that position (None: it
+    has none and makes MPEG-TS)."""
+    def container(ret, *args, **kwargs):
+        if container_position is None:
+            return "mpegts"
+        if "container" in kwargs:
+            return kwargs["container"]
+        return args[container_position] if len(args) > container_position else "mpegts"
+    return timed("cut", normalize=_video_seconds, unit="second of video",
+                 normalized_buckets=CUT_SPEED_BUCKETS, type=lambda *a, **k: cut_type,
+                 container=container)
+
+
+@_timed_cut("rough")
+def rough_cut(segments, start, end, audio=None, progress=None):
+    """The segments' bytes concatenated, unchanged (MPEG-TS); with separate audio, the
+    segments stream-copied together with their sound (original timestamps kept)."""
     pieces = _pieces(segments, start, end)
-    total, done = _covered(pieces, start, end).total_seconds(), 0.0
-    for piece in pieces:
-        yield from _read_files([piece.path])
-        if progress is not None:
-            done += _covered([piece], start, end).total_seconds()
-            progress(min(done, total), total)
+    if audio is None:
+        total, done = _covered(pieces, start, end).total_seconds(), 0.0
+        for piece in pieces:
+            yield from _read_files([piece.path])
+            if progress is not None:
+                done += _covered([piece], start, end).total_seconds()
+                progress(min(done, total), total)
+        return
+    sound = _Sound(audio, pieces)
+    with _Workspace() as work:
+        begin, finish, frame_rate = _span(pieces[0], pieces[-1])
+        # The output is the whole segments; the muxing ffmpeg keeps their timestamps, so its
+        # progress is counted in video frames (see _Progress).
+        report = _Progress.start(work, progress, sum((s.duration for s in pieces), timedelta(0)),
+                                 copyts=True, frame_rate=frame_rate)
+        final = _with_sound(work, work.cat([s.path for s in pieces]), sound, pieces[0],
+                            pieces[-1], begin, finish, report)
+        yield from work.drain(final)
+        if report is not None:
+            report.finish()
 
 
-def fast_cut(segments, start, end, container="mpegts", progress=None):
+@_timed_cut("fast", container_position=3)
+def fast_cut(segments, start, end, container="mpegts", audio=None, progress=None):
     """Frame-accurate cut re-encoding only the first and last segments (see module docs)."""
     _check_container(container)
     pieces = _pieces(segments, start, end)
     _check_readable(pieces)
+    sound = None if audio is None else _Sound(audio, pieces)
     with _Workspace() as work:
-        parts = _fast_cut_input(work, pieces, start, end)
+        parts = _fast_cut_input(work, pieces, start, end, sound)
         yield from work.output("joining the cut's parts",
                                FFMPEG + ["-f", "mpegts", "-dts_delta_threshold",
                                          HOLE_THRESHOLD_SECONDS, "-i", "pipe:0"]
@@ -91,24 +154,29 @@ def fast_cut(segments, start, end, container="mpegts", progress=None):
                                _Progress.start(work, progress, _covered(pieces, start, end)))
 
 
-def full_cut(segments, start, end, encode_args, container="mpegts", progress=None):
+@_timed_cut("full", container_position=4)
+def full_cut(segments, start, end, encode_args, container="mpegts", audio=None, progress=None):
     """One ffmpeg re-encode of the range with encode_args (see module docs)."""
     _check_container(container)
     if isinstance(encode_args, str):
         raise CutError("encode_args must be a list of ffmpeg arguments, not a string")
     pieces = _pieces(segments, start, end)
     _check_readable(pieces)
+    sound = None if audio is None else _Sound(audio, pieces)
     # Timestamps in ffmpeg's output count from the first segment's start, holes closed up.
     offset = max(start - pieces[0].start, timedelta(0))
     duration = _covered(pieces, start, end)
     with _Workspace() as work:
+        source = work.cat([s.path for s in pieces])
+        if sound is not None:
+            begin, finish, _ = _span(pieces[0], pieces[-1])
+            source = _with_sound(work, source, sound, pieces[0], pieces[-1], begin, finish)
         yield from work.output("re-encoding the cut",
                                FFMPEG + ["-f", "mpegts", "-dts_delta_threshold",
                                          HOLE_THRESHOLD_SECONDS, "-i", "pipe:0"] + MAP_AV
                                + ["-ss", _seconds(offset), "-t", _seconds(duration)]
                                + list(encode_args),
-                               container, work.cat([s.path for s in pieces]),
-                               _Progress.start(work, progress, duration))
+                               container, source, _Progress.start(work, progress, duration))
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -122,6 +190,9 @@ def _pieces(segments, start, end):
     """The segments that exist, in order; CutError if there is nothing to cut."""
     if end <= start:
         raise CutError(f"end {end} is not after start {start}")
+    if end - start < MIN_CUT_DURATION:
+        raise CutError(f"the range {start} to {end} is shorter than the minimum of "
+                       f"{MIN_CUT_DURATION.total_seconds():g}s")
     pieces = [s for s in segments if s is not None and s.end > start and s.start < end]
     if not pieces:
         raise CutError(f"no segments between {start} and {end}")
@@ -159,21 +230,25 @@ def _check_readable(pieces):
             raise CutError(f"cannot read segment {segment.path}")
 
 
-def _fast_cut_input(work, pieces, start, end):
+def _fast_cut_input(work, pieces, start, end, sound=None):
     """A process whose stdout is the cut as MPEG-TS with original timestamps.
 
     The edges are re-encoded with their original timestamps kept (-copyts) and muxed with the
     interior's stream ids (PIDs), so the edges and the interior's own bytes concatenate into one
     continuous stream for the joining ffmpeg. Should the segments' layouts differ (or be one
     ffmpeg cannot reproduce), the interior is remuxed with ffmpeg's default layout instead, like
-    the edges. Bytes flow between processes through OS pipes, never through Python."""
+    the edges. With separate sound, every part is remuxed so, with the sound of exactly its
+    video's time span. Bytes flow between processes through OS pipes, never through Python."""
     first, last = pieces[0], pieces[-1]
     head_cut = start > first.start
     tail_cut = end < last.end
     if len(pieces) == 1 and (head_cut or tail_cut):
         offset = max(start - first.start, timedelta(0))
-        edge = _encode_edge(work, first, _probe(first.path), offset,
-                            min(end, first.end) - max(start, first.start), None)
+        duration = min(end, first.end) - max(start, first.start)
+        probe = _probe(first.path)
+        audio = None if sound is None else sound.between(
+            work, first, first, probe.origin + offset, probe.origin + offset + duration)
+        edge = _encode_edge(work, first, probe, offset, duration, None, audio)
         return work.cat([edge])
     middle = pieces[:]
     edges = []
@@ -181,21 +256,40 @@ def _fast_cut_input(work, pieces, start, end):
         edges.append((middle.pop(0), start - first.start, None))
     if tail_cut:
         edges.append((middle.pop(), timedelta(0), end - last.start))
-    # The edges are independent: probe and encode them concurrently.
-    probed = [s.path for s, _, _ in edges] + ([middle[0].path] if middle and edges else [])
-    probes = _concurrently([(_probe, path) for path in probed])
-    layout = probes.pop().layout if middle and edges else None
-    direct = layout is not None and _valid_layout(layout) and all(
-        probe.layout == layout for probe in probes)
+    # Probed concurrently: the edges, the interior's first segment (its stream layout; with
+    # sound, where it starts) and, with sound and no tail, its last one (where it ends).
+    probed = [segment for segment, _, _ in edges]
+    if middle and (edges or sound is not None):
+        probed.append(middle[0])
+    if middle and sound is not None and not tail_cut:
+        probed.append(middle[-1])
+    probes = _concurrently([(_probe, segment.path) for segment in probed])
+    edge_probes, inner = probes[:len(edges)], probes[len(edges):]
+    layout = inner[0].layout if middle and edges else None
+    direct = sound is None and layout is not None and _valid_layout(layout) and all(
+        probe.layout == layout for probe in edge_probes)
+    edge_sounds = [None] * len(edges)
+    if sound is not None:
+        # Each part's sound spans exactly its video: [its first timestamp, the next part's).
+        tail_start = edge_probes[-1].origin if tail_cut else None
+        inner_start = inner[0].origin if middle else tail_start
+        edge_sounds = [sound.between(work, segment, segment, probe.origin + offset,
+                                     probe.origin + offset + duration if duration is not None
+                                     else inner_start)
+                       for (segment, offset, duration), probe in zip(edges, edge_probes)]
     paths = _concurrently([
-        (_encode_edge, work, segment, probe, offset, duration, layout if direct else None)
-        for (segment, offset, duration), probe in zip(edges, probes)])
+        (_encode_edge, work, segment, probe, offset, duration, layout if direct else None, audio)
+        for (segment, offset, duration), probe, audio in zip(edges, edge_probes, edge_sounds)])
     head = paths.pop(0) if head_cut else None
     tail = paths.pop(0) if tail_cut else None
     interior = None
     if middle:
         interior = work.cat([s.path for s in middle])
-        if not direct:
+        if sound is not None:
+            inner_end = tail_start if tail_cut else inner[-1].origin + middle[-1].duration
+            interior = _with_sound(work, interior, sound, middle[0], middle[-1],
+                                   inner[0].origin, inner_end)
+        elif not direct:
             interior = work.run("copying the cut's interior",
                                 FFMPEG + ["-copyts", "-f", "mpegts", "-i", "pipe:0"] + MAP_AV
                                 + ["-c", "copy"] + COPYTS_OUT + ["pipe:1"], interior)
@@ -206,6 +300,58 @@ def _fast_cut_input(work, pieces, start, end):
 
 
 COPYTS_OUT = ["-f", "mpegts", "-mpegts_copyts", "1", "-muxdelay", "0", "-muxpreload", "0"]
+
+
+# --- separate sound --------------------------------------------------------------------------
+
+class _Sound:
+    """A cut's separate audio: the rendition's segments, and the sound of any part."""
+
+    def __init__(self, audio, pieces):
+        self.margin = audio_margin(pieces)
+        lo, hi = pieces[0].start - self.margin, pieces[-1].end + self.margin
+        self.segments = [s for s in audio if s is not None and s.end > lo and s.start < hi]
+        if not self.segments:
+            raise CutError(f"the audio rendition has no segments between {pieces[0].start} "
+                           f"and {pieces[-1].end}")
+        _check_readable(self.segments)
+
+    def between(self, work, first, last, begin, end):
+        """A process giving, as MPEG-TS with original timestamps, the sound between the video
+        timestamps begin and end of the video segments first..last (None if there is none)."""
+        lo, hi = first.start - self.margin, last.end + self.margin
+        paths = [s.path for s in self.segments if s.end > lo and s.start < hi]
+        if not paths:
+            return None
+        # Output -ss/-to keep the audio packets that start in [begin, end) (stream copy), and
+        # shift to 0, which -output_ts_offset undoes.
+        return work.run("trimming the sound",
+                        FFMPEG + ["-copyts", "-f", "mpegts", "-i", "pipe:0", "-map", "0:a:0",
+                                  "-c", "copy", "-ss", _seconds(begin), "-to", _seconds(end),
+                                  "-output_ts_offset", _seconds(begin)]
+                        + COPYTS_OUT + ["pipe:1"], work.cat(paths))
+
+
+def _span(first, last):
+    """(first timestamp, end timestamp, frame rate or None) of the video of segments
+    first..last."""
+    head, tail = _concurrently([(_probe, first.path), (_probe, last.path)])
+    return head.origin, tail.origin + last.duration, head.frame_rate
+
+
+def _with_sound(work, video, sound, first, last, begin, end, progress=None):
+    """A process muxing `video` (a process giving the MPEG-TS of segments first..last, video
+    only) with its separate sound between timestamps begin and end; original timestamps.
+    `progress`: a _Progress fed by the muxing ffmpeg's report."""
+    audio = sound.between(work, first, last, begin, end)
+    if audio is None:
+        return video
+    return work.run("muxing the sound",
+                    _Progress.add_args(progress, FFMPEG)
+                    + ["-copyts", "-f", "mpegts", "-i", "pipe:0", "-f", "mpegts",
+                              "-i", work.fd_input(audio), "-map", "0:v:0", "-map", "1:a:0",
+                              "-c", "copy"] + COPYTS_OUT + ["pipe:1"],
+                    video, inputs=[audio])
 
 
 def _concurrently(calls):
@@ -230,12 +376,17 @@ def _concurrently(calls):
     return results
 
 
-def _encode_edge(work, segment, probe, offset, duration, layout):
+def _encode_edge(work, segment, probe, offset, duration, layout, audio=None):
     """Re-encode the video of part of one segment (audio copied), original timestamps kept,
-    muxed with `layout`'s PIDs if given. Runs to completion into a temporary file now (a
-    segment is small), so a failure surfaces before any output is sent."""
+    muxed with `layout`'s PIDs if given; `audio`, a process giving the part's separate sound,
+    replaces the segment's own. Runs to completion into a temporary file now (a segment is
+    small), so a failure surfaces before any output is sent."""
     position = _seconds(probe.origin + offset)
-    args = ["-copyts", "-f", "mpegts", "-i", "file:" + segment.path] + MAP_AV
+    args = ["-copyts", "-f", "mpegts", "-i", "file:" + segment.path]
+    if audio is not None:
+        args += ["-f", "mpegts", "-i", work.fd_input(audio), "-map", "0:v:0", "-map", "1:a:0"]
+    else:
+        args += MAP_AV
     # Output -ss shifts timestamps to 0 even with -copyts: -output_ts_offset puts them back.
     args += ["-ss", position, "-output_ts_offset", position]
     if duration is not None:
@@ -249,7 +400,8 @@ def _encode_edge(work, segment, probe, offset, duration, layout):
         args += _layout_args(layout)
     path = work.path("edge.ts")
     proc = work.run(f"re-encoding the edge segment {os.path.basename(segment.path)}",
-                    FFMPEG + args + [path], stdout=False)
+                    FFMPEG + args + [path], stdout=False,
+                    inputs=[audio] if audio is not None else ())
     if proc.wait() != 0:
         proc.raise_error()
     return path
@@ -273,12 +425,14 @@ class _Probe(NamedTuple):
     reorder: int  # the video's frame reordering depth
     profile: Optional[str]  # x264 profile matching the video's, if known
     layout: tuple  # (PMT PID, program number, video PID, audio PID): the MPEG-TS stream ids
+    frame_rate: Optional[float]  # the video's frames per second, if known
 
 
 def _probe(path):
     proc = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "program=program_id,pmt_pid:"
-         "stream=index,id,codec_type,codec_name,profile,start_time,has_b_frames",
+         "stream=index,id,codec_type,codec_name,profile,start_time,has_b_frames,avg_frame_rate,"
+         "r_frame_rate",
          "-of", "json", "file:" + path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode != 0:
         raise CutError(f"ffprobe could not read segment {path}: {_last_line(proc.stderr)}")
@@ -308,7 +462,20 @@ def _probe(path):
     programs = info.get("programs") or [{}]
     layout = (programs[0].get("pmt_pid"), programs[0].get("program_id"),
               _pid(video), _pid(audio))
-    return _Probe(origin, reorder, profile, layout)
+    return _Probe(origin, reorder, profile, layout, _frame_rate(video))
+
+
+def _frame_rate(video):
+    """A video stream's frames per second from ffprobe's "30000/1001" (average, else the base
+    rate), or None if it gives none."""
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        try:
+            rate = Fraction((video or {}).get(key, ""))
+        except (ValueError, ZeroDivisionError):
+            continue
+        if rate > 0:
+            return float(rate)
+    return None
 
 
 def _pid(stream):
@@ -383,12 +550,27 @@ class _Workspace:
         self.count += 1
         return os.path.join(self.dir, f"{self.count}-{name}")
 
-    def run(self, what, args, source=None, stdout=True):
+    def run(self, what, args, source=None, stdout=True, inputs=()):
         """Start a process; source is None, a bytes iterable to feed, or a _Process whose
-        stdout becomes this one's stdin."""
-        proc = _Process(what, args, source, stdout)
+        stdout becomes this one's stdin. `inputs`: more _Processes whose stdout it reads, named
+        in args by fd_input()."""
+        proc = _Process(what, args, source, stdout, inputs)
         self.processes.append(proc)
         return proc
+
+    @staticmethod
+    def fd_input(proc):
+        """The ffmpeg input naming a process's stdout, to pass to run() in `inputs`."""
+        return f"pipe:{proc.proc.stdout.fileno()}"
+
+    def drain(self, final):
+        """Yield a process's stdout, then check that every process succeeded."""
+        while True:
+            chunk = final.proc.stdout.read(CHUNK_SIZE)
+            if not chunk:
+                break
+            yield chunk
+        self.check()
 
     def cat(self, paths):
         """A process writing the files' bytes in order (xargs: any number of paths)."""
@@ -399,16 +581,9 @@ class _Workspace:
         """Run the last ffmpeg of the pipeline; yield the cut in `container` format, then check
         that every process of the pipeline succeeded. `progress`: a _Progress, fed by this
         ffmpeg's progress report."""
-        if progress is not None:
-            args = args[:1] + progress.ffmpeg_args() + args[1:]
+        args = _Progress.add_args(progress, args)
         if container == "mpegts":
-            final = self.run(what, args + MPEGTS_OUT + ["pipe:1"], source)
-            while True:
-                chunk = final.proc.stdout.read(CHUNK_SIZE)
-                if not chunk:
-                    break
-                yield chunk
-            self.check()
+            yield from self.drain(self.run(what, args + MPEGTS_OUT + ["pipe:1"], source))
         else:
             path = self.path("out.mp4")
             self.run(what, args + MP4_OUT + [path], source, stdout=False)
@@ -431,17 +606,33 @@ class _Workspace:
 
 class _Progress:
     """Reads the progress report of a pipeline's last ffmpeg (`-progress FILE`, appended to by
-    ffmpeg every second) in a greenlet and passes the output's length so far to a callback."""
+    ffmpeg every second) in a greenlet and passes the output's length so far to a callback.
+
+    The report's `out_time` is the output's length, except for an ffmpeg that keeps its input's
+    timestamps (-copyts): it then counts from the timestamp reached at its first report, which
+    a fast remux reaches long after it started (a 300 s remux ended at "263 s"). For such an
+    ffmpeg (`copyts`), the length is its count of video frames written at the video's
+    `frame_rate` (without a frame rate, only the end is reported)."""
 
     INTERVAL = 1.0
     _OUT_TIME = re.compile(rb"out_time_us=(\d+)")
+    _FRAMES = re.compile(rb"frame=(\d+)")
 
     @classmethod
-    def start(cls, work, callback, total):
-        return None if callback is None else cls(work, callback, total.total_seconds())
+    def start(cls, work, callback, total, copyts=False, frame_rate=None):
+        """A _Progress for an output `total` (timedelta) long, None without a callback."""
+        return None if callback is None else cls(work, callback, total.total_seconds(),
+                                                  copyts, frame_rate)
 
-    def __init__(self, work, callback, total):
+    @staticmethod
+    def add_args(progress, args):
+        """An ffmpeg command line `args` with the options making it report to `progress` (if
+        not None) added."""
+        return args if progress is None else args[:1] + progress.ffmpeg_args() + args[1:]
+
+    def __init__(self, work, callback, total, copyts=False, frame_rate=None):
         self.callback, self.total = callback, total
+        self.copyts, self.frame_rate = copyts, frame_rate
         self.path = work.path("progress")
         self.done = False
         self.greenlet = gevent.spawn(self._poll)
@@ -465,10 +656,14 @@ class _Progress:
             with open(self.path, "rb") as f:
                 f.seek(0, os.SEEK_END)
                 f.seek(max(0, f.tell() - 1024))  # the report is appended: read its tail
-                found = self._OUT_TIME.findall(f.read())
+                tail = f.read()
         except OSError:
             return None
-        return int(found[-1]) / 1e6 if found else None
+        if not self.copyts:
+            found = self._OUT_TIME.findall(tail)
+            return int(found[-1]) / 1e6 if found else None
+        found = self._FRAMES.findall(tail) if self.frame_rate else None
+        return int(found[-1]) / self.frame_rate if found else None
 
     def finish(self):
         """The cut is complete: stop reading reports, say so once."""
@@ -482,7 +677,7 @@ class _Process:
     """One subprocess; a greenlet keeps the tail of its stderr, another feeds its stdin if
     given bytes. A _Process as source is connected by an OS pipe."""
 
-    def __init__(self, what, args, source, stdout):
+    def __init__(self, what, args, source, stdout, inputs=()):
         self.what = what
         self.name = os.path.basename(args[0])
         self.stderr = b""
@@ -499,11 +694,12 @@ class _Process:
             # Its own process group, so a kill reaches xargs' cat too.
             self.proc = subprocess.Popen(
                 args, stdin=stdin, stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
-                stderr=subprocess.PIPE, start_new_session=True)
+                stderr=subprocess.PIPE, start_new_session=True,
+                pass_fds=[i.proc.stdout.fileno() for i in inputs])
         except OSError as e:
             raise CutError(f"{what}: cannot run {self.name}: {e}") from None
-        if isinstance(source, _Process):
-            source.proc.stdout.close()  # the pipe is the child's now: EOF and SIGPIPE work
+        for other in ([source] if isinstance(source, _Process) else []) + list(inputs):
+            other.proc.stdout.close()  # the pipe is the child's now: EOF and SIGPIPE work
         self.greenlets = [gevent.spawn(self._keep_stderr)]
         if stdin is subprocess.PIPE:
             self.greenlets.append(gevent.spawn(self._feed, source))

@@ -47,8 +47,10 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import gevent
 import gevent.lock
@@ -60,6 +62,7 @@ from gevent.socket import wait_read, wait_write
 from prometheus_client import Counter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # pg_advisory_xact_lock key for applying the schema: any fixed number no other code uses.
 SCHEMA_LOCK_KEY = 0x5E6_A2C4_1FE
@@ -77,7 +80,8 @@ class DatabaseUnavailable(psycopg2.OperationalError):
     password."""
 
 
-def gevent_wait_callback(conn, timeout=None):
+def gevent_wait_callback(conn: psycopg2.extensions.connection,
+                         timeout: float | None = None) -> None:
     """psycopg2 wait callback: poll the connection, parking the greenlet (not the process)
     while the socket is not ready."""
     while True:
@@ -92,13 +96,13 @@ def gevent_wait_callback(conn, timeout=None):
             raise psycopg2.OperationalError(f"unexpected state from conn.poll(): {state}")
 
 
-def make_cooperative():
+def make_cooperative() -> None:
     """Make every psycopg2 connection in this process gevent-cooperative (idempotent)."""
     if psycopg2.extensions.get_wait_callback() is not gevent_wait_callback:
         psycopg2.extensions.set_wait_callback(gevent_wait_callback)
 
 
-def describe_dsn(dsn):
+def describe_dsn(dsn: str) -> str:
     """'dbname on host:port as user', for error messages: never the password."""
     try:
         params = psycopg2.extensions.parse_dsn(dsn)
@@ -110,7 +114,7 @@ def describe_dsn(dsn):
     return f"{where} as {params['user']!r}" if "user" in params else where
 
 
-def packaged_schema():
+def packaged_schema() -> str:
     # Next to this module (package data), found via __file__ rather than
     # importlib.resources.files("common"): under pytest, tests/common can shadow the name.
     return (Path(__file__).parent / "schema.sql").read_text(encoding="utf-8")
@@ -123,7 +127,7 @@ class DBManager:
     nothing (for tools that must not change the database).
     """
 
-    def __init__(self, dsn, connect_timeout=10, schema=None):
+    def __init__(self, dsn: str, connect_timeout: float = 10, schema: str | bool | None = None):
         try:
             psycopg2.extensions.parse_dsn(dsn)
         except psycopg2.ProgrammingError as e:
@@ -134,7 +138,7 @@ class DBManager:
         self._schema_lock = gevent.lock.Semaphore()
         make_cooperative()
 
-    def get_conn(self):
+    def get_conn(self) -> psycopg2.extensions.connection:
         """A new connection (autocommit, SERIALIZABLE, named-tuple rows); applies the schema
         first if this manager has not yet. Raises DatabaseUnavailable if it cannot connect."""
         conn = self._connect()
@@ -179,7 +183,7 @@ class DBManager:
             self.schema_applied = True
 
 
-def apply_schema(conn, sql):
+def apply_schema(conn: psycopg2.extensions.connection, sql: str) -> None:
     """Run idempotent schema SQL in one transaction under the schema advisory lock.
 
     READ COMMITTED, not SERIALIZABLE: a serializable transaction's snapshot is taken by its
@@ -191,7 +195,8 @@ def apply_schema(conn, sql):
     run_transaction(conn, run, isolation="READ COMMITTED")
 
 
-def query(conn, sql, *args, **kwargs):
+def query(conn: psycopg2.extensions.connection, sql: str, *args,
+          **kwargs) -> psycopg2.extensions.cursor:
     """Execute one statement and return the cursor. Parameters are positional (%s) or named
     (%(name)s), not both; with parameters, a literal % is written %%."""
     if args and kwargs:
@@ -205,7 +210,8 @@ ISOLATION_LEVELS = {"SERIALIZABLE", "REPEATABLE READ", "READ COMMITTED"}
 
 
 @contextmanager
-def transaction(conn, isolation="SERIALIZABLE"):
+def transaction(conn: psycopg2.extensions.connection,
+                isolation: str = "SERIALIZABLE") -> Iterator[psycopg2.extensions.cursor]:
     """One attempt at a transaction: yields a cursor; commits if the block completes, rolls
     back if it raises. A conflict surfaces as psycopg2.errors.SerializationFailure or
     DeadlockDetected (from the block or from the commit): see retrying()/run_transaction()."""
@@ -237,9 +243,22 @@ def _rollback(conn, cur):
         log.warning("rollback failed: %s", str(e).strip())
 
 
-def retry_reason(exc):
+def retry_reason(exc: BaseException) -> str | None:
     """'serialization_failure' / 'deadlock' if exc is a conflict worth retrying, else None."""
     return RETRYABLE.get(getattr(exc, "pgcode", None))
+
+
+def note_conflict(exc: BaseException, what: str, logger: logging.Logger = log) -> bool:
+    """For code that retries a statement itself: if exc is a conflict (another transaction
+    changed the same rows first; psycopg2 raises it as an OperationalError, like a lost
+    connection), count it as retried, log that `what` is retried, and return True. False for
+    any other error, which the caller handles as a database problem."""
+    reason = retry_reason(exc)
+    if reason is None:
+        return False
+    transaction_retries.labels(reason).inc()
+    logger.info("%s conflicted with a concurrent change (%s); retrying", what, reason)
+    return True
 
 
 class Attempt:
@@ -281,7 +300,8 @@ class Attempt:
         return True
 
 
-def retrying(conn, retries=5, backoff=0.01, isolation="SERIALIZABLE"):
+def retrying(conn: psycopg2.extensions.connection, retries: int = 5, backoff: float = 0.01,
+             isolation: str = "SERIALIZABLE") -> Iterator[Attempt]:
     """Yield transaction attempts until one commits: up to 1 + `retries`, with a jittered
     exponential pause between them (backoff, 2*backoff, ... seconds, times 0.5-1.5). The last
     attempt's conflict propagates."""
@@ -300,7 +320,9 @@ def retrying(conn, retries=5, backoff=0.01, isolation="SERIALIZABLE"):
         number += 1
 
 
-def run_transaction(conn, fn, retries=5, backoff=0.01, isolation="SERIALIZABLE"):
+def run_transaction(conn: psycopg2.extensions.connection,
+                    fn: Callable[[psycopg2.extensions.cursor], T], retries: int = 5,
+                    backoff: float = 0.01, isolation: str = "SERIALIZABLE") -> T:
     """Call fn(cursor) in a transaction and return its result, running it again (from the
     start, in a new transaction) on a serialization failure or deadlock, up to `retries`
     times."""

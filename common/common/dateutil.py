@@ -48,7 +48,7 @@ def parse_utc_only(s: str) -> datetime:
         raise ValueError(f"not a valid time: {s!r} ({e})") from None
 
 
-def parse_duration(text):
+def parse_duration(text: str) -> timedelta:
     """CLI durations: '6h', '90m', '30s', '7d', or a plain number of seconds."""
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     text = text.strip().lower()
@@ -66,7 +66,7 @@ def parse_duration(text):
         raise ValueError(f"duration {text!r} is too long") from None
 
 
-def format_duration(delta):
+def format_duration(delta: timedelta) -> str:
     """timedelta -> '6h', '1d2h', '90s' -> '1m30s', '6h0m0.001s' (for messages; a fraction
     of a second is shown, so a limit and what exceeds it never print the same)."""
     seconds, fraction = divmod(delta // timedelta(microseconds=1), 1_000_000)
@@ -83,7 +83,7 @@ def format_duration(delta):
     return "".join(text + unit for _, text, unit in parts) or "0s"
 
 
-def format_utc_ms(dt):
+def format_utc_ms(dt: datetime | None) -> str | None:
     """naive UTC datetime -> '2026-11-27T13:00:00.000Z' (ISO 8601, milliseconds, truncated);
     None -> None. The editor's JSON and messages use this form."""
     if dt is None:

@@ -5,12 +5,12 @@ import random
 import uuid
 
 
-def ensure_directory(path):
+def ensure_directory(path: str) -> None:
     """Create path and its parents if missing (safe when several processes race)."""
     os.makedirs(path, exist_ok=True)
 
 
-def fsync_directory(path):
+def fsync_directory(path: str) -> None:
     """Make a rename or create in path durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -19,7 +19,7 @@ def fsync_directory(path):
         os.close(fd)
 
 
-def atomic_write(path, data, mode=None):
+def atomic_write(path: str, data: bytes | str, mode: int | None = None) -> None:
     """Write bytes or str to path so that readers see the old file or the whole new one.
     `mode` (e.g. 0o600 for a secret): the file's permissions from the start, whatever the
     umask; by default those of a new file."""
@@ -46,6 +46,6 @@ def atomic_write(path, data, mode=None):
     fsync_directory(directory)
 
 
-def jitter(seconds, fraction=0.1):
+def jitter(seconds: float, fraction: float = 0.1) -> float:
     """seconds +/- fraction, so that many workers on one schedule do not move in lockstep."""
     return seconds * random.uniform(1 - fraction, 1 + fraction)

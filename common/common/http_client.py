@@ -28,7 +28,7 @@ requests_total = Counter(
     "http_client_requests", "Outgoing HTTP requests", ["session", "method", "outcome"])
 
 
-def status_class(status_code):
+def status_class(status_code: int) -> str:
     return f"{status_code // 100}xx" if 100 <= status_code < 600 else "other"
 
 
@@ -37,12 +37,12 @@ class InstrumentedSession(requests.Session):
     pair) applies to requests that do not pass their own: requests has no default, and a
     daemon must never hang forever on a dead peer."""
 
-    def __init__(self, name, timeout=None):
+    def __init__(self, name: str, timeout: float | tuple[float, float] | None = None):
         super().__init__()
         self.name = name
         self.default_timeout = timeout
 
-    def request(self, method, url, *args, **kwargs):
+    def request(self, method: str, url: str, *args, **kwargs) -> requests.Response:
         if self.default_timeout is not None and kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         method_label = method.upper() if method.upper() in METHODS else "OTHER"

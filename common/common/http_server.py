@@ -7,6 +7,7 @@ its client hanging up while it has nothing to send yet."""
 
 import logging
 import socket
+from collections.abc import Callable
 
 from gevent.pool import Pool
 from gevent.pywsgi import WSGIHandler, WSGIServer
@@ -68,10 +69,10 @@ class Server(WSGIServer):
             pass
         super().handle(sock, address)
 
-    def in_flight(self):
+    def in_flight(self) -> int:
         return len(self.busy)
 
-    def drain(self, timeout):
+    def drain(self, timeout: float) -> None:
         """Stop accepting, let requests in flight finish (up to timeout seconds), then stop."""
         self.draining = True
         self.close()
@@ -84,7 +85,8 @@ class Server(WSGIServer):
         self.pool.kill(block=True, timeout=1)
 
 
-def make_server(app, host, port, max_connections=1000, service="http"):
+def make_server(app: Callable, host: str, port: int, max_connections: int = 1000,
+                service: str = "http") -> Server:
     """Errors are logged as SERVICE.http."""
     return Server((host, port), app, spawn=Pool(max_connections), log=None,
                   error_log=logging.getLogger(f"{service}.http"))

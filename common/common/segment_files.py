@@ -12,7 +12,8 @@ import time
 from datetime import timedelta
 
 from .fs import ensure_directory, fsync_directory
-from .segments import format_segment_path, hash_name, parse_segment_path, segment_file_name
+from .segments import (format_segment_path, hash_name, hour_name, parse_segment_path,
+                       segment_file_name)
 
 log = logging.getLogger(__name__)
 
@@ -58,25 +59,35 @@ class SegmentWriter:
         if self.path is None:
             self.abort()
 
-    def write(self, chunk):
+    def write(self, chunk: bytes) -> None:
         self._sha.update(chunk)
         self._file.write(chunk)
         self.bytes_written += len(chunk)
 
-    def finish(self, type, expected_hash=None):
-        """Make the file final; returns its path. An empty file is always 'suspect'."""
+    def content_hash(self):
+        """The HASH of the bytes written so far."""
+        return hash_name(self._sha.digest())
+
+    def finish(self, type, expected_hash=None, start=None):
+        """Make the file final; returns its path. An empty file is always 'suspect'.
+        `start`: name it by this start instead of the one given at creation (a writer that
+        learnt the segment's place on the timeline from its bytes)."""
         if type not in ("full", "partial", "suspect"):
             raise ValueError(f"cannot finish a segment as {type!r}")
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        self.hash = hash_name(self._sha.digest())
+        self.hash = self.content_hash()
         if expected_hash is not None and expected_hash != self.hash:
             self.abort()
             raise HashMismatch(f"{self.temp_path}: content hashes to {self.hash}, "
                                f"expected {expected_hash}")
         if self.bytes_written == 0:
             type = "suspect"
+        if start is not None and start != self.start:
+            self.start = start
+            ensure_directory(os.path.join(self.base_dir, self.stream, self.variant,
+                                          hour_name(start)))
         final = format_segment_path(self.base_dir, self.stream, self.variant, self.start,
                                     self.duration, type, self.hash)
         # Same name means same bytes: replacing an existing copy changes nothing.
@@ -85,7 +96,7 @@ class SegmentWriter:
         self.path = final
         return final
 
-    def abort(self):
+    def abort(self) -> None:
         if not self._file.closed:
             self._file.close()
         try:
@@ -94,7 +105,7 @@ class SegmentWriter:
             pass
 
 
-def hash_file(path):
+def hash_file(path: str) -> str:
     sha = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
@@ -102,7 +113,7 @@ def hash_file(path):
     return hash_name(sha.digest())
 
 
-def recover_temp_files(hour_path, min_age=timedelta(minutes=5)):
+def recover_temp_files(hour_path: str, min_age: timedelta = timedelta(minutes=5)) -> list[str]:
     """Turn temp files older than min_age (their writer died) into partials; delete empty ones.
     Returns the new paths. Younger temp files may still be being written and are left alone."""
     recovered = []

@@ -2,6 +2,7 @@
 
 - `timed()`: decorator recording a latency histogram per function, labelled from the call's
   inputs and output, optionally also time per unit of work (per segment, per second of video).
+- `init_timed()`: create a timed function's series for known label values at 0.
 - `count_exceptions()`: decorator counting exceptions by function and exception type (`timed`
   does this too).
 - `serve_metrics(port)`: /metrics on a gevent WSGI server, for daemons with no HTTP server.
@@ -12,6 +13,7 @@ a variant, a result type, "true"/"false"), never from a time, a path, a URL or a
 scrape grows without limit (this has taken down /metrics before).
 """
 
+import argparse
 import atexit
 import functools
 import inspect
@@ -20,9 +22,14 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
-from prometheus_client import REGISTRY, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+if TYPE_CHECKING:
+    from gevent.pywsgi import WSGIServer
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +59,7 @@ def _metric_name(name):
     return name
 
 
-def _get_timed_metrics(name, label_names, normalized, buckets, normalized_buckets):
+def _get_timed_metrics(name, label_names, normalized, buckets, normalized_buckets, unit):
     """Metrics for a timed name; re-decorating the same name (e.g. a re-import) reuses them."""
     with _timed_metrics_lock:
         existing = _timed_metrics.get(name)
@@ -66,10 +73,30 @@ def _get_timed_metrics(name, label_names, normalized, buckets, normalized_bucket
         per_unit = None
         if normalized:
             per_unit = Histogram(f"{name}_normalized_latency_seconds", f"Wall time of {name}"
-                " per unit of work done", label_names,
+                f" per {unit or 'unit of work done'}", label_names,
                 buckets=normalized_buckets or NORMALIZED_BUCKETS)
         _timed_metrics[name] = (label_names, latency, per_unit)
         return _timed_metrics[name]
+
+
+def init_timed(name: str, **labels: object) -> None:
+    """Create the series of `timed(name)` for these label values (every label, by name) at 0,
+    so that rate() and increase() count its first call too: a series born at 1 looks unchanged
+    to them. The timed function must be defined already (its module imported)."""
+    with _timed_metrics_lock:
+        found = _timed_metrics.get(name)
+    if found is None:
+        raise ValueError(f"no timed({name!r}) is defined (import its module first)")
+    label_names, latency, per_unit = found
+    if set(labels) != set(label_names):
+        raise ValueError(f"timed({name!r}) has the labels {list(label_names)}, "
+                         f"not {sorted(labels)}")
+    if not label_names:
+        return  # an unlabelled histogram exists at 0 from its creation
+    values = [str(labels[label]) for label in label_names]
+    for metric in (latency, per_unit):
+        if metric is not None:
+            metric.labels(*values)
 
 
 class _Recorder:
@@ -115,7 +142,10 @@ class _Recorder:
         error_latency.labels(self.name).observe(elapsed)
 
 
-def timed(name=None, normalize=None, buckets=None, normalized_buckets=None, **label_fns):
+def timed(name: str | Callable | None = None, normalize: Callable | None = None,
+          buckets: Sequence[float] | None = None,
+          normalized_buckets: Sequence[float] | None = None, unit: str | None = None,
+          **label_fns: Callable) -> Callable:
     """Decorator recording how long each call takes.
 
     Successful calls go into histogram `NAME_latency_seconds` (NAME defaults to the function's
@@ -125,7 +155,8 @@ def timed(name=None, normalize=None, buckets=None, normalized_buckets=None, **la
 
     `normalize(ret, *args, **kwargs)` returns the amount of work done (segments returned, seconds
     of video cut); if given, `NAME_normalized_latency_seconds` records time per unit (calls
-    doing no work are skipped there).
+    doing no work are skipped there). `unit` names that unit in the metric's help text
+    ("second of video", "byte"); choose `normalized_buckets` to fit its range.
 
     A call that raises is counted in `function_exceptions_total{function, exception}` and
     timed in `function_error_latency_seconds{function}`, then the exception propagates.
@@ -147,7 +178,7 @@ def timed(name=None, normalize=None, buckets=None, normalized_buckets=None, **la
         metric = _metric_name(name or fn.__name__)
         label_names = tuple(sorted(label_fns))
         _, latency, per_unit = _get_timed_metrics(metric, label_names, normalize is not None,
-                                                  buckets, normalized_buckets)
+                                                  buckets, normalized_buckets, unit)
         recorder = _Recorder(metric, label_fns, normalize, latency, per_unit)
         if inspect.isgeneratorfunction(fn):
             return _timed_generator(fn, recorder)
@@ -181,7 +212,7 @@ def _timed_generator(fn, recorder):
     return wrapper
 
 
-def count_exceptions(name=None):
+def count_exceptions(name: str | Callable | None = None) -> Callable:
     """Decorator counting exceptions in `function_exceptions_total{function, exception}`."""
     if callable(name):
         return count_exceptions()(name)
@@ -200,7 +231,8 @@ def count_exceptions(name=None):
     return decorator
 
 
-def serve_metrics(port, host="0.0.0.0", registry=REGISTRY):
+def serve_metrics(port: int, host: str = "0.0.0.0",
+                  registry: CollectorRegistry = REGISTRY) -> "WSGIServer | None":
     """Serve Prometheus metrics at /metrics (any path) on a gevent WSGI server.
 
     Returns the started server (`.server_port`, `.stop()`), or None when port is 0 (disabled).
@@ -279,7 +311,7 @@ class ProfileCollector:
         self.baseline = {}  # exported stack -> its count when it was picked
         self.lock = threading.Lock()  # scrape-side only; the signal handler never takes it
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         counts = self.sampler.counts.copy()  # one C call: the handler cannot interleave
         overflow = self.sampler.overflow
         with self.lock:
@@ -311,13 +343,14 @@ class ProfileCollector:
 _profiler = None  # (sampler, collector, registry, previous handler)
 
 
-def profiling_requested(args=None):
+def profiling_requested(args: argparse.Namespace | None = None) -> bool:
     """True if --profile was given (args.profile) or COMMON_PROFILE=1 is set."""
     return bool(getattr(args, "profile", False)) or os.environ.get("COMMON_PROFILE") == "1"
 
 
-def install_profiler(interval=0.01, top_n=200, max_depth=60, max_stacks=5000,
-                     registry=REGISTRY):
+def install_profiler(interval: float = 0.01, top_n: int = 200, max_depth: int = 60,
+                     max_stacks: int = 5000,
+                     registry: CollectorRegistry = REGISTRY) -> "ProfileCollector":
     """Sample the main thread's stack every `interval` seconds of CPU time (SIGPROF).
 
     Must be called from the main thread. Under gevent every greenlet runs there, so samples
@@ -340,14 +373,15 @@ def install_profiler(interval=0.01, top_n=200, max_depth=60, max_stacks=5000,
     return collector
 
 
-def install_profiler_if_requested(args=None, **kwargs):
+def install_profiler_if_requested(args: argparse.Namespace | None = None,
+                                  **kwargs) -> "ProfileCollector | None":
     """For service start-up: install the profiler if profiling_requested(args)."""
     if profiling_requested(args):
         return install_profiler(**kwargs)
     return None
 
 
-def uninstall_profiler():
+def uninstall_profiler() -> None:
     global _profiler
     if _profiler is None:
         return

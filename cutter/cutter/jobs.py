@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import NamedTuple, Optional
 
 from common.events.edits import CUT_INPUTS
+from common.service import one_line
 from uploader.backends import UploadError
 
 DEFAULT_FULL_ENCODE_ARGS = None  # None: common.cuts.DEFAULT_ENCODE_ARGS
@@ -142,7 +143,7 @@ def recovery_message(name):
 
 
 def unknown_message(location, exc):
-    return (f"upload to {location} may or may not have happened ({_one_line(exc)}): check "
+    return (f"upload to {location} may or may not have happened ({one_line(exc)}): check "
             "whether the video exists, then `python -m uploader events reset ID` "
             "(add --retry to upload again)")
 
@@ -155,10 +156,10 @@ def classify_failure(exc, finalizing):
     after it (stay FINALIZING for an operator)."""
     if isinstance(exc, UploadError):
         if exc.retryable:
-            return RETRYABLE, "EDITED", f"upload failed, will retry: {_one_line(exc)}"
-        return PERMANENT, "UNEDITED", f"upload refused: {_one_line(exc)}"
+            return RETRYABLE, "EDITED", f"upload failed, will retry: {one_line(exc)}"
+        return PERMANENT, "UNEDITED", f"upload refused: {one_line(exc)}"
     if not finalizing:
-        return RETRYABLE, "EDITED", f"cut failed, will retry: {_one_line(exc)}"
+        return RETRYABLE, "EDITED", f"cut failed, will retry: {one_line(exc)}"
     return UNKNOWN, None, None
 
 
@@ -183,11 +184,6 @@ def footage_message(node, stream, variant, start, end, stats=None):
                 "will cut when full copies arrive (or allow holes)")
     return (f"{where}: {stats.holes} hole(s), {stats.hole_duration} missing; will cut when the "
             "footage arrives (or allow holes)")
-
-
-def _one_line(exc):
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:500]
 
 
 def retry_delay(failures, base=10.0, cap=600.0):

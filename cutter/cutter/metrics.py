@@ -1,12 +1,13 @@
 """The cutter's Prometheus metrics. Labels come from fixed sets: location names from the config,
-outcomes and phases from jobs.py, cut types rough/fast/full."""
+outcomes from jobs.py, cut types rough/fast/full. Uploads are timed by worker.upload
+(common.stats.timed: cutter_upload_*), cuts by common.cuts (cut_*)."""
 
 import prometheus_client as prom
 
 from common.events.edits import CUT_TYPES
-from common.events.progress import CUT, CUT_AND_UPLOAD, UPLOAD
+from common.stats import init_timed
 
-from .jobs import OUTCOMES
+from .jobs import OUTCOMES, plan_cut
 
 uploads = prom.Counter(
     "cutter_uploads", "Jobs finished, by upload location and outcome (done, transcoding, "
@@ -22,37 +23,28 @@ footage_missing = prom.Counter(
 claim_conflicts = prom.Counter(
     "cutter_claim_conflicts", "Claims lost to another cutter or to a concurrent re-edit",
     ["location"])
-phase_seconds = prom.Histogram(
-    "cutter_phase_seconds", "Wall time of a job phase (cut: spooling the cut; upload: sending "
-    "a spooled cut; cut_and_upload: a cut streamed into the upload)",
-    ["location", "cut_type", "phase"],
-    buckets=(.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600))
-phase_seconds_per_video_second = prom.Histogram(
-    "cutter_phase_seconds_per_video_second",
-    "Wall time of a job phase divided by the video's duration (1 = real time)",
-    ["location", "cut_type", "phase"],
-    buckets=(.001, .003, .01, .03, .1, .3, 1, 3, 10, 30))
+
+# Buckets of the uploads' timing (worker.upload, common.stats.timed): wall seconds of an upload
+# (a short clip to a long video), and per second of video (1 = real time).
+UPLOAD_SECONDS = (.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+SECONDS_PER_VIDEO_SECOND = (.001, .003, .01, .03, .1, .3, 1, 3, 10, 30)
 
 
-def init_location(location, seekable):
+def init_location(location):
     """Create a location's series at 0 when the cutter starts, so that rate() and increase()
-    count its first job too (a series born at 1 looks unchanged to them)."""
+    count its first job too (a series born at 1 looks unchanged to them): its outcomes and
+    counters, and the timings of its uploads (cutter_upload_*) and cuts (cut_*) of every cut
+    type, labelled as jobs.plan_cut will make them."""
+    name = location.name
     for outcome in OUTCOMES:
-        uploads.labels(location, outcome)
+        uploads.labels(name, outcome)
     for metric in (transcoded, footage_missing, claim_conflicts):
-        metric.labels(location)
-    phases = (CUT, UPLOAD) if seekable else (CUT_AND_UPLOAD,)
+        metric.labels(name)
+    streamed = str(not location.backend.needs_seekable).lower()
     for cut_type in CUT_TYPES:
-        for phase in phases:
-            phase_seconds.labels(location, cut_type, phase)
-            phase_seconds_per_video_second.labels(location, cut_type, phase)
+        init_timed("cutter_upload", location=name, cut_type=cut_type, streamed=streamed)
+        init_timed("cut", type=cut_type, container=plan_cut(cut_type, location).container)
 
-
-def observe_phase(location, cut_type, phase, seconds, video_seconds):
-    phase_seconds.labels(location, cut_type, phase).observe(seconds)
-    if video_seconds > 0:
-        phase_seconds_per_video_second.labels(location, cut_type, phase).observe(
-            seconds / video_seconds)
 
 # Database-wide figures (every cutter exports the same: aggregate them with max), refreshed by
 # event_stats.py. `state` is one of the six event states.

@@ -14,6 +14,7 @@ import psycopg2
 
 from common.events import progress as event_progress
 from common.dateutil import utcnow
+from uploader.backends import Spool
 
 log = logging.getLogger(__name__)
 
@@ -106,24 +107,24 @@ class ProgressReporter:
                 pass
 
 
-class WatchedSpool:
-    """A Spool (uploader.backends) that reports how far the backend has read it:
-    report(bytes read up to, size)."""
+class WatchedSpool(Spool):
+    """The same spooled cut (uploader.backends.Spool), reporting how far the backend has read
+    it: report(bytes read up to, size). Closing it is the original's job."""
 
     def __init__(self, spool, report):
-        self.spool, self.report = spool, report
-        self.path, self.size = spool.path, spool.size
+        super().__init__(spool.path)
+        self.report = report
 
     def read(self, offset, length):
-        data = self.spool.read(offset, length)
+        data = super().read(offset, length)
         self.report(offset + len(data), self.size)
         return data
 
     def chunks(self, offset=0, **kwargs):
-        for data in self.spool.chunks(offset, **kwargs):
+        for data in super().chunks(offset, **kwargs):
             offset += len(data)
             self.report(offset, self.size)
             yield data
 
-    def __iter__(self):
-        return self.chunks()
+    def close(self):
+        pass

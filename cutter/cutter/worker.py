@@ -9,25 +9,54 @@ its outcome decides, and an uncertain outcome stays FINALIZING for an operator.
 import logging
 import os
 import time
+from typing import NamedTuple
 
 import gevent
 import psycopg2
 
-from common import cuts
-from common.database import query, retry_reason
+from common import cuts, renditions
+from common.database import note_conflict, query, retry_reason
 from common.dateutil import utcnow
 from common.events.progress import CUT, CUT_AND_UPLOAD, UPLOAD
 from common.segments import ContainsHoles, SelectionStats, get_best_segments
 from common.events import edits
+from common.service import one_line
+from common.stats import timed
 from uploader.backends import Spool
 
 from . import jobs, metrics
+from .config import Location
 from .event_stats import EventStats
 from .progress import INTERVAL as PROGRESS_INTERVAL, ProgressReporter, WatchedSpool
 
 log = logging.getLogger(__name__)
 
 DB_ERRORS = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+class Job(NamedTuple):
+    row: dict
+    location: Location
+    plan: jobs.CutPlan
+
+    @property
+    def video_seconds(self):
+        return (self.row["video_end"] - self.row["video_start"]).total_seconds()
+
+
+@timed("cutter_upload", normalize=lambda ret, job, data, finalize: job.video_seconds,
+       unit="second of video", normalized_buckets=metrics.SECONDS_PER_VIDEO_SECOND,
+       buckets=metrics.UPLOAD_SECONDS,
+       location=lambda ret, job, data, finalize: job.location.name,
+       cut_type=lambda ret, job, data, finalize: job.plan.cut_type,
+       streamed=lambda ret, job, data, finalize: str(not isinstance(data, Spool)).lower())
+def upload(job, data, finalize):
+    """Upload a cut: streamed (the chunks as the cut makes them, so the time includes the cut's)
+    or spooled (a finished file). Returns the backend's (video_id, link)."""
+    row = job.row
+    return job.location.backend.upload(
+        row["video_title"], row["video_description"], row["video_tags"], data,
+        container=job.plan.container, before_finalize=finalize)
 
 
 class JobState:
@@ -48,7 +77,7 @@ class Cutter:
         self.tmp_dir, self.retry_base = tmp_dir, retry_base
         self.progress_interval = progress_interval
         for location in locations.values():
-            metrics.init_location(location.name, location.backend.needs_seekable)
+            metrics.init_location(location)
         self.conn = None
         # event id -> (edit_time, consecutive failures, monotonic time of the next try)
         self.backoff = {}
@@ -67,9 +96,10 @@ class Cutter:
                         self.recover()
                     worked = self.run_once()
                 except DB_ERRORS as e:
-                    log.error("database unavailable, retrying in %ss: %s", self.poll_interval,
-                              _one_line(e))
-                    self._drop_conn()
+                    if not note_conflict(e, "looking for work", log):
+                        log.error("database unavailable, retrying in %ss: %s",
+                                  self.poll_interval, one_line(e))
+                        self._drop_conn()
                     worked = False
                 except Exception:
                     log.exception("unexpected error in the cutter loop; carrying on")
@@ -216,7 +246,9 @@ class Cutter:
                 ours = query(self.conn, jobs.STILL_OURS_SQL, id=row["id"],
                              me=self.name).fetchone() is not None
             except DB_ERRORS as e:
-                log.warning("cannot check whether event %s is still ours: %s", row["id"], e)
+                if not note_conflict(e, f"checking that event {row['id']} is still ours", log):
+                    log.warning("cannot check whether event %s is still ours: %s", row["id"],
+                                one_line(e))
                 continue
             if not ours and not state.entering_finalize and not job.ready():
                 job.kill(jobs.Abandoned("the event was re-edited or cancelled"))
@@ -230,44 +262,34 @@ class Cutter:
             return "error", e
 
     def _cut_and_upload(self, row, location, segments, state):
-        backend = location.backend
-        plan = jobs.plan_cut(row["cut_type"], location)
+        job = Job(row, location, jobs.plan_cut(row["cut_type"], location))
         start, end = row["video_start"], row["video_end"]
         reporter = ProgressReporter(self.db, row["id"], self.name, self.progress_interval)
         cut_progress = reporter.fraction_callback(
-            CUT if backend.needs_seekable else CUT_AND_UPLOAD)
-        if plan.cut_type == "rough":
-            chunks = cuts.rough_cut(segments, start, end, progress=cut_progress)
-        elif plan.cut_type == "fast":
-            chunks = cuts.fast_cut(segments, start, end, container=plan.container,
-                                   progress=cut_progress)
+            CUT if location.backend.needs_seekable else CUT_AND_UPLOAD)
+        # A variant whose sound is a separate rendition: the cut takes it from there.
+        audio = renditions.audio_segments(
+            os.path.join(self.base_dir, row["video_stream"], row["video_variant"]), segments)
+        if job.plan.cut_type == "rough":
+            chunks = cuts.rough_cut(segments, start, end, audio=audio, progress=cut_progress)
+        elif job.plan.cut_type == "fast":
+            chunks = cuts.fast_cut(segments, start, end, container=job.plan.container,
+                                   audio=audio, progress=cut_progress)
         else:
-            chunks = cuts.full_cut(segments, start, end,
-                                   plan.encode_args or cuts.DEFAULT_ENCODE_ARGS, plan.container,
+            chunks = cuts.full_cut(segments, start, end, job.plan.encode_args
+                                   or cuts.DEFAULT_ENCODE_ARGS, job.plan.container, audio=audio,
                                    progress=cut_progress)
-        video_seconds = (end - start).total_seconds()
         finalize = self._finalizer(row, state)
-        upload = lambda data: backend.upload(  # noqa: E731
-            row["video_title"], row["video_description"], row["video_tags"], data,
-            container=plan.container, before_finalize=finalize)
-        started = time.monotonic()
         try:
-            if not backend.needs_seekable:
+            if not location.backend.needs_seekable:
                 reporter.update(CUT_AND_UPLOAD, 0)
-                result = upload(chunks)
-                metrics.observe_phase(location.name, plan.cut_type, CUT_AND_UPLOAD,
-                                      time.monotonic() - started, video_seconds)
-                return result
+                return upload(job, chunks, finalize)
+            # The cut itself is timed by common.cuts (cut_*_latency_seconds).
             reporter.update(CUT, 0)
             with Spool.from_chunks(chunks, dir=self.tmp_dir) as spool:
-                cut_done = time.monotonic()
-                metrics.observe_phase(location.name, plan.cut_type, CUT,
-                                      cut_done - started, video_seconds)
                 reporter.update(UPLOAD, 0)
-                result = upload(WatchedSpool(spool, reporter.fraction_callback(UPLOAD)))
-                metrics.observe_phase(location.name, plan.cut_type, UPLOAD,
-                                      time.monotonic() - cut_done, video_seconds)
-                return result
+                return upload(job, WatchedSpool(spool, reporter.fraction_callback(UPLOAD)),
+                              finalize)
         finally:
             chunks.close()  # stops ffmpeg at once if the upload gave up early
             reporter.close()
@@ -337,13 +359,16 @@ class Cutter:
                     self.conn = self.db.get_conn()
                 return query(self.conn, sql, **params).rowcount
             except DB_ERRORS as e:
+                if note_conflict(e, f"recording the outcome of event {params.get('id')}", log):
+                    gevent.sleep(0.01)  # the guarded update is idempotent: run it again
+                    continue
                 self._drop_conn()
                 if self.stop.is_set():
                     log.error("cannot record the outcome of event %s while stopping: %s "
-                              "(params %s)", params.get("id"), _one_line(e), params)
+                              "(params %s)", params.get("id"), one_line(e), params)
                     return 0
                 log.error("cannot record the outcome of event %s, retrying: %s",
-                          params.get("id"), _one_line(e))
+                          params.get("id"), one_line(e))
                 gevent.sleep(delay)
                 delay = min(delay * 2, 30)
 
@@ -361,12 +386,13 @@ class TranscodeChecker:
                 conn = conn or self.cutter.db.get_conn()
                 self.check(conn)
             except DB_ERRORS as e:
-                log.warning("transcode check of %s: database unavailable: %s",
-                            self.location.name, _one_line(e))
-                conn = None
+                if not note_conflict(e, f"the transcode check of {self.location.name}", log):
+                    log.warning("transcode check of %s: database unavailable: %s",
+                                self.location.name, one_line(e))
+                    conn = None
             except Exception as e:
                 log.warning("transcode check of %s failed: %s", self.location.name,
-                            _one_line(e))
+                            one_line(e))
             self.cutter.stop.wait(self.location.transcode_check_interval)
 
     def check(self, conn):
@@ -393,6 +419,3 @@ class TranscodeChecker:
 def _expected(exc):
     return isinstance(exc, (cuts.CutError, OSError))
 
-
-def _one_line(exc):
-    return " ".join(str(exc).split())[:300] or type(exc).__name__

@@ -44,6 +44,12 @@ def seconds(text):
     return value
 
 
+def peer_url(text):
+    if not re.match(r"^https?://[^/\s]+", text):
+        raise argparse.ArgumentTypeError(f"want a restreamer URL (http://host:port), not {text!r}")
+    return text.rstrip("/")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m downloader", description=DESCRIPTION,
         formatter_class=HelpFormatter)
@@ -75,6 +81,10 @@ def build_parser():
              " (default 20 hours)")
     parser.add_argument("--stop-timeout", type=seconds, default=15,
         help="seconds to let in-flight segments finish on SIGTERM")
+    parser.add_argument("--peer", metavar="URL", action="append", default=[], type=peer_url,
+        help="another node's restreamer (repeatable; the backfiller's peers). A stream without"
+             " program date times is timed by the clock; its timeline is taken from a copy a"
+             " peer already holds, so every node gives the same bytes the same name")
     add_common_args(parser, metrics_port=8001)
     return parser
 
@@ -126,7 +136,7 @@ def main(argv=None):
     manager = StreamManager(stream, source, qualities, args.base_dir, session=session,
         suspect_after=args.suspect_after, retry_deadline=args.retry_deadline,
         offline_poll_interval=offline_interval, master_max_age=args.master_max_age,
-        stop_timeout=args.stop_timeout)
+        stop_timeout=args.stop_timeout, peers=args.peer)
 
     stop = start_daemon(args)
     runner = gevent.spawn(manager.run)

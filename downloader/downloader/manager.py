@@ -12,13 +12,16 @@ import gevent.event
 import gevent.pool
 import requests
 
+from common import renditions
 from common.segment_files import recover_temp_files
 
 from . import metrics
-from .download import Downloader
+from .download import Downloader, error_kind
+from .problems import Complaints
 from .sources import Offline
+from .anchors import Anchors
 from .variants import select_variants
-from .worker import Worker, error_kind
+from .worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -54,27 +57,33 @@ def better_trusted(old, new):
 
 def worth_refetching(state, job):
     """Whether a finished fetch (state) leaves room for this offer of the same segment: a
-    trusted copy where only a skew-marked one was stored, or any other URL where the fetch
-    stored no complete copy (its URL expired with its worker's playlist, or kept breaking)."""
+    trusted copy where only a skew-marked one was stored, or any other URL (or byte range)
+    where the fetch stored no complete copy (its URL expired with its worker's playlist, or kept
+    breaking)."""
     if state.result == "full":
         return False
     if better_trusted(state.job, job):
         return True
-    return state.result != "suspect" and job.uri != state.job.uri
+    return state.result != "suspect" and job.id != state.job.id
 
 
 class StreamManager:
     def __init__(self, stream, source, qualities, base_dir, session=None, suspect_after=59,
             retry_deadline=20 * 60, offline_poll_interval=20, master_max_age=None,
             stop_timeout=15, first_retry_delay=0.5, temp_min_age=TEMP_MIN_AGE,
-            recovery_interval=60):
+            recovery_interval=60, peers=()):
         self.stream = stream
         self.source = source
         self.qualities = qualities
         self.base_dir = base_dir
         self.session = session or requests.Session()
+        self.complaints = Complaints(stream)
         self.downloader = Downloader(self.session, base_dir, suspect_after, retry_deadline,
-            first_retry_delay=first_retry_delay)
+            first_retry_delay=first_retry_delay, complaints=self.complaints)
+        # Where runs of segments without program date times find their timeline.
+        self.anchors = Anchors(self, peers)
+        self.renditions_wanted = []  # audio renditions the wanted variants play with
+        self.subtitles_noted = False
         self.offline_poll_interval = offline_poll_interval
         self.master_max_age = master_max_age or source.master_max_age
         self.stop_timeout = stop_timeout
@@ -125,10 +134,11 @@ class StreamManager:
     def submit(self, job):
         """Fetch a segment unless an equal one is already fetched or being fetched."""
         key = (job.variant, job.start)
+        self.anchors.note(job)
         existing = self.jobs.get(key)
         if existing is not None:
             if existing.running:
-                if job.uri != existing.job.uri or better_trusted(existing.job, job):
+                if job.id != existing.job.id or better_trusted(existing.job, job):
                     existing.alternative = job
                 metrics.duplicates_skipped.labels(self.stream, job.variant).inc()
                 return None
@@ -141,12 +151,25 @@ class StreamManager:
             return None
         self.recover_hour(job)
         state = Job(job)
+        self.remember(key, state)
+        state.greenlet = self.downloads.spawn(self.run_job, state)
+        return state
+
+    def anchor(self, job):
+        """The first segment of a run without program date times (anchors.Anchors.anchor)."""
+        return self.anchors.anchor(job)
+
+    def remember_done(self, job, result):
+        """A segment fetched outside submit (an anchor's): not to be fetched again."""
+        state = Job(job)
+        state.result = result
+        self.remember((job.variant, job.start), state)
+
+    def remember(self, key, state):
         self.jobs[key] = state
         self.jobs.move_to_end(key)
         while len(self.jobs) > JOB_MEMORY:
             self.jobs.popitem(last=False)
-        state.greenlet = self.downloads.spawn(self.run_job, state)
-        return state
 
     def run_job(self, state):
         while True:
@@ -204,7 +227,9 @@ class StreamManager:
             variant_dir = os.path.join(stream_dir, variant)
             if variant.startswith(".") or not os.path.isdir(variant_dir):
                 continue
-            for hour in sorted(os.listdir(variant_dir))[-2:]:
+            hours = [h for h in os.listdir(variant_dir)  # not variant.json
+                     if os.path.isdir(os.path.join(variant_dir, h))]
+            for hour in sorted(hours)[-2:]:
                 path = os.path.join(variant_dir, hour)
                 self.recovered_hours.add(path)
                 self.recover_in(path)
@@ -225,11 +250,11 @@ class StreamManager:
             self.recover_recent()
         except OSError as e:
             log.warning("could not recover temp files under %s: %s", self.base_dir, e)
-        recovery = gevent.spawn(self.recovery_loop)
+        loops = [gevent.spawn(self.recovery_loop), gevent.spawn(self.anchors.settle_loop)]
         try:
             self.follow()
         finally:
-            recovery.kill()
+            gevent.killall(loops)
 
     def follow(self):
         error_delay = 1
@@ -274,14 +299,20 @@ class StreamManager:
     def wanted_variants(self):
         if "all" in self.qualities:
             return list(self.workers) or ["all"]
-        return self.qualities
+        return self.qualities + self.renditions_wanted
 
     def refresh(self):
         """Fetch the master playlist and start the workers that are needed."""
-        variants = self.source.get_variants()
+        master = self.source.get_master()
+        variants = master.variants
         self.master_fetched_at = time.monotonic()
         self.set_live(True)
+        if master.subtitles and not self.subtitles_noted:
+            self.subtitles_noted = True
+            log.info("%s: the master playlist lists %d subtitles rendition(s); subtitles are not"
+                " recorded", self.stream, master.subtitles)
         chosen, missing = select_variants(variants, self.qualities)
+        self.renditions_wanted = [name for name in chosen if name not in self.qualities]
         if missing:
             log.warning("%s: variants %s not in the master playlist (it has %s); will look"
                 " again in %ss", self.stream, ",".join(missing),
@@ -294,11 +325,29 @@ class StreamManager:
                 if workers:
                     log.info("%s %s: starting a new worker beside %r", self.stream, name,
                         workers[-1])
+                self.describe_variant(variant)
                 self.start_worker(name, variant.url)
         if self.replace:
             self.replace_after = time.monotonic() + self.replace_delay
         self.replace.clear()
         return self.offline_poll_interval if missing else self.next_check()
+
+    def describe_variant(self, variant):
+        """Write the variant.json that ties separate audio to its video (common.renditions)."""
+        if variant.rendition is not None:
+            info = variant.rendition
+        elif variant.audio:
+            info = renditions.video_info(variant.audio)
+        else:
+            return
+        path = os.path.join(self.base_dir, self.stream, variant.name)
+        try:
+            if renditions.write_info(path, info):
+                log.info("%s %s: %s", self.stream, variant.name, "an audio rendition" if
+                    variant.rendition else f"plays with separate audio {', '.join(variant.audio)}")
+        except OSError as e:
+            log.error("%s %s: cannot write %s: %s", self.stream, variant.name,
+                renditions.INFO_FILE, e)
 
     def start_worker(self, name, url):
         # Replacements that failed without ever seeing content are of no use: stop them.

@@ -30,6 +30,12 @@ skew_events = prom.Counter("downloader_segment_skew_events",
     ["stream", "variant"])
 duplicates_skipped = prom.Counter("downloader_duplicate_segments_skipped",
     "Segments seen by more than one worker and fetched only once", ["stream", "variant"])
+unrecordable = prom.Counter("downloader_unrecordable_segments",
+    "Segments not recorded because they cannot be: unsupported encryption, a key that cannot be"
+    " fetched or does not decrypt them, a malformed playlist entry (reason is one of a fixed set)",
+    ["stream", "variant", "reason"])
+gap_segments = prom.Counter("downloader_gap_segments_skipped",
+    "Segments marked EXT-X-GAP (announced but absent) and not fetched", ["stream", "variant"])
 stream_live = prom.Gauge("downloader_stream_live",
     "1 while the stream's master playlist is available, 0 while offline", ["stream"])
 

@@ -3,7 +3,7 @@
 from . import twitch
 from .playlist import parse_media_playlist
 from .twitch import Offline
-from .variants import Variant, name_variants
+from .variants import Master, Variant, parse_master
 
 __all__ = ["HLSSource", "TwitchSource", "Offline"]
 
@@ -22,12 +22,13 @@ class HLSSource:
     def describe(self):
         return self.url
 
-    def get_variants(self):
+    def get_master(self):
+        """The stream's variants and renditions (a variants.Master)."""
         resp = self.session.get(self.url, timeout=self.timeout)
         if resp.status_code == 404:
             raise Offline("master playlist not found (404)")
         resp.raise_for_status()
-        return variants_from_playlist(resp.text, resp.url, self.single_variant)
+        return master_from_playlist(resp.text, resp.url, self.single_variant)
 
 
 class TwitchSource:
@@ -45,15 +46,20 @@ class TwitchSource:
     def describe(self):
         return f"twitch channel {self.channel}"
 
-    def get_variants(self):
+    def get_master(self):
         text, url = twitch.get_master_playlist(self.session, self.channel, self.gql_url,
             self.usher_url, self.oauth, self.timeout)
-        return name_variants(text, url)
+        return parse_master(text, url)
+
+
+def master_from_playlist(text, url, single_variant):
+    """The Master a master playlist describes, or the one variant a media playlist is."""
+    if "#EXT-X-STREAM-INF" in text:
+        return parse_master(text, url)
+    parse_media_playlist(text, url)  # raises ValueError if it is not a playlist at all
+    return Master([Variant(single_variant, url, 0)], 0)
 
 
 def variants_from_playlist(text, url, single_variant):
     """Variants of a master playlist, or the one variant a media playlist is."""
-    if "#EXT-X-STREAM-INF" in text:
-        return name_variants(text, url)
-    parse_media_playlist(text, url)  # raises ValueError if it is not a playlist at all
-    return [Variant(single_variant, url, 0)]
+    return master_from_playlist(text, url, single_variant).variants

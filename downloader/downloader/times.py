@@ -51,5 +51,17 @@ def segment_start(pdt, previous):
     raise UnknownStart("segment has no EXT-X-PROGRAM-DATE-TIME and no previous segment")
 
 
+def after_discontinuity(previous_end, estimate, target_duration):
+    """Where a run without program date times starts after a discontinuity: the previous run's
+    end plus the pause the clock estimate shows, rounded down to whole target durations (never
+    negative). Nodes that agreed on the previous run read the playlist at different moments
+    within a segment; rounding down makes them agree on the next run too."""
+    grid = exact_duration(target_duration or 1)
+    pause = estimate - previous_end
+    if pause <= timedelta(0):
+        return previous_end
+    return previous_end + (pause // grid) * grid
+
+
 def skew_exceeds(skew, limit):
     return limit is not None and skew is not None and abs(skew) > limit

@@ -1,13 +1,20 @@
 """Naming the variants of a master playlist (pure logic, no I/O).
 
-Twitch names its variants in EXT-X-MEDIA tags (NAME / GROUP-ID), with the source variant in
-GROUP-ID "chunked" or a NAME containing "source". Other servers (ffmpeg's muxer, most CDNs) give
-no names: there the highest-bandwidth variant is `source` and the others are named from their
-resolution and frame rate the way Twitch does (`360p`, `720p60`), `audio_only` for audio.
+Twitch names its variants in EXT-X-MEDIA tags of TYPE=VIDEO (NAME / GROUP-ID), with the source
+variant in GROUP-ID "chunked" or a NAME containing "source". Other servers (ffmpeg's muxer, most
+CDNs) give no names: there the highest-bandwidth variant is `source` and the others are named
+from their resolution and frame rate the way Twitch does (`360p`, `720p60`), `audio_only` for
+audio.
+
+A variant whose AUDIO group lists renditions with a URI plays its sound from those separate
+playlists: each such rendition is recorded as a variant of its own named `audio-LANGUAGE` (or
+after its NAME), and the video variant lists them in `audio`. A STREAM-INF that only points at
+such a rendition's playlist (ffmpeg writes one) is that rendition, not another variant.
+Subtitles renditions are not recorded.
 """
 
 import re
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 from urllib.parse import urljoin
 
 import m3u8
@@ -17,6 +24,13 @@ class Variant(NamedTuple):
     name: str
     url: str
     bandwidth: int
+    audio: tuple = ()                # names of the audio renditions it plays with (default first)
+    rendition: Optional[dict] = None  # for an audio rendition: type, name, language, default
+
+
+class Master(NamedTuple):
+    variants: list      # Variant: the video (or muxed) variants, then the audio renditions
+    subtitles: int      # subtitles renditions listed (ignored)
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -47,28 +61,57 @@ def resolution_name(resolution, frame_rate, codecs):
 
 
 def _media_for(playlist, stream_info):
-    """The EXT-X-MEDIA entry naming this variant's video (or audio) group, if any."""
-    for group_type, group_id in (("VIDEO", stream_info.video), ("AUDIO", stream_info.audio)):
-        if not group_id:
-            continue
+    """The EXT-X-MEDIA entry naming this variant's video group (Twitch's names), if any. An
+    AUDIO group names the sound, not the variant."""
+    if stream_info.video:
         for media in playlist.media:
-            if media.type == group_type and media.group_id == group_id:
+            if media.type == "VIDEO" and media.group_id == stream_info.video:
                 return media
     return None
 
 
-def name_variants(text, base_url):
-    """Parse a master playlist into a list of Variant, names unique, `source` first if any.
+def audio_renditions(playlist, base_url):
+    """{group id: [Variant of each rendition with a URI]}, named audio-LANGUAGE (or NAME),
+    unique; the group's DEFAULT=YES rendition first."""
+    groups = {}
+    taken = set()
+    for media in playlist.media:
+        if media.type != "AUDIO" or not media.uri:
+            continue
+        label = media.language or media.name or media.group_id or "audio"
+        name = unique_name("audio-" + clean_name(label), taken)
+        taken.add(name)
+        default = (media.default or "").upper() == "YES"
+        info = {"type": "audio", "name": media.name or name, "default": default}
+        if media.language:
+            info["language"] = media.language
+        groups.setdefault(media.group_id, []).append(
+            Variant(name, urljoin(base_url, media.uri), 0, rendition=info))
+    for renditions in groups.values():
+        renditions.sort(key=lambda v: not v.rendition["default"])  # stable: default first
+    return groups
 
-    Raises ValueError if the text is not a master playlist.
+
+def name_variants(text, base_url):
+    """The variants of a master playlist (Master.variants). ValueError if it is not one."""
+    return parse_master(text, base_url).variants
+
+
+def parse_master(text, base_url):
+    """Parse a master playlist into a Master: variants with unique names, `source` first if
+    any, then the audio renditions. Raises ValueError if the text is not a master playlist.
     """
     playlist = m3u8.loads(text, uri=base_url)
     if not playlist.is_variant:
         raise ValueError("not a master playlist (no EXT-X-STREAM-INF)")
     if not playlist.playlists:
         raise ValueError("master playlist lists no variants")
+    groups = audio_renditions(playlist, base_url)
+    rendition_urls = {r.url for renditions in groups.values() for r in renditions}
     named = []  # (name, is_named_by_server, variant playlist)
     for pl in playlist.playlists:
+        if urljoin(base_url, pl.uri) in rendition_urls:
+            continue  # an audio rendition's own playlist listed as a variant: recorded as such
         info = pl.stream_info
         media = _media_for(playlist, info)
         if media is not None and (media.name or media.group_id):
@@ -88,16 +131,19 @@ def name_variants(text, base_url):
             best = max(unnamed, key=lambda item: item[2].stream_info.bandwidth or 0)
             named[named.index(best)] = ("source", True, best[2])
     result = []
-    taken = set()
+    taken = {r.name for renditions in groups.values() for r in renditions}
     for name, _, pl in named:
         info = pl.stream_info
         if name is None:
             name = resolution_name(info.resolution, info.frame_rate, info.codecs)
         name = unique_name(name, taken)
         taken.add(name)
-        result.append(Variant(name, urljoin(base_url, pl.uri), info.bandwidth or 0))
+        audio = tuple(r.name for r in groups.get(info.audio, ())) if info.audio else ()
+        result.append(Variant(name, urljoin(base_url, pl.uri), info.bandwidth or 0, audio))
     result.sort(key=lambda v: (v.name != "source", -v.bandwidth))
-    return result
+    result += [r for renditions in groups.values() for r in renditions]
+    subtitles = sum(1 for media in playlist.media if media.type == "SUBTITLES")
+    return Master(result, subtitles)
 
 
 def unique_name(name, taken):
@@ -110,7 +156,8 @@ def unique_name(name, taken):
 
 
 def select_variants(variants, qualities):
-    """Pick the wanted variants: qualities is a list of names, or ["all"].
+    """Pick the wanted variants: qualities is a list of names, or ["all"]; with each chosen
+    variant come the audio renditions it plays with.
 
     Returns (chosen {name: Variant}, missing [names])."""
     by_name = {v.name: v for v in variants}
@@ -118,4 +165,8 @@ def select_variants(variants, qualities):
         return by_name, []
     chosen = {q: by_name[q] for q in qualities if q in by_name}
     missing = [q for q in qualities if q not in by_name]
+    for variant in list(chosen.values()):
+        for name in variant.audio:
+            if name in by_name:
+                chosen.setdefault(name, by_name[name])
     return chosen, missing

@@ -8,10 +8,13 @@ import gevent
 import gevent.event
 import requests
 
-from . import metrics
-from .download import SegmentJob
+from common.dateutil import utcnow
+
+from . import metrics, problems
+from .download import SegmentJob, error_kind
 from .playlist import new_entries, parse_media_playlist
-from .times import UnknownStart, segment_start, skew_exceeds
+from .timeline import clock_estimates
+from .times import UnknownStart, after_discontinuity, segment_start, skew_exceeds
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,8 @@ class Worker:
         self.url = url
         self.skew_limit = skew_limit
         self.playlist_timeout = playlist_timeout
-        self.known = {}          # segment URI -> (start, duration), or None if unusable
+        self.known = {}          # entry.id (URI, byte range) -> (start, duration)
+        self.tail = None          # (media sequence number, start, duration) of the newest entry
         self.stopping = gevent.event.Event()
         self.saw_content = False  # seen a non-ad segment (the manager then retires older workers)
         self.untrusted = False    # start times proved skewed: store the rest as suspect
@@ -83,6 +87,7 @@ class Worker:
         error_delay = 1
         while not self.stopping.is_set():
             try:
+                read_at = utcnow()
                 playlist = self.fetch_playlist()
             except (requests.RequestException, ValueError, PlaylistGone) as e:
                 kind = "gone" if isinstance(e, PlaylistGone) else (
@@ -93,7 +98,7 @@ class Worker:
                 error_delay = min(error_delay * 2, 10)
                 continue
             error_delay = 1
-            newest = self.handle(playlist)
+            newest = self.handle(playlist, read_at)
             if playlist.ended:
                 log.info("%r: playlist ended (EXT-X-ENDLIST); stopping", self)
                 self.ended = True
@@ -108,33 +113,84 @@ class Worker:
         resp.raise_for_status()
         return parse_media_playlist(resp.text, self.url)
 
-    def handle(self, playlist):
-        """Submit every new segment. Returns the duration of the newest one, or None."""
+    def handle(self, playlist, read_at=None):
+        """Submit every new segment. Returns the duration of the newest one, or None.
+        read_at: when the playlist was read (naive UTC; default now), for clock anchors."""
+        read_at = read_at or utcnow()
+        estimates = None
         newest = None
+        first = playlist.entries[0] if playlist.entries else None
         for entry, previous in new_entries(playlist.entries, self.known):
             newest = entry.duration
+            if previous is None and entry is first:
+                previous = self.follows_tail(entry)
+            anchor = False
             try:
                 start, skew = segment_start(entry.pdt, previous)
-            except UnknownStart as e:
-                self.known[entry.uri] = None
-                self.report_trouble(str(e))
-                continue
-            self.known[entry.uri] = (start, entry.duration)
-            if entry.ad:
-                metrics.ad_segments.labels(self.manager.stream, self.variant).inc()
-                log.debug("%r: skipping ad segment at %s", self, start)
-                continue
-            if skew is not None and skew:
-                self.check_skew(start, skew)
-            if not self.saw_content:
-                self.saw_content = True
-                self.manager.worker_working(self)
-            self.manager.submit(SegmentJob(self.manager.stream, self.variant, entry.uri, start,
-                entry.duration, entry.init_uri, force_suspect=self.untrusted))
+            except UnknownStart:
+                # No stamp, nothing to count from: a new run, anchored on the clock.
+                if estimates is None:
+                    estimates = clock_estimates(playlist.entries, read_at)
+                start, skew, anchor = estimates[entry.id], None, True
+                if self.tail is not None and entry.discontinuity:
+                    start = after_discontinuity(self.tail[1] + self.tail[2], start,
+                                                playlist.target_duration)
+            start = self.take(entry, start, skew, anchor)
+            self.known[entry.id] = (start, entry.duration)
+            self.tail = None if entry.ad else (entry.seq, start, entry.duration)
         # Forget segments that have left the playlist.
-        current = {entry.uri for entry in playlist.entries}
-        self.known = {uri: value for uri, value in self.known.items() if uri in current}
+        current = {entry.id for entry in playlist.entries}
+        self.known = {key: value for key, value in self.known.items() if key in current}
         return newest
+
+    def shift(self, since, shift):
+        """Move the starts of the run beginning at `since` (another node's timeline)."""
+        self.known = {key: (start + shift if start >= since else start, duration)
+                      for key, (start, duration) in self.known.items()}
+        if self.tail is not None and self.tail[1] >= since:
+            self.tail = (self.tail[0], self.tail[1] + shift, self.tail[2])
+
+    def follows_tail(self, entry):
+        """The newest entry we handled, if this one (first in its playlist) is its successor by
+        media sequence number: the playlist moved on past everything it showed before."""
+        tail = self.tail
+        if tail is not None and not entry.discontinuity and entry.seq == tail[0] + 1:
+            return tail[1], tail[2]
+        return None
+
+    def take(self, entry, start, skew, anchor):
+        """Submit one new entry (or say why not); returns its start, which an anchor may move."""
+        stream = self.manager.stream
+        if entry.gap:
+            metrics.gap_segments.labels(stream, self.variant).inc()
+            log.debug("%r: EXT-X-GAP at %s: not fetched", self, start)
+            return start
+        if entry.ad:
+            metrics.ad_segments.labels(stream, self.variant).inc()
+            log.debug("%r: skipping ad segment at %s", self, start)
+            return start
+        if entry.bad is not None:
+            self.manager.complaints.report(self.variant, problems.MALFORMED,
+                f"segment {entry.uri}: {entry.bad}")
+            return start
+        problem = entry.key.problem() if entry.key is not None else None
+        if problem is not None:
+            reason, message = problem
+            self.manager.complaints.report(self.variant, reason,
+                f"segments are encrypted with {message}, which cannot be decrypted here")
+            return start
+        if skew is not None and skew:
+            self.check_skew(start, skew)
+        if not self.saw_content:
+            self.saw_content = True
+            self.manager.worker_working(self)
+        job = SegmentJob(stream, self.variant, entry.uri, start, entry.duration, entry.init_uri,
+            force_suspect=self.untrusted, byterange=entry.byterange, key=entry.key,
+            seq=entry.seq, init_range=entry.init_range)
+        if anchor:
+            return self.manager.anchor(job)
+        self.manager.submit(job)
+        return start
 
     def check_skew(self, start, skew):
         if skew_exceeds(skew, self.skew_limit):
@@ -147,16 +203,5 @@ class Worker:
             self.report_trouble("program date times skewed")
         elif abs(skew.total_seconds()) > 0.001:
             log.debug("%r: segment at %s skewed by %.3fs", self, start, skew.total_seconds())
-
-
-def error_kind(e):
-    if isinstance(e, requests.Timeout):
-        return "timeout"
-    if isinstance(e, requests.HTTPError):
-        status = e.response.status_code if e.response is not None else 0
-        return f"http_{status // 100}xx"
-    if isinstance(e, requests.ConnectionError):
-        return "connection"
-    return "protocol"
 
 

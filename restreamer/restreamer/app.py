@@ -15,10 +15,10 @@ import prometheus_client as prom
 from flask import Flask, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from common import cuts, http_server
+from common import cuts, http_server, renditions
 from common.segments import ContainsHoles, get_best_segments, parse_hour, parse_segment_path
 
-from . import live, playlists, variants
+from . import audio_groups, live, playlists, variants
 from .arrivals import ArrivalCache
 from .numbering import HourList, TallyMemo
 from .cut_body import CutBody
@@ -30,8 +30,6 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 CUT_TYPES = ("rough", "fast", "full")
 CONTAINERS = {"ts": ("mpegts", "video/MP2T"), "mp4": ("mp4", "video/mp4")}
 FULL_CUT_RETRY_AFTER = 30
-# A cut shorter than this may hold no frame at all, which ffmpeg cannot make a video of.
-MIN_CUT_DURATION = timedelta(milliseconds=100)
 EPSILON = timedelta(microseconds=1)
 
 requests_total = prom.Counter(
@@ -179,8 +177,9 @@ def create_app(config):
         infos = sorted((i for i in infos if i), key=lambda i: -i["bandwidth"])
         if not infos:
             raise BadRequest(f"stream {stream} has no data in that range", 404)
+        infos, audio = audio_groups.split(config.base_dir, stream, infos)
         query = request.query_string.decode("latin-1")
-        return Response(playlists.master_playlist(infos, query), mimetype=PLAYLIST_TYPE)
+        return Response(playlists.master_playlist(infos, query, audio), mimetype=PLAYLIST_TYPE)
 
     @app.route("/playlist/<stream>/<variant>.m3u8")
     def media_playlist(stream, variant):
@@ -263,9 +262,9 @@ def create_app(config):
         hours_path = variant_path(stream, variant)
         container, mimetype = CONTAINERS[ext]
         start, end = parse_range(request.args, config.max_cut_duration, "cut", require_end=True)
-        if end - start < MIN_CUT_DURATION:
+        if end - start < cuts.MIN_CUT_DURATION:
             raise BadRequest(f"cut range of {(end - start).total_seconds():g}s is shorter than "
-                             f"the minimum {MIN_CUT_DURATION.total_seconds():g}s")
+                             f"the minimum {cuts.MIN_CUT_DURATION.total_seconds():g}s")
         allow_holes = parse_bool(request.args, "allow_holes", False)
         kind = parse_choice(request.args, "type", CUT_TYPES, "fast")
         if kind == "rough" and container != "mpegts":
@@ -281,6 +280,7 @@ def create_app(config):
             raise BadRequest("no data in that range", 406)
         if request.method == "HEAD":  # what a GET would send, without running a cut
             return Response(b"", mimetype=mimetype)
+        audio = renditions.audio_segments(hours_path, segments)  # a separate sound, if any
         release = None
         if kind == "full":
             if not full_cuts.acquire(blocking=False):
@@ -292,11 +292,12 @@ def create_app(config):
             release = full_cuts.release
         try:
             if kind == "rough":
-                body = cuts.rough_cut(segments, start, end)
+                body = cuts.rough_cut(segments, start, end, audio=audio)
             elif kind == "fast":
-                body = cuts.fast_cut(segments, start, end, container)
+                body = cuts.fast_cut(segments, start, end, container, audio=audio)
             else:
-                body = cuts.full_cut(segments, start, end, config.encode_args, container)
+                body = cuts.full_cut(segments, start, end, config.encode_args, container,
+                                     audio=audio)
             stream_body = CutBody(body, kind, container, release,
                                    request.environ.get(http_server.SOCKET_KEY),
                                    f"{stream}/{variant} {start.isoformat()}..{end.isoformat()}")

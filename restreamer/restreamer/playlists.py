@@ -81,12 +81,27 @@ def media_playlist(entries, hours_path, uri_prefix, media_sequence=0, discontinu
         yield "".join(lines)
 
 
-def master_playlist(variants, query):
+def _quoted(text):
+    """A quoted-string may not hold '"' or line breaks."""
+    return str(text).replace('"', "'").replace("\n", " ").replace("\r", " ")
+
+
+def master_playlist(variants, query, audio=()):
     """Master playlist text. variants: dicts with name, bandwidth (bits/s, required),
-    average_bandwidth, resolution ('WxH') and codecs (optional), sorted as given.
+    average_bandwidth, resolution ('WxH'), codecs and audio (a group id; optional), sorted as
+    given. audio: dicts with group, name, language, default, stream and variant for the
+    #EXT-X-MEDIA audio renditions (audio_groups.split).
     query: the query string to pass on to each media playlist ('' for none)."""
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{VERSION}"]
     suffix = f"?{query}" if query else ""
+    for a in audio:
+        attrs = ["TYPE=AUDIO", f'GROUP-ID="{_quoted(a["group"])}"', f'NAME="{_quoted(a["name"])}"']
+        if a.get("language"):
+            attrs.append(f'LANGUAGE="{_quoted(a["language"])}"')
+        attrs += [f"DEFAULT={'YES' if a['default'] else 'NO'}", "AUTOSELECT=YES",
+                  f'URI="{quote(a["stream"], safe="")}/{quote(a["variant"], safe="")}.m3u8'
+                  f'{_quoted(suffix)}"']
+        lines.append("#EXT-X-MEDIA:" + ",".join(attrs))
     for v in variants:
         attrs = [f"BANDWIDTH={int(v['bandwidth'])}"]
         if v.get("average_bandwidth"):
@@ -95,8 +110,9 @@ def master_playlist(variants, query):
             attrs.append(f"RESOLUTION={v['resolution']}")
         if v.get("codecs"):
             attrs.append(f'CODECS="{v["codecs"]}"')
-        name = v["name"].replace('"', "'").replace("\n", " ").replace("\r", " ")
-        attrs.append(f'NAME="{name}"')  # a quoted-string may not hold '"' or line breaks
+        if v.get("audio"):
+            attrs.append(f'AUDIO="{_quoted(v["audio"])}"')
+        attrs.append(f'NAME="{_quoted(v["name"])}"')
         lines.append("#EXT-X-STREAM-INF:" + ",".join(attrs))
         lines.append(f"{quote(v['stream'], safe='')}/{quote(v['name'], safe='')}.m3u8{suffix}")
     return "\n".join(lines) + "\n"

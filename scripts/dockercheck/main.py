@@ -28,7 +28,7 @@ from .proc import CheckFailed, run, say, wait_for
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STREAM = "demo"
 PROJECT_PREFIX = "dcheck"
-# The demo origin's live playlist: 6 segments of 2 s (common.demo_origin's ffmpeg command).
+# The demo origin's live playlist: 6 segments of 2 s (demo_origin's ffmpeg command).
 ORIGIN_WINDOW = timedelta(seconds=12)
 HOLE = timedelta(seconds=40)              # longer than the origin's window: a real hole
 # Production's defaults but for a pass every 10 s instead of every minute; the recent cutoff

@@ -70,9 +70,17 @@ def first_line(error):
 
 
 def pg_binary(name):
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
-    return found[-1] if found else shutil.which(name)
+    """The newest installed PostgreSQL version's NAME (Debian's layout), else NAME on PATH."""
+    return newest_version(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or shutil.which(name)
+
+
+def newest_version(paths):
+    """The path under the highest /usr/lib/postgresql/VERSION/, compared as numbers (as
+    strings, 9 would beat 15)."""
+    def version(path):
+        part = path.split("/")[4]
+        return int(part) if part.isdigit() else 0
+    return max(paths, key=version, default=None)
 
 
 def unprivileged_user():

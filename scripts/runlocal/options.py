@@ -98,7 +98,8 @@ def build_parser():
     parser.add_argument("--name", metavar="NODE",
         help="this node's name (default 'local', or 'local-N' with --port-offset N)")
     parser.add_argument("--host", default="127.0.0.1",
-        help="address the restreamer listens on (default 127.0.0.1; 0.0.0.0 to share it)")
+        help="address the restreamer and every service's /metrics listen on (default "
+             "127.0.0.1: this machine only; 0.0.0.0 to share them)")
     parser.add_argument("--log-level", default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="services' log level")
     return parser

@@ -3,12 +3,13 @@ the terminal (prefixed with its name) and to its log file, restart it if it dies
 signal every group, wait, and kill what is left, so nothing it started outlives it."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+
+from demo_origin.processes import with_parent_death_signal
 
 COLORS = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96]
 STARTUP_WINDOW = 10   # seconds: exit code 2 this soon after start = configuration error
@@ -16,16 +17,6 @@ STABLE_AFTER = 60     # seconds of running that reset the restart backoff
 MAX_BACKOFF = 30
 MAX_QUICK = 4         # after this many quick exits in a row, the next quick one is fatal
 
-
-SETPRIV = shutil.which("setpriv")
-
-
-def with_parent_death_signal(argv, sig):
-    """argv run so that the kernel sends it SIG if the supervisor dies without stopping it
-    (kill -9, OOM): util-linux's setpriv sets the signal, then execs argv (same pid)."""
-    if SETPRIV is None:
-        return argv
-    return [SETPRIV, "--pdeathsig", signal.Signals(sig).name[3:], "--", *argv]
 
 
 class Output:
@@ -68,9 +59,10 @@ class Child:
 
     def start(self):
         self.process = subprocess.Popen(
-            with_parent_death_signal(self.argv, self.stop_signal), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True, env=self.env,
-            **self.popen_kwargs)
+            # The kernel stops it if the supervisor dies without doing so (kill -9, OOM).
+            with_parent_death_signal(self.argv, self.stop_signal), stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env, **self.popen_kwargs)
         self.started_at = time.monotonic()
         self.restart_at = None
         self.reader = threading.Thread(target=self._copy_output, args=(self.process,),

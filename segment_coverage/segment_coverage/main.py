@@ -30,6 +30,7 @@ Writes into BASE/.coverage/ (served by the restreamer at /coverage/):
   STREAM-VARIANT.png   coverage map: one row per UTC hour, one pixel per 2 seconds
   STREAM-VARIANT.json  figures per hour for the last --summary-hours hours, and totals
   index.html           every node's maps (--node URLs and the nodes table), reloading itself
+('-' and '%' in a name are written %2D and %25, so no two stream/variants share a file)
 Metrics (per stream/variant: the current hour, the previous hour and all hours) on /metrics.
 Closed hours whose directories have not changed since the last check are not scanned again.
 """

@@ -44,6 +44,12 @@ def metric(name, **labels):
     return REGISTRY.get_sample_value(name, labels) or 0
 
 
+def fetch_timing(peer):
+    """(downloads timed, their total seconds, the sum of their seconds per byte)."""
+    return [metric(f"backfiller_fetch_{name}", peer=peer) for name in (
+        "latency_seconds_count", "latency_seconds_sum", "normalized_latency_seconds_sum")]
+
+
 def names(base):
     found = set()
     for root, _, files in os.walk(base):
@@ -61,11 +67,20 @@ def test_bad_copy_is_rejected_and_counted_and_a_good_copy_is_taken(tmp_path, fak
     local = tmp_path / "local"
     bad = peer_from_url(bad_peer.url)
     before = metric("backfiller_hash_mismatches_total", peer=bad.name)
+    rejected = metric("function_exceptions_total", function="backfiller_fetch",
+                      exception="HashMismatch")
+    timing_before = fetch_timing(bad.name)
 
     [result] = run_once(settings(local), [bad], client_factory())
 
     assert result.mismatches == 2 and result.failed
     assert metric("backfiller_hash_mismatches_total", peer=bad.name) == before + 2
+    assert metric("function_exceptions_total", function="backfiller_fetch",
+                  exception="HashMismatch") == rejected + 2
+    # The four good copies are timed, per transfer and per byte.
+    count, total, per_byte = [a - b for a, b in zip(fetch_timing(bad.name), timing_before)]
+    assert count == 4
+    assert 0 < per_byte <= total / min(os.path.getsize(p) for p in good) * 1.000001
     held = {os.path.basename(p) for p in names(local)}
     assert held == {os.path.basename(p) for p in good} - corrupt  # no temp files left either
     assert len(bad_peer.segment_requests()) == 6

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from common import cuts
+from common import cuts, renditions
 from common.segments import get_best_segments
-from support.archive import build_archive
+from support.archive import build_archive, build_separate_audio_archive
 
 T0 = datetime(2025, 3, 1, 12, 0, 0)
 COUNT = 30  # 60 s of video: long enough for a slow encode to report several times
@@ -61,6 +61,27 @@ def test_fast_cut_reports_completion(segments):
     assert consume(cuts.fast_cut(segments, start, end, "mp4",
                                  progress=lambda d, t: reports.append((d, t)))) > 0
     check_reports(reports, 8.0)
+
+
+def test_rough_cut_with_separate_audio_reports_its_muxing_ffmpeg(tmp_path, monkeypatch):
+    """A rough cut with separate sound is one ffmpeg remux that keeps the timestamps (-copyts),
+    whose report's out_time is unreliable: its progress counts the video frames written."""
+    build_separate_audio_archive(str(tmp_path), "s", "v", T0, COUNT)
+    video = os.path.join(str(tmp_path), "s", "v")
+    start, end = T0 + timedelta(seconds=3), T0 + timedelta(seconds=57)
+    segments = get_best_segments(video, start, end)
+    audio = renditions.audio_segments(video, segments)
+    assert audio
+    last_read = []  # what the muxing ffmpeg's own final report says, read as the cut reads it
+    finish = cuts._Progress.finish
+    monkeypatch.setattr(cuts._Progress, "finish",
+                        lambda self: last_read.append(self._read()) or finish(self))
+    reports = []
+    assert consume(cuts.rough_cut(segments, start, end, audio=audio,
+                                  progress=lambda d, t: reports.append((d, t)))) > 0
+    whole = (segments[-1].end - segments[0].start).total_seconds()  # 2 s .. 58 s
+    check_reports(reports, whole)
+    assert last_read and last_read[0] == pytest.approx(whole, abs=0.1), last_read
 
 
 def test_progress_reader_stops_with_an_abandoned_cut(segments, monkeypatch):

@@ -5,9 +5,11 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from datetime import datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from common import cuts
 from common.segments import get_best_segments
@@ -164,6 +166,35 @@ def test_bad_arguments_raise_cut_error(archive):
         next(cuts.full_cut([None], start, end, cuts.DEFAULT_ENCODE_ARGS))
     with pytest.raises(cuts.CutError, match="list"):
         next(cuts.full_cut(segments, start, end, "-c:v libx264"))
+    with pytest.raises(cuts.CutError, match="shorter than the minimum of 0.1s"):
+        next(cuts.fast_cut(segments, start, start + cuts.MIN_CUT_DURATION - FRAME / 1000))
+
+
+def sample(name, **labels):
+    return REGISTRY.get_sample_value(name, labels) or 0
+
+
+def test_cuts_are_timed_per_second_of_video(archive, tmp_path):
+    start, end = T0 + timedelta(seconds=1), T0 + timedelta(seconds=5)
+    segments = best(archive, "v", start, end)
+    labels = dict(type="fast", container="mp4")
+    count, per_second = (sample("cut_latency_seconds_count", **labels),
+                         sample("cut_normalized_latency_seconds_sum", **labels))
+    started = time.monotonic()
+    write(cuts.fast_cut(segments, start, end, container="mp4"), tmp_path / "timed.mp4")
+    elapsed = time.monotonic() - started
+    assert sample("cut_latency_seconds_count", **labels) == count + 1
+    # 4 seconds of video: the time per second of video is a quarter of the cut's wall time.
+    added = sample("cut_normalized_latency_seconds_sum", **labels) - per_second
+    assert 0 < added <= elapsed / 4
+    rough = sample("cut_latency_seconds_count", type="rough", container="mpegts")
+    write(cuts.rough_cut(segments, start, end), tmp_path / "timed.ts")
+    assert sample("cut_latency_seconds_count", type="rough", container="mpegts") == rough + 1
+    # A cut its consumer closes early (a client gone) is not a finished cut: not recorded.
+    chunks = cuts.rough_cut(segments, start, end)
+    next(chunks)
+    chunks.close()
+    assert sample("cut_latency_seconds_count", type="rough", container="mpegts") == rough + 1
 
 
 def test_ffmpeg_failure_says_why(tmp_path):

@@ -1,6 +1,6 @@
 """get_best_segments against a brute-force oracle over generated archives.
 
-The oracle reads every file of every hour, picks the best per start time with the DESIGN.md
+The oracle reads every file of every hour, picks the best per start time with the docs/design.md
 rules and walks greedily, with none of the implementation's caching, bisecting or per-hour
 chains. Archives straddle hour boundaries, so first, middle and last hours and the look-back into
 the previous hour are all exercised, cold and then warm (from the cache).

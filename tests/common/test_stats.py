@@ -37,6 +37,18 @@ def test_timed_labels_from_inputs_and_output_and_normalizes_per_unit():
     assert sample("t_fetch_normalized_latency_seconds_count", variant="480p", empty="true") == 0
 
 
+def test_timed_unit_names_the_normalized_metric_in_its_help():
+    @stats.timed("t_unit", normalize=lambda ret, n: n, unit="second of video",
+                 normalized_buckets=(0.1, 1))
+    def cut(n):
+        return n
+
+    cut(2)
+    family = next(m for m in REGISTRY.collect() if m.name == "t_unit_normalized_latency_seconds")
+    assert family.documentation == "Wall time of t_unit per second of video"
+    assert sorted({s.labels.get("le") for s in family.samples} - {None}) == ["+Inf", "0.1", "1.0"]
+
+
 def test_timed_counts_exceptions_by_type_and_reraises():
     @stats.timed("t_fails")
     def fails(kind):
@@ -93,6 +105,25 @@ def test_same_name_reuses_metrics_but_conflicting_labels_are_refused():
         stats.timed("t_twice", b=lambda ret: "z")(f)
     with pytest.raises(ValueError, match="letters"):
         stats.timed("bad-name")(f)
+
+
+def test_init_timed_creates_the_series_at_zero():
+    @stats.timed("t_init", normalize=lambda ret, *a, **k: 1, kind=lambda ret, kind: kind)
+    def work(kind):
+        pass
+
+    stats.init_timed("t_init", kind="a")
+    # Present at 0 before any call (None if the series did not exist)...
+    assert REGISTRY.get_sample_value("t_init_latency_seconds_count", {"kind": "a"}) == 0
+    assert REGISTRY.get_sample_value("t_init_normalized_latency_seconds_count",
+                                     {"kind": "a"}) == 0
+    # ... and the same series the calls count in.
+    work("a")
+    assert sample("t_init_latency_seconds_count", kind="a") == 1
+    with pytest.raises(ValueError, match="labels"):
+        stats.init_timed("t_init", other="a")
+    with pytest.raises(ValueError, match="no timed"):
+        stats.init_timed("t_never_defined", kind="a")
 
 
 def test_count_exceptions():

@@ -1,5 +1,7 @@
 """The claim against a concurrent writer of the same row, in real Postgres (in-process)."""
 
+import logging
+
 import gevent
 import prometheus_client
 
@@ -64,3 +66,36 @@ def test_recovery_keeps_the_error_that_says_why_an_upload_is_unknown(events, db_
     assert events.get(known).error == why
     assert events.get(crashed).error == jobs.recovery_message("node1")
     cutter.conn.close()
+
+
+def test_an_outcome_update_racing_an_operator_is_a_retried_conflict(events, db_dsn, tmp_path,
+                                                                   caplog):
+    """A serialization failure is a conflict to retry on the same connection, not a database
+    outage: no error logged, no reconnection, the outcome recorded."""
+    caplog.set_level(logging.INFO)
+    event_id = events.create_edited(T0, T0 + seconds(2))
+    database.query(events.conn, "UPDATE events SET state = 'FINALIZING', uploader = 'node1' "
+                                "WHERE id = %s", event_id)
+    db = database.DBManager(db_dsn)
+    cutter = Cutter("node1", db, str(tmp_path), {}, gevent.event.Event())
+    cutter.conn = conn = db.get_conn()
+    other = db.get_conn()
+    retried = prometheus_client.REGISTRY.get_sample_value(
+        "database_transaction_retries_total", {"reason": "serialization_failure"}) or 0
+    with database.transaction(other) as cur:  # an operator's note, committed while we wait
+        cur.execute("UPDATE events SET error = 'looked at it' WHERE id = %s", (event_id,))
+        job = gevent.spawn(cutter._write, jobs.UPLOADED_SQL, id=event_id, me="node1",
+                           state="DONE", video_id="v1", link="https://v/1", now=T0)
+        wait_for(lambda: database.query(events.conn, """
+            SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'
+              AND datname = current_database()""").fetchone(),
+                 message="our update to wait for the operator's")
+    assert job.get(timeout=10) == 1
+    assert events.get(event_id).state == "DONE"
+    assert cutter.conn is conn  # kept: nothing was wrong with it
+    assert prometheus_client.REGISTRY.get_sample_value(
+        "database_transaction_retries_total", {"reason": "serialization_failure"}) == retried + 1
+    assert "conflicted with a concurrent change (serialization_failure); retrying" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+    for c in (conn, other):
+        c.close()

@@ -7,7 +7,8 @@ import urllib.parse
 
 import requests
 
-from cutter_testing import T0, ffprobe_duration, seconds
+from cutter_testing import STREAM, T0, VARIANT, ffprobe_duration, seconds
+from support.archive import build_separate_audio_archive
 from support.waiting import free_port
 
 
@@ -29,8 +30,14 @@ def test_event_is_cut_and_uploaded(events, cutters, base_dir, tmp_path):
     assert sorted(os.listdir(out)) == sorted([f"{row.video_id}.mp4", f"{row.video_id}.json"])
     metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     assert 'cutter_uploads_total{location="archive",outcome="done"} 1.0' in metrics
-    assert 'cutter_phase_seconds_per_video_second_count{cut_type="fast",location="archive",' \
-           'phase="cut_and_upload"} 1.0' in metrics
+    assert 'cutter_upload_normalized_latency_seconds_count{cut_type="fast",location="archive",' \
+           'streamed="true"} 1.0' in metrics
+    assert 'cut_normalized_latency_seconds_count{container="mp4",type="fast"} 1.0' in metrics
+    # The other cut types' series exist from the start (at 0), so rate() counts a first job.
+    assert 'cutter_upload_normalized_latency_seconds_count{cut_type="rough",location="archive",' \
+           'streamed="true"} 0.0' in metrics
+    assert 'cut_normalized_latency_seconds_count{container="mpegts",type="rough"} 0.0' in metrics
+    assert 'cut_latency_seconds_count{container="mp4",type="full"} 0.0' in metrics
     assert cutters.stop(cutter) == 0
 
 
@@ -45,4 +52,18 @@ def test_full_cut_with_the_locations_encoding(events, cutters, base_dir, tmp_pat
     path = urllib.parse.urlparse(row.video_link).path
     assert abs(ffprobe_duration(path) - 2.75) <= 1 / 30
     assert "full cut, to archive" in cutters.log(cutter)
+    assert cutters.stop(cutter) == 0
+
+
+def test_a_variant_with_separate_audio_is_cut_with_its_sound(events, cutters, tmp_path):
+    base = tmp_path / "separate"
+    build_separate_audio_archive(str(base), STREAM, VARIANT, T0, 6)
+    out = tmp_path / "videos"
+    start, end = T0 + seconds(1.5), T0 + seconds(9)
+    event_id = events.create_edited(start, end, cut_type="fast")
+    cutter = cutters.start("node1", cutters.local_config(out), base)
+    row = events.wait_state(event_id, "DONE")
+    path = urllib.parse.urlparse(row.video_link).path
+    assert abs(ffprobe_duration(path, "v:0") - 7.5) <= 1 / 30
+    assert abs(ffprobe_duration(path, "a:0") - 7.5) <= 3 * 1024 / 48000  # audio frames
     assert cutters.stop(cutter) == 0

@@ -5,9 +5,12 @@ event's own row (an editor's version check must not fire on progress)."""
 import json
 import threading
 
+import requests
+
 from common import database
 from common.events import progress as event_progress
 from cutter_testing import T0, seconds, wait_for
+from support.waiting import free_port
 from test_youtube import yt_config  # noqa: F401 (fixture)
 
 FAST = ["--progress-interval", "0.2"]
@@ -38,7 +41,8 @@ def test_upload_progress_is_shown_and_leaves_the_event_row_alone(events, cutters
     fake_youtube.gate = threading.Event()  # every chunk waits: the upload stops after one read
     event_id = events.create_edited(T0 + seconds(2), T0 + seconds(14), location="yt",
                                     cut_type="fast")
-    cutter = cutters.start("node1", yt_config, base_dir, *FAST)
+    port = free_port()
+    cutter = cutters.start("node1", yt_config, base_dir, *FAST, "--metrics-port", port)
     events.wait_state(event_id, "CLAIMED")
     claimed = row_version(events, event_id)
 
@@ -62,6 +66,10 @@ def test_upload_progress_is_shown_and_leaves_the_event_row_alone(events, cutters
              message="the progress to be removed")
     assert "progress:" not in events.cli("events", "show", event_id)
     assert json.loads(events.cli("events", "show", event_id, "--json"))["progress"] is None
+    # The watched spool is still a spool: the upload is timed as one of a finished cut.
+    metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    assert 'cutter_upload_latency_seconds_count{cut_type="fast",location="yt",' \
+           'streamed="false"} 1.0' in metrics
     assert cutters.stop(cutter) == 0
 
 

@@ -64,7 +64,8 @@ def test_dashboard_fits_the_provisioning():
                    "segment_coverage_partials_chosen", "backfiller_bytes_backfilled_total",
                    "backfiller_peer_errors_total", "http_requests_total",
                    "http_request_latency_seconds_bucket", "cutter_events",
-                   "cutter_phase_seconds_per_video_second", "segments_filesystem_avail_bytes"):
+                   "cutter_upload_normalized_latency_seconds", "cut_normalized_latency_seconds",
+                   "segments_filesystem_avail_bytes"):
         assert metric in queries, metric
 
 
@@ -155,10 +156,12 @@ def test_every_panel_query_returns_a_series_after_a_cut(node, prometheus):
     empty = [(title, expr) for title, expr in panel_queries()
              if not prometheus.query(expr.replace("$__rate_interval", RATE_INTERVAL))]
     assert not empty, f"panel queries without a series: {empty}"
-    # The cut is in the cut-time panel as a number, not only as a series.
-    cut_time = next(expr for title, expr in panel_queries() if "per minute of video" in title)
-    values = [float(s["value"][1]) for s in prometheus.query(cut_time)]
-    assert values and all(math.isfinite(v) and v > 0 for v in values), values
+    # The cut and its upload are in the cut-time panel as numbers, not only as series.
+    cut_time = [expr for title, expr in panel_queries() if "per minute of video" in title]
+    assert len(cut_time) == 2  # the upload, the cut
+    for expr in cut_time:
+        values = [float(s["value"][1]) for s in prometheus.query(expr)]
+        assert values and all(math.isfinite(v) and v > 0 for v in values), (expr, values)
     # The alerting rules run on real data without errors (e.g. no many-to-many matches).
     wait_for(lambda: all(r.get("lastEvaluation", "").startswith("2") for r in _rules(prometheus)),
              timeout=10, message="every rule evaluated")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from deploy.compose_env import interpolate, read_env_file
-from deploy.private_cluster import running_private_cluster
+from support.postgres import running_private_cluster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -32,8 +32,8 @@ def read(*path):
 def cluster_port():
     if not (database.pg_binary("postgres") and shutil.which("psql")):
         pytest.skip("no PostgreSQL server binaries or psql")
-    with running_private_cluster("deploy-primary-") as (port, directory):
-        yield port, directory
+    with running_private_cluster("deploy-primary-") as running:
+        yield running.port, running.directory
 
 
 def test_primary_setup_from_compose_env_serves_the_example_dsn(cluster_port):

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from common.dateutil import utcnow
+from support.waiting import poll
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASE_PORTS = (8000, 8001, 8002, 8003, 8004, 8005, 8010)
@@ -58,12 +59,7 @@ def marked_processes(marker):
 
 
 def wait_until(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
+    return poll(condition, timeout, interval=0.2)
 
 
 def get(url, timeout=5):
@@ -201,6 +197,23 @@ def wait_for_state(node, event_id, state, deadline):
     pytest.fail(f"event not {state} in time: {row}\nrun-local output:\n{node.output()}")
 
 
+def listening_addresses(port):
+    """The local addresses of the TCP sockets listening on `port` (from /proc/net/tcp)."""
+    found = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+                found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    with open("/proc/net/tcp6") as f:
+        for line in f.readlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A" and int(local.split(":")[1], 16) == port:
+                found.add("IPv6 " + local.split(":")[0])
+    return found
+
+
 def ffprobe_duration(path):
     result = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path],
@@ -217,9 +230,10 @@ def test_local_node_records_cuts_and_stops_cleanly(node):
     for (start, duration), (next_start, _) in zip(entries, entries[1:]):
         assert abs((start + duration - next_start).total_seconds()) < 0.002  # contiguous
 
-    # Every service is up: each answers /metrics on its offset port.
+    # Every service is up: each answers /metrics on its offset port, on loopback only.
     for port in (8000, 8001, 8002, 8003, 8004, 8005):
         assert "# HELP" in get(f"http://127.0.0.1:{port + node.offset}/metrics")
+        assert listening_addresses(port + node.offset) == {"127.0.0.1"}, port
     # What the banner tells the user to open: a live playlist ffmpeg can play, the coverage page.
     watch = re.search(r"ffplay (\S+)", node.output(200))
     assert watch and watch.group(1) == f"{node.url}/playlist/demo/source.m3u8"

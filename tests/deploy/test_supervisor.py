@@ -9,12 +9,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 import psycopg2
 import pytest
-from deploy.private_cluster import running_private_cluster
+
+from support.postgres import running_private_cluster
+from support.waiting import poll as wait_until
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -36,15 +37,6 @@ def marked(marker):
         except OSError:
             pass
     return pids
-
-
-def wait_until(condition, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture
@@ -129,6 +121,16 @@ def test_second_node_defaults_and_stream_sources():
     demo = options.plan_from_args([])
     commands = {s.name: s.argv for s in services.service_commands(demo, "dbname=x")}
     downloader = commands["downloader"]
+    # Every /metrics on loopback, like the restreamer: nothing of a local node is reachable
+    # from the network unless --host says so.
+    for name in ("downloader", "backfiller", "segment_coverage", "cutter"):
+        argv = commands[name]
+        assert argv[argv.index("--metrics-host") + 1] == "127.0.0.1", name
+    restreamer = commands["restreamer"]
+    assert restreamer[restreamer.index("--host") + 1] == "127.0.0.1"
+    shared = options.plan_from_args(["--host", "0.0.0.0"])
+    cutter = {s.name: s.argv for s in services.service_commands(shared, "dbname=x")}["cutter"]
+    assert cutter[cutter.index("--metrics-host") + 1] == "0.0.0.0"
     at = downloader.index("--stream")
     assert downloader[at:at + 3] == ["--stream", "demo", "http://127.0.0.1:8010/master.m3u8"]
     with pytest.raises(options.UsageError, match="twitch:CHANNEL"):
@@ -180,11 +182,17 @@ def test_cutter_config_is_what_the_cutter_accepts(tmp_path):
     assert locations["local"].backend.directory == str(tmp_path / "uploads")
 
 
+def test_the_newest_postgresql_version_is_chosen_by_number():
+    paths = [f"/usr/lib/postgresql/{v}/bin/initdb" for v in ("9", "15", "13", "dev")]
+    assert database.newest_version(paths) == "/usr/lib/postgresql/15/bin/initdb"
+    assert database.newest_version([]) is None
+
+
 @pytest.mark.skipif(not database.pg_binary("postgres"), reason="no PostgreSQL server binaries")
 def test_private_cluster_starts_serves_and_stops():
-    with running_private_cluster("runlocal-pg-") as (port, _):
-        dsn = database.ensure_database("127.0.0.1", port, "postgres")
-        assert database.ensure_database("127.0.0.1", port, "postgres") == dsn  # idempotent
+    with running_private_cluster("runlocal-pg-") as running:
+        dsn = database.ensure_database("127.0.0.1", running.port, "postgres")
+        assert database.ensure_database("127.0.0.1", running.port, "postgres") == dsn
         with psycopg2.connect(dsn) as conn:
             assert conn.cursor().execute("SELECT 1") is None
 

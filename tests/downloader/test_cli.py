@@ -1,15 +1,14 @@
 """The downloader as an operator runs it: CLI errors, metrics, SIGTERM, the Twitch path."""
 
 import os
-import signal
 import subprocess
 import sys
 
 import requests
 
 from support.hls_origin import archived
-from support.waiting import wait_for
-from support.waiting import free_port
+from support.waiting import free_port, wait_for
+from support.waiting import stop_process as stop
 
 PYTHON = sys.executable
 
@@ -22,17 +21,6 @@ def run_cli(*args, timeout=30):
 def spawn(*args):
     return subprocess.Popen([PYTHON, "-m", "downloader", *args], stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
-
-
-def stop(proc, timeout=20):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        output, _ = proc.communicate()
-        raise AssertionError("downloader did not stop on SIGTERM:\n" + output[-3000:])
-    return proc.returncode, output
 
 
 def test_help_explains_usage():

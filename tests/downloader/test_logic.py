@@ -6,9 +6,10 @@ import pytest
 
 from downloader import twitch
 from downloader.playlist import new_entries, parse_media_playlist
+from downloader.problems import Complaints
 from downloader.sources import variants_from_playlist
-from downloader.times import (TWITCH_SKEW_LIMIT, UnknownStart, exact_duration, segment_start,
-    skew_exceeds)
+from downloader.times import (TWITCH_SKEW_LIMIT, UnknownStart, after_discontinuity,
+    exact_duration, segment_start, skew_exceeds)
 from downloader.variants import name_variants, select_variants
 from downloader.worker import Worker, poll_delays
 
@@ -173,7 +174,7 @@ def test_new_entries_counts_from_known_and_stops_at_discontinuities():
     got = []
     for entry, previous in new_entries(first, known):
         start, _ = segment_start(entry.pdt, previous)
-        known[entry.uri] = (start, entry.duration)
+        known[entry.id] = (start, entry.duration)
         got.append(start)
     assert got == [T0, T0 + TWO]
     later = entry_list("#EXTM3U\n#EXTINF:2.0,\nb.ts\n#EXTINF:2.0,\nc.ts\n"
@@ -191,14 +192,24 @@ def test_poll_delays_stay_under_a_second_of_lateness():
 
 
 class RecordingManager:
-    """Stands in for the manager to observe what a worker decides (the worker's logic only)."""
+    """Stands in for the manager to observe what a worker decides (the worker's logic only).
+    `adopt`: the start an anchored run's first segment is moved to (a copy found elsewhere)."""
     stream = "s"
 
-    def __init__(self):
-        self.jobs, self.troubles, self.working = [], [], []
+    def __init__(self, adopt=None):
+        self.jobs, self.troubles, self.working, self.anchored = [], [], [], []
+        self.complaints = Complaints("s")
+        self.adopt = adopt
 
     def submit(self, job):
         self.jobs.append(job)
+
+    def anchor(self, job):
+        self.anchored.append(job.start)
+        if self.adopt is not None:
+            job.start = self.adopt
+        self.jobs.append(job)
+        return job.start
 
     def trigger_new_worker(self, worker):
         self.troubles.append(worker.trouble)
@@ -228,11 +239,46 @@ def test_worker_skew_marks_later_segments_suspect_and_asks_for_replacement():
     assert manager.troubles == ["program date times skewed"]
 
 
-def test_worker_without_any_start_asks_for_replacement():
+def test_worker_anchors_segments_without_stamps_on_the_clock_and_counts_on():
     manager = RecordingManager()
     worker = Worker(manager, "source", "http://o.test/i.m3u8")
-    worker.handle(stamped(("a.ts", None), ("b.ts", None)))
-    assert manager.jobs == [] and manager.troubles and manager.working == []
+    # The live edge (end of b.ts) is the moment the playlist was read.
+    worker.handle(stamped(("a.ts", None), ("b.ts", None)), read_at=T0 + 2 * TWO)
+    assert manager.anchored == [T0]               # one anchor per run: its first segment
+    assert [j.start for j in manager.jobs] == [T0, T0 + TWO]
+    # Read later (and late): the new segments count on from the known ones, not the clock.
+    worker.handle(stamped(("b.ts", None), ("c.ts", None), ("d.ts", None)),
+                  read_at=T0 + timedelta(seconds=60))
+    assert manager.anchored == [T0]
+    assert [j.start for j in manager.jobs] == [T0, T0 + TWO, T0 + 2 * TWO, T0 + 3 * TWO]
+    assert not manager.troubles and manager.working == [worker]
+
+
+def test_worker_adopts_a_copy_s_timeline_and_reanchors_only_at_discontinuities():
+    moved = T0 + timedelta(milliseconds=300)
+    manager = RecordingManager(adopt=moved)
+    worker = Worker(manager, "source", "http://o.test/i.m3u8")
+    worker.handle(stamped(("a.ts", None), ("b.ts", None)), read_at=T0 + 2 * TWO)
+    assert [j.start for j in manager.jobs] == [moved, moved + TWO]
+    # The playlist moved on past everything we saw: the media sequence number carries on.
+    text = ("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:2\n#EXTINF:2.000,\nc.ts\n"
+            "#EXT-X-DISCONTINUITY\n#EXTINF:2.000,\nd.ts\n")
+    manager.adopt = None
+    worker.handle(parse_media_playlist(text, "http://o.test/i.m3u8"),
+                  read_at=T0 + timedelta(seconds=30))
+    assert manager.jobs[2].start == moved + 2 * TWO
+    # After the discontinuity: a new run, after the pause the clock shows (21.7 s, counted in
+    # whole target durations so that nodes reading at other moments agree).
+    assert manager.anchored[1:] == [moved + 3 * TWO + 10 * TWO]
+    assert manager.jobs[3].start == moved + 3 * TWO + 10 * TWO
+
+
+def test_a_run_after_a_discontinuity_starts_on_the_grid_of_target_durations():
+    end = T0 + 3 * TWO
+    assert after_discontinuity(end, end + timedelta(seconds=1.9), 2) == end   # no pause
+    assert after_discontinuity(end, end - timedelta(seconds=3), 2) == end     # clock behind
+    assert after_discontinuity(end, end + timedelta(seconds=30.5), 2) == end + 15 * TWO
+    assert after_discontinuity(end, end + timedelta(seconds=30.5), 6) == end + 5 * 3 * TWO
 
 
 def test_twitch_token_parsing_and_urls():
@@ -281,3 +327,20 @@ def test_which_duplicate_offers_are_worth_fetching():
     assert not worth_refetching(finished("suspect"), other_url)
     assert worth_refetching(finished("suspect", force_suspect=True), same_url)
     assert not worth_refetching(finished("full", force_suspect=True), same_url)
+
+
+def test_one_error_kind_for_playlist_and_segment_fetches():
+    import requests
+    import urllib3
+
+    from downloader.download import error_kind
+
+    response = requests.Response()
+    response.status_code = 503
+    assert error_kind(requests.HTTPError(response=response)) == "http_5xx"
+    assert error_kind(requests.ReadTimeout()) == "timeout"
+    assert error_kind(urllib3.exceptions.ReadTimeoutError(None, "/", "slow")) == "timeout"
+    assert error_kind(requests.ConnectionError()) == "connection"
+    assert error_kind(urllib3.exceptions.ProtocolError("broken")) == "protocol"
+    assert error_kind(requests.TooManyRedirects()) == "protocol"
+    assert error_kind(OSError(28, "No space left on device")) == "io"

@@ -22,7 +22,8 @@ def read(*path):
 
 def editor_service():
     env = read_env_file(read(".env.example"))
-    return yaml.safe_load(interpolate(read("docker-compose.yml"), env))["services"]["editor"], env
+    compose = yaml.safe_load(interpolate(read("docker-compose.yml"), env))
+    return compose["services"]["editor"], env
 
 
 def test_compose_service_is_accepted_by_the_editors_parser():

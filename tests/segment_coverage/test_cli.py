@@ -2,12 +2,13 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import requests
+
+from support.waiting import free_port
 
 
 def _run(args, cwd, timeout=60):
@@ -48,14 +49,8 @@ def test_run_once_writes_the_outputs(archive, tmp_path):
     assert "s/v: " in result.stderr  # the per-variant log line
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_daemon_serves_metrics_and_stops_on_sigterm(archive, tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "segment_coverage", "--base-dir", archive,
          "--check-interval", "0.3", "--metrics-port", str(port)],

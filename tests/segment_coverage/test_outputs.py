@@ -129,6 +129,26 @@ def test_outputs_are_written_for_every_stream_variant(tmp_path, scenario):
     assert [(c.stream, c.variant) for c in coverages] == [("a", "source")]
 
 
+def test_names_with_hyphens_get_files_of_their_own(tmp_path, scenario):
+    from support.archive import write_segment
+    base = str(tmp_path)
+    # Written as STREAM-VARIANT, both pairs used to be "a-b-c": one map overwrote the other.
+    write_segment(base, "a-b", "c", scenario.H2, 2 * S, b"x")
+    write_segment(base, "a", "b-c", scenario.H2 + 2 * S, 2 * S, b"y")
+    write_segment(base, "a", "b%2Dc", scenario.H2, 2 * S, b"z")  # looks like an escape
+    _, out = _check(base, scenario)
+    assert sorted(os.listdir(out)) == sorted(
+        ["index.html", "a%2Db-c.png", "a%2Db-c.json", "a-b%2Dc.png", "a-b%2Dc.json",
+         "a-b%252Dc.png", "a-b%252Dc.json"])
+    for name, pair in [("a%2Db-c", ("a-b", "c")), ("a-b%2Dc", ("a", "b-c")),
+                       ("a-b%252Dc", ("a", "b%2Dc"))]:
+        with open(os.path.join(out, name + ".json")) as f:
+            summary = json.load(f)
+        assert (summary["stream"], summary["variant"]) == pair
+    page = open(os.path.join(out, "index.html")).read()
+    assert '<img src="a-b%252Dc.png?' in page  # the href is quoted: %25 is a literal '%'
+
+
 def test_a_variant_that_goes_is_forgotten(tmp_path, scenario):
     import shutil
     from support.archive import write_segment

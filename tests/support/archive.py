@@ -78,3 +78,22 @@ def build_archive(base, stream, variant, start, count, duration=timedelta(second
         paths.append(write_segment(base, stream, variant, start + i * duration, duration, data,
                                    types.get(i, "full")))
     return paths
+
+
+def build_separate_audio_archive(base, stream, variant, start, count, audio="audio-en"):
+    """Like build_archive(real=True), but with the sound split off into the audio rendition
+    `audio` (timestamps kept, as an origin's renditions have them), tied to the video variant
+    by variant.json as the downloader writes it."""
+    from common import renditions
+
+    duration = timedelta(seconds=SEGMENT_SECONDS)
+    for i, source in enumerate(real_segments(count)):
+        for name, streams in ((variant, "0:v:0"), (audio, "0:a:0")):
+            data = subprocess.run(
+                ["ffmpeg", "-v", "error", "-nostdin", "-copyts", "-i", source, "-map", streams,
+                 "-c", "copy", "-f", "mpegts", "-mpegts_copyts", "1", "-muxdelay", "0",
+                 "-muxpreload", "0", "pipe:1"], capture_output=True, check=True).stdout
+            write_segment(base, stream, name, start + i * duration, duration, data)
+    renditions.write_info(os.path.join(base, stream, variant), renditions.video_info([audio]))
+    renditions.write_info(os.path.join(base, stream, audio),
+                          {"type": "audio", "name": "English", "language": "en", "default": True})

@@ -21,7 +21,19 @@ how) (EXT-X-DATERANGE twitch-stitched-ad, or an "Amazon" EXTINF title), end() (f
 playlists and append EXT-X-ENDLIST) and restart().
 
 Variant URLs: /c/CHANNEL/gGENERATION/vINDEX/index.m3u8 and .../segN.ts, N being ffmpeg's
-sequence number. `origin.history[variant][seq]` records each segment's (PDT, duration, path).
+sequence number. `origin.history[variant][seq]` records each segment's (PDT, duration, path),
+and `origin.details[variant][seq]` when it appeared and its byte range.
+
+Kinds of stream real servers publish (options of HLSOrigin, each its own ffmpeg):
+  program_date_time=False   no EXT-X-PROGRAM-DATE-TIME (history's PDT is None)
+  single_file=True          every segment a byte range of one growing file (`seg.ts`), served
+                            with HTTP Range (channel.ignore_ranges: whole file, 200)
+  encrypted=True            AES-128 (`-hls_key_info_file`), key at /c/CHANNEL/key/k.bin
+                            (channel.key_missing: the playlists name a key URL that 404s)
+  separate_audio=True       video variants without sound, AUDIO="aud" pointing at an
+                            EXT-X-MEDIA audio rendition (the last variant index); the master
+                            also lists a subtitles rendition and, as ffmpeg does, the audio
+                            playlist as an audio-only variant
 """
 
 import itertools
@@ -31,60 +43,104 @@ import re
 import subprocess
 import time
 from datetime import timedelta
+from typing import NamedTuple, Optional
 
 import gevent
 from gevent.pywsgi import WSGIHandler, WSGIServer
 
-from common.dateutil import parse as parse_time
-from common.demo_origin import die_with_parent, ffmpeg_hls_command as demo_ffmpeg_command
-from common.demo_origin import stop_ffmpeg
+from common.dateutil import parse as parse_time, utcnow
+from demo_origin.origin import ffmpeg_hls_command as demo_ffmpeg_command
+from demo_origin.processes import stop_ffmpeg, with_parent_death_signal
 
 log = logging.getLogger(__name__)
 
 SEGMENT_RE = re.compile(r"^seg(\d+)\.(?:ts|m4s)$")
+SINGLE_FILE = "seg.ts"
+KEY = bytes(range(16))
+KEY_PATH = "key/k.bin"   # relative to /c/CHANNEL/
 
 
 def ffmpeg_hls_command(out_dir, segment_duration=1, sizes=((320, 180), (160, 90)), fps=15,
-        list_size=6, fmp4=False):
-    """The demo origin's ffmpeg command, keeping every segment (tests re-read them)."""
-    return demo_ffmpeg_command(out_dir, segment_duration, sizes, fps, list_size,
+        list_size=6, fmp4=False, program_date_time=True, single_file=False, key_info=None,
+        separate_audio=False):
+    """The demo origin's ffmpeg command, keeping every segment (tests re-read them), changed
+    for the kinds of stream above."""
+    cmd = demo_ffmpeg_command(out_dir, segment_duration, sizes, fps, list_size,
         delete_segments=False, fmp4=fmp4)
+    flags = cmd[cmd.index("-hls_flags") + 1].split("+")
+    if not program_date_time:
+        flags.remove("program_date_time")
+    if single_file:
+        flags.remove("temp_file")   # ffmpeg 5 names the ranges' file .tmp with both
+        flags.append("single_file")
+        name = cmd.index("-hls_segment_filename") + 1
+        cmd[name] = os.path.join(os.path.dirname(cmd[name]), SINGLE_FILE)
+    cmd[cmd.index("-hls_flags") + 1] = "+".join(flags)
+    if key_info:
+        cmd[-1:-1] = ["-hls_key_info_file", key_info]
+    if separate_audio:
+        # Video streams without sound, then the one audio stream, grouped as ffmpeg does.
+        maps = [i for i, arg in enumerate(cmd) if arg == "-map"]
+        first = maps[0]
+        for i in reversed(maps):
+            del cmd[i:i + 2]
+        cmd[first:first] = [a for i in range(len(sizes)) for a in ("-map", f"[v{i}]")] + [
+            "-map", "1:a"]
+        stream_map = cmd.index("-var_stream_map") + 1
+        cmd[stream_map] = " ".join([f"v:{i},agroup:aud" for i in range(len(sizes))]
+                                   + ["a:0,agroup:aud,language:en"])
+    return cmd
+
+
+class Details(NamedTuple):
+    appeared: object                  # when the watcher first saw it listed (naive UTC)
+    byterange: Optional[tuple]        # (offset, length) in SINGLE_FILE, or None
 
 
 class Segment:
     """One segment of an ffmpeg media playlist, as lines we can rewrite."""
 
-    def __init__(self, lines, uri):
+    def __init__(self, lines, uri, seq=None, next_offset=0):
         self.lines = lines   # tags before the URI
         self.uri = uri
         m = SEGMENT_RE.match(uri)
-        self.seq = int(m.group(1)) if m else None
+        self.seq = int(m.group(1)) if m else seq
         self.pdt = None
         self.duration = None
+        self.byterange = None
         for line in lines:
             if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
                 self.pdt = parse_time(line.split(":", 1)[1])
             elif line.startswith("#EXTINF:"):
                 self.duration = timedelta(seconds=float(line[len("#EXTINF:"):].split(",")[0]))
+            elif line.startswith("#EXT-X-BYTERANGE:"):
+                length, _, offset = line.split(":", 1)[1].partition("@")
+                self.byterange = (int(offset) if offset else next_offset, int(length))
 
 
 def parse_ffmpeg_playlist(text):
     """(header lines, [Segment], ended)."""
     header, segments, pending, ended = [], [], [], False
+    sequence, next_offset = 0, 0
     for line in text.splitlines():
         line = line.strip()
         if not line:
             continue
+        if line.startswith("#EXT-X-MEDIA-SEQUENCE:"):
+            sequence = int(line.split(":", 1)[1])
         if line == "#EXT-X-ENDLIST":
             ended = True
         elif line.startswith("#"):
             if segments or pending or line.startswith(("#EXTINF", "#EXT-X-PROGRAM-DATE-TIME",
-                    "#EXT-X-DISCONTINUITY")):
+                    "#EXT-X-DISCONTINUITY", "#EXT-X-BYTERANGE")):
                 pending.append(line)
             else:
                 header.append(line)
         else:
-            segments.append(Segment(pending, line))
+            segment = Segment(pending, line, sequence + len(segments), next_offset)
+            if segment.byterange:
+                next_offset = sum(segment.byterange)
+            segments.append(segment)
             pending = []
     return header, segments, ended
 
@@ -105,6 +161,9 @@ class Channel:
         self.twitch_style = False       # add Twitch-isms (PREFETCH lines) to media playlists
         self.requests = []              # (kind, variant, seq, generation, status, outcome)
         self.slow_seconds = 3
+        self.key_missing = False        # name a key URL that 404s
+        self.key_method = None          # claim another METHOD (e.g. SAMPLE-AES)
+        self.ignore_ranges = False      # answer Range requests with the whole file (200)
 
     @property
     def prefix(self):
@@ -181,31 +240,53 @@ class Channel:
             out.append(f"#EXT-X-TWITCH-PREFETCH:seg{segments[-1].seq + 1}.ts")
         if self.frozen:
             out.append("#EXT-X-ENDLIST")
-        return "\n".join(out) + "\n"
+        text = "\n".join(out) + "\n"
+        if self.key_missing:
+            text = text.replace(f'URI="../../{KEY_PATH}"', 'URI="../../key/missing.bin"')
+        if self.key_method:
+            text = text.replace("METHOD=AES-128", f"METHOD={self.key_method}")
+        return text
 
     def master_playlist(self):
         lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
+        groups = ""
+        if self.origin.separate_audio:
+            audio = f"g{self.generation}/v{len(self.origin.sizes)}/index.m3u8"
+            lines += [f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="English",LANGUAGE="en",'
+                      f'DEFAULT=YES,AUTOSELECT=YES,URI="{audio}"',
+                      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",'
+                      'LANGUAGE="en",URI="subs/en.m3u8"']
+            groups = ',AUDIO="aud",SUBTITLES="subs"'
         for v, (w, h) in enumerate(self.origin.sizes):
             bandwidth = 60_000 + w * h * 5
             lines.append(f'#EXT-X-STREAM-INF:BANDWIDTH={bandwidth},RESOLUTION={w}x{h},'
-                         f'CODECS="avc1.42c014,mp4a.40.2"')
+                         f'CODECS="avc1.42c014,mp4a.40.2"{groups}')
             lines.append(f"g{self.generation}/v{v}/index.m3u8")
+        if self.origin.separate_audio:
+            lines += [f'#EXT-X-STREAM-INF:BANDWIDTH=60000,CODECS="mp4a.40.2"{groups}', audio]
         return "\n".join(lines) + "\n"
 
 
 class HLSOrigin:
     def __init__(self, directory, segment_duration=1, sizes=((320, 180), (160, 90)), fps=15,
-            list_size=6, fmp4=False):
+            list_size=6, fmp4=False, program_date_time=True, single_file=False,
+            encrypted=False, separate_audio=False):
         self.directory = str(directory)
         self.segment_duration = segment_duration
         self.sizes = sizes
         self.fps = fps
         self.list_size = list_size
         self.fmp4 = fmp4
-        self.variant_count = len(sizes)
+        self.program_date_time = program_date_time
+        self.single_file = single_file
+        self.encrypted = encrypted
+        self.separate_audio = separate_audio
+        self.variant_count = len(sizes) + (1 if separate_audio else 0)
         self.channels = {}
         self.routes = []          # (path prefix, wsgi-like handler(environ, path) -> response)
         self.history = {v: {} for v in range(self.variant_count)}
+        self.details = {v: {} for v in range(self.variant_count)}
+        self._range_numbers = {}  # variant -> {byte offset: number}
         self._names = itertools.count(1)
         self.process = None
         self.server = None
@@ -215,10 +296,19 @@ class HLSOrigin:
 
     def start(self, timeout=20):
         os.makedirs(self.directory, exist_ok=True)
+        key_info = None
+        if self.encrypted:
+            key_info = os.path.join(self.directory, "keyinfo")
+            with open(os.path.join(self.directory, "k.bin"), "wb") as f:
+                f.write(KEY)
+            with open(key_info, "w") as f:   # the key's URI as the playlists give it
+                f.write(f"../../{KEY_PATH}\n{os.path.join(self.directory, 'k.bin')}\n")
         cmd = ffmpeg_hls_command(self.directory, self.segment_duration, self.sizes, self.fps,
-            self.list_size, fmp4=self.fmp4)
-        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
+            self.list_size, fmp4=self.fmp4, program_date_time=self.program_date_time,
+            single_file=self.single_file, key_info=key_info,
+            separate_audio=self.separate_audio)
+        self.process = subprocess.Popen(with_parent_death_signal(cmd), stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.server = WSGIServer(("127.0.0.1", 0), self.app, log=None, handler_class=_Handler)
         self.server.start()
         self.watcher = gevent.spawn(self._watch)
@@ -271,7 +361,13 @@ class HLSOrigin:
                 except RuntimeError:
                     continue
                 for segment in segments:
+                    if segment.byterange:
+                        # ffmpeg's single_file playlists keep MEDIA-SEQUENCE at 0 as the window
+                        # slides: number the ranges in the order they appear instead.
+                        numbers = self._range_numbers.setdefault(v, {})
+                        segment.seq = numbers.setdefault(segment.byterange[0], len(numbers))
                     if segment.seq is not None and segment.seq not in self.history[v]:
+                        self.details[v][segment.seq] = Details(utcnow(), segment.byterange)
                         self.history[v][segment.seq] = (segment.pdt, segment.duration,
                             os.path.join(self.directory, f"v{v}", segment.uri))
             gevent.sleep(0.05)
@@ -303,6 +399,12 @@ class HLSOrigin:
         if channel is None:
             return respond(start_response, 404, b"no such channel\n")
         rest = m.group(2)
+        if rest.startswith("key/"):
+            found = rest == KEY_PATH and self.encrypted
+            channel.requests.append(("key", None, None, None, 200 if found else 404, rest))
+            if not found:
+                return respond(start_response, 404, b"no such key\n")
+            return respond(start_response, 200, KEY, "application/octet-stream")
         if rest == "master.m3u8":
             if channel.master_missing:
                 channel.requests.append(("master", None, None, None, 404, "missing"))
@@ -326,9 +428,10 @@ class HLSOrigin:
             channel.requests.append(("segment", variant, int(seq.group(1)) if seq else None,
                 generation, 403, "forbidden"))
             return respond(start_response, 403, b"expired\n")
-        return self.serve_segment(channel, generation, variant, name, start_response)
+        return self.serve_segment(channel, generation, variant, name, start_response,
+            environ.get("HTTP_RANGE"))
 
-    def serve_segment(self, channel, generation, variant, name, start_response):
+    def serve_segment(self, channel, generation, variant, name, start_response, ranges=None):
         path = os.path.join(self.directory, f"v{variant}", os.path.basename(name))
         m = SEGMENT_RE.match(name)
         seq = int(m.group(1)) if m else None
@@ -338,6 +441,8 @@ class HLSOrigin:
         except FileNotFoundError:
             channel.requests.append(("segment", variant, seq, generation, 404, "missing"))
             return respond(start_response, 404, b"no such segment\n")
+        if name == SINGLE_FILE:
+            return self.serve_range(channel, generation, variant, data, start_response, ranges)
         if seq is None:   # an init section (fMP4 EXT-X-MAP)
             channel.requests.append(("init", variant, None, generation, 200, name))
             return respond(start_response, 200, data, "video/mp4")
@@ -354,6 +459,25 @@ class HLSOrigin:
         if fault == "slow":
             return slow_body(data, channel.slow_seconds)
         return [data]
+
+
+    def serve_range(self, channel, generation, variant, data, start_response, ranges):
+        """A byte range of the single file (206), or all of it without a Range header or
+        when the channel ignores ranges (200)."""
+        m = re.match(r"^bytes=(\d+)-(\d+)$", ranges or "")
+        if m is None or channel.ignore_ranges:
+            channel.requests.append(("range", variant, None, generation, 200, "whole file"))
+            return respond(start_response, 200, data, "video/mp2t")
+        first, last = int(m.group(1)), int(m.group(2))
+        if last >= len(data):
+            channel.requests.append(("range", variant, first, generation, 416, "beyond"))
+            return respond(start_response, 416, b"range not satisfiable\n")
+        channel.requests.append(("range", variant, first, generation, 206, "ok"))
+        body = data[first:last + 1]
+        start_response("206 Partial Content", [
+            ("Content-Type", "video/mp2t"), ("Content-Length", str(len(body))),
+            ("Content-Range", f"bytes {first}-{last}/{len(data)}")])
+        return [body]
 
 
 class CutConnection(Exception):
@@ -394,5 +518,6 @@ def archived(base, stream, variant):
     found = []
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
-            found.append(parse_segment_path(os.path.join(dirpath, name)))
+            if dirpath != root:  # not variant.json
+                found.append(parse_segment_path(os.path.join(dirpath, name)))
     return sorted(found, key=lambda s: (s.start, s.type))

@@ -1,45 +1,72 @@
-"""Real Postgres for tests: the server on 127.0.0.1:5432 if there is one, else a temporary
-cluster started with the PostgreSQL binaries. Under CI=true a missing server is a failure."""
+"""Real Postgres for tests: the server on 127.0.0.1:5432 if there is one, else a private
+temporary cluster. Under CI=true a missing server is a failure.
 
-import glob
+A private cluster is started the one way the repository starts one: run-local's PrivateCluster
+(scripts/runlocal/database.py: initdb and the server as an unprivileged account when we are
+root, the newest installed PostgreSQL version), here on a free port in a temporary directory."""
+
 import os
-import pwd
-import shutil
-import socket
+import signal
 import subprocess
+import sys
 import tempfile
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from typing import NamedTuple
 
 import psycopg2
 import pytest
 
-DEFAULT = dict(host="127.0.0.1", port=5432, user="postgres")
+from support.waiting import free_port
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+from runlocal.database import DEFAULT_SERVER, PrivateCluster, pg_binary, reachable  # noqa: E402
 
 
-def _reachable(host, port, user):
+class RunningCluster(NamedTuple):
+    port: int
+    directory: str  # temporary, removed afterwards; the cluster's files are in cluster.datadir
+    cluster: PrivateCluster
+
+    def run_as_owner(self, argv, **kwargs):
+        """Run a command as the account the cluster runs as (pg_ctl, setup scripts)."""
+        return subprocess.run(argv, check=True, **self.cluster.as_user(), **kwargs)
+
+
+def have_server_binaries():
+    return bool(pg_binary("initdb") and pg_binary("postgres"))
+
+
+@contextmanager
+def running_private_cluster(prefix):
+    """A private cluster on a free port -> RunningCluster. Not under pytest's tmp_path: its
+    parents are private to root, and the cluster runs as the postgres user when we are root.
+    Stopping must exit cleanly."""
+    directory = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(directory, 0o755)
     try:
-        psycopg2.connect(host=host, port=port, user=user, dbname="postgres", connect_timeout=3).close()
-        return True
-    except psycopg2.OperationalError:
-        return False
-
-
-def _pg_bin(name):
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        cluster = PrivateCluster(os.path.join(directory, "postgres"))
+        cluster.prepare()
+        port = free_port()
+        process = subprocess.Popen(cluster.argv(port), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True,
+                                   **cluster.as_user())
+        try:
+            cluster.wait_ready(port, process)
+            yield RunningCluster(port, directory, cluster)
+        finally:
+            os.killpg(process.pid, signal.SIGINT)  # fast shutdown
+            assert process.wait(timeout=30) == 0
+    finally:
+        subprocess.run(["rm", "-rf", directory], check=True)
 
 
 class PostgresServer:
-    def __init__(self, host, port, user, datadir=None, run_as=None):
+    def __init__(self, host, port, user, stack=None):
         self.host, self.port, self.user = host, port, user
-        self.datadir, self.run_as = datadir, run_as
+        self._stack = stack
 
     def dsn(self, dbname="postgres"):
         return f"host={self.host} port={self.port} user={self.user} dbname={dbname}"
@@ -47,51 +74,20 @@ class PostgresServer:
     @classmethod
     def find_or_start(cls):
         """The local server, unless TEST_PRIVATE_POSTGRES=1 asks for a private cluster."""
-        if os.environ.get("TEST_PRIVATE_POSTGRES") != "1" and _reachable(**DEFAULT):
-            return cls(**DEFAULT)
-        initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-        if not (initdb and pg_ctl):
+        if os.environ.get("TEST_PRIVATE_POSTGRES") != "1" and reachable(**DEFAULT_SERVER):
+            return cls(**DEFAULT_SERVER)
+        if not have_server_binaries():
             message = "no Postgres on 127.0.0.1:5432 and no PostgreSQL binaries to start one"
             if os.environ.get("CI") == "true":
                 pytest.fail(message)
             pytest.skip(message)
-        return cls._start_private(initdb, pg_ctl)
-
-    @classmethod
-    def _start_private(cls, initdb, pg_ctl):
-        # PostgreSQL refuses to run as root: then the cluster belongs to the postgres (or
-        # nobody) account, in a directory of its own that account can reach (pytest's temporary
-        # directories are private to root).
-        run_as = None
-        if os.geteuid() == 0:
-            for name in ("postgres", "nobody"):
-                try:
-                    run_as = pwd.getpwnam(name)
-                    break
-                except KeyError:
-                    pass
-        tmpdir = tempfile.mkdtemp(prefix="test-postgres-")
-        if run_as:
-            os.chmod(tmpdir, 0o755)
-            os.chown(tmpdir, run_as.pw_uid, run_as.pw_gid)
-        datadir, port = os.path.join(tmpdir, "data"), _free_port()
-
-        def run(cmd):
-            if run_as:
-                cmd = ["runuser", "-u", run_as.pw_name, "--"] + cmd
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-
-        run([initdb, "-D", datadir, "-U", "postgres", "--auth=trust", "-E", "UTF8"])
-        run([pg_ctl, "-D", datadir, "-w", "-l", os.path.join(tmpdir, "log"), "-o",
-             f"-p {port} -k {tmpdir} -c listen_addresses=127.0.0.1", "start"])
-        server = cls("127.0.0.1", port, "postgres", datadir, run_as)
-        server._run, server._pg_ctl, server._tmpdir = run, pg_ctl, tmpdir
-        return server
+        stack = ExitStack()
+        running = stack.enter_context(running_private_cluster("test-postgres-"))
+        return cls("127.0.0.1", running.port, "postgres", stack)
 
     def stop(self):
-        if self.datadir:
-            self._run([self._pg_ctl, "-D", self.datadir, "-m", "fast", "-w", "stop"])
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+        if self._stack is not None:
+            self._stack.close()
 
 
 @contextmanager

@@ -173,7 +173,30 @@ def test_manual_link(run):
         "manual-link", other, "https://x", ok=False)
 
 
+def test_manual_link_settles_a_finalizing_event(run):
+    # The operator checked the upload location and found the video the cutter's upload made.
+    event_id = new_event(run)
+    run(*edit_args(event_id))
+    run.set_state(event_id, "FINALIZING", uploader="node1", error="check it")
+    out = run("manual-link", event_id, "https://videos.example/found", "--video-id", "found")
+    assert out.startswith(f"event {event_id}: FINALIZING -> DONE, link https://videos.example/")
+    assert "no cutter will upload this event again" in out
+    row = run.show(event_id)
+    assert (row["state"], row["video_link"], row["video_id"]) == (
+        "DONE", "https://videos.example/found", "found")
+    assert row["error"] is None and row["uploader"] is None
+    assert row["video_title"] == "A title"  # the edit stays on record
+    claimed = new_event(run)
+    run(*edit_args(claimed))
+    run.set_state(claimed, "CLAIMED", uploader="node1")
+    assert "cannot manual-link an event in state CLAIMED" in run(
+        "manual-link", claimed, "https://x", ok=False)
+
+
 def test_unknown_and_ambiguous_ids(run):
+    # list and show only read (a read-only role can use them): they create no table.
+    assert "this database has no events table" in run("events", "list", ok=False)
+    new_event(run)
     assert "no event" in run("events", "show", "00000000-0000-0000-0000-000000000000", ok=False)
     assert "not an event id" in run("events", "cancel", "xyz!", ok=False)
     assert "--limit" in run("events", "list", "--limit", "-1", ok=False)

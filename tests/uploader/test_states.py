@@ -25,6 +25,8 @@ def test_transitions_are_exactly_the_documented_ones():
     ("edit", "UNEDITED", "EDITED"), ("edit", "CLAIMED", "EDITED"),
     ("cancel", "EDITED", "UNEDITED"), ("reset", "FINALIZING", "UNEDITED"),
     ("retry", "FINALIZING", "EDITED"), ("manual-link", "UNEDITED", "DONE"),
+    # The operator found the video the cutter may or may not have made, or uploaded one.
+    ("manual-link", "FINALIZING", "DONE"),
     ("draft", "UNEDITED", "UNEDITED"),
 ])
 def test_allowed_actions(action, state, target):
@@ -34,7 +36,8 @@ def test_allowed_actions(action, state, target):
 @pytest.mark.parametrize("action,state", [
     ("edit", "FINALIZING"), ("edit", "DONE"), ("cancel", "UNEDITED"), ("cancel", "DONE"),
     ("cancel", "FINALIZING"), ("reset", "EDITED"), ("retry", "TRANSCODING"),
-    ("manual-link", "EDITED"), ("manual-link", "DONE"), ("draft", "EDITED"), ("draft", "CLAIMED"),
+    ("manual-link", "EDITED"), ("manual-link", "CLAIMED"), ("manual-link", "DONE"),
+    ("draft", "EDITED"), ("draft", "CLAIMED"),
 ])
 def test_refused_actions_say_why(action, state):
     with pytest.raises(states.TransitionError, match=f"cannot {action} an event in state {state}"):
@@ -53,6 +56,8 @@ def good_edit(**changes):
 def test_valid_edit_has_no_problems():
     assert edits.problems(good_edit()) == []
     assert edits.problems(good_edit(cut_type="full", uploader_whitelist=["a"])) == []
+    # The shortest cut there is (common.cuts.MIN_CUT_DURATION, which the restreamer applies too).
+    assert edits.problems(good_edit(video_end=T0 + timedelta(milliseconds=100))) == []
 
 
 @pytest.mark.parametrize("changes,problem", [
@@ -60,6 +65,7 @@ def test_valid_edit_has_no_problems():
     (dict(video_title=""), "video_title is required"),
     (dict(upload_location=None), "upload_location is required"),
     (dict(video_end=T0), "must be after video_start"),
+    (dict(video_end=T0 + timedelta(milliseconds=99)), "0.099s, less than the shortest cut"),
     (dict(video_stream="../etc"), "not a valid archive name"),
     (dict(video_variant=".hidden"), "not a valid archive name"),
     (dict(cut_type="slow"), "cut_type must be one of"),

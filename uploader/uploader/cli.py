@@ -12,6 +12,7 @@ import sys
 from datetime import datetime
 
 import psycopg2
+import psycopg2.errors
 
 from common import database
 from common.dateutil import parse as parse_time, utcnow
@@ -34,13 +35,15 @@ Manage the events the cutter turns into videos.
   events cancel ID                          EDITED/CLAIMED -> UNEDITED
   events reset ID [--retry]                 FINALIZING/TRANSCODING -> UNEDITED
                                             (--retry: FINALIZING -> EDITED, upload again)
-  manual-link ID URL                        UNEDITED -> DONE, location 'manual'
+  manual-link ID URL                        UNEDITED/FINALIZING -> DONE, location 'manual'
   youtube-login --client-secrets FILE --out CREDENTIALS [--device]
                                             credentials for the youtube backend (no database)
 
 ID may be a unique prefix of the event's id. Times are ISO 8601 (no zone = UTC).
-Before `reset` or `reset --retry` of a FINALIZING event, check at the upload location whether
-the video exists: FINALIZING means the upload may have happened.
+list and show only read: a read-only database role (or a standby) is enough for them.
+Before `reset`, `reset --retry` or `manual-link` of a FINALIZING event, check at the upload
+location whether the video exists: FINALIZING means the upload may have happened. If it did,
+`manual-link ID URL` records its link and settles the event (DONE; no cutter uploads it again).
 """
 
 
@@ -62,8 +65,8 @@ def build_parser():
         help="Postgres DSN (libpq URI or key=value string); default $UPLOADER_DATABASE")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    link = commands.add_parser("manual-link", help="record a video uploaded by hand",
-                               formatter_class=HelpFormatter)
+    link = commands.add_parser("manual-link", formatter_class=HelpFormatter,
+        help="record a video uploaded by hand, or the one a FINALIZING upload made after all")
     link.add_argument("event_id", metavar="EVENT_ID")
     link.add_argument("url", metavar="URL")
     link.add_argument("--video-id", help="the video's id at its host, if any")
@@ -178,8 +181,12 @@ def print_list(rows, as_json):
 def run(args, conn):
     if args.command == "manual-link":
         event_id = events_db.resolve_id(conn, args.event_id)
-        events_db.manual_link(conn, event_id, args.url, args.video_id, args.editor)
-        print(f"event {event_id}: DONE, link {args.url}")
+        before = events_db.manual_link(conn, event_id, args.url, args.video_id,
+                                       args.editor).before
+        print(f"event {event_id}: {before} -> DONE, link {args.url}")
+        if before == states.FINALIZING:
+            print("The cutter's upload, whose outcome was unknown, is settled by this link: no "
+                  "cutter will upload this event again.")
         return
     if args.action == "create":
         print(events_db.create(conn, args.event_start, args.event_end, args.category,
@@ -222,15 +229,24 @@ def main(argv=None):
         return 0
     if not args.database:
         die("no database: give --database DSN or set UPLOADER_DATABASE")
+    # list and show only read: they work with a read-only role or on a standby, where applying
+    # the schema (what every writer does first) would be refused.
+    read_only = args.command == "events" and args.action in ("list", "show")
     try:
-        conn = database.DBManager(args.database).get_conn()
+        conn = database.DBManager(args.database, schema=False if read_only else None).get_conn()
     except (ValueError, psycopg2.Error) as e:
         die(str(e).strip().splitlines()[0])
     try:
         run(args, conn)
     except events_db.EventError as e:
         die(str(e), code=1)
+    except psycopg2.errors.UndefinedTable:
+        die("this database has no events table: nothing of the suite has used it yet (any "
+            "service, or a command that writes, such as `events create`, creates it)", code=1)
     except psycopg2.Error as e:
+        if database.retry_reason(e):
+            die("the event was being changed by someone else at the same moment, again and "
+                "again (a cutter, another operator): try again", code=1)
         die(f"database error: {str(e).strip().splitlines()[0]}", code=1)
     return 0
 

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from common.cuts import MIN_CUT_DURATION
 from common.dateutil import format_duration
 
 # Edit inputs the cutter reads; the claim compares every one of them with what it checked.
@@ -53,6 +54,9 @@ def problems(values, known=None, draft=False):
     if start is not None and end is not None:
         if end <= start:
             found.append(f"video_end ({end}) must be after video_start ({start})")
+        elif end - start < MIN_CUT_DURATION:
+            found.append(f"the video lasts {(end - start).total_seconds():g}s, less than the "
+                         f"shortest cut ({MIN_CUT_DURATION.total_seconds():g}s)")
         elif known.max_duration is not None and end - start > known.max_duration:
             found.append(f"video_start to video_end is {format_duration(end - start)}, "
                          f"longer than the maximum {format_duration(known.max_duration)}")

@@ -5,9 +5,8 @@ operator CLI (`uploader events show`), the editor and the cutter's alert metrics
 table of its own so that progress updates never write to the `events` row: an editor's conflict
 check on the event's version must not fire because a cut advanced.
 
-Phases are the cutter's (the `phase` label of its `cutter_phase_seconds` metric too):
-`cut` (cutting into a spool file), `upload` (sending that file), `cut_and_upload` (a cut
-streamed straight into the upload). `percent` is None while unknown.
+Phases are the cutter's: `cut` (cutting into a spool file), `upload` (sending that file),
+`cut_and_upload` (a cut streamed straight into the upload). `percent` is None while unknown.
 
 Reads and writes here run at READ COMMITTED: progress needs no serializable guarantees, and
 keeping these frequent statements out of Postgres' serializable conflict tracking means they can

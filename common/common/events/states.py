@@ -28,7 +28,11 @@ ACTIONS = {
               "reset is for an upload whose fate an operator has checked"),
     "retry": ((FINALIZING,), EDITED,
               "retry is for an upload an operator has checked did not happen"),
-    "manual-link": ((UNEDITED,), DONE, "a manual link is for an event nobody is cutting"),
+    # From FINALIZING: the operator found the video the cutter's upload made after all (or
+    # uploaded one by hand); the link settles the upload whose outcome was unknown.
+    "manual-link": ((UNEDITED, FINALIZING), DONE,
+                    "a manual link is for an event nobody is cutting, or one whose upload an "
+                    "operator has checked"),
     # Saving edit inputs without submitting them (the editor's "save draft"). A submitted
     # event's inputs are what a cutter may be using: they change only by a new submit.
     "draft": ((UNEDITED,), UNEDITED,

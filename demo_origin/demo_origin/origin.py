@@ -1,6 +1,6 @@
 """A built-in live HLS origin for trying the suite without a real stream.
 
-    python -m common.demo_origin --port 8010 [--host 127.0.0.1] [--dir D] [--segment-duration 2]
+    python -m demo_origin --port 8010 [--host 127.0.0.1] [--dir D] [--segment-duration 2]
 
 ffmpeg encodes a test pattern (with a burned-in UTC clock when the ffmpeg build has drawtext)
 and a sine tone, in real time, into a live two-variant HLS stream (640x360 and 320x180), which is
@@ -22,7 +22,9 @@ import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-from .service import HelpFormatter, die, setup_logging
+from common.service import HelpFormatter, die, port_number, setup_logging
+
+from .processes import stop_ffmpeg, with_parent_death_signal
 
 log = logging.getLogger("demo_origin")
 
@@ -80,29 +82,6 @@ def ffmpeg_hls_command(out_dir, segment_duration=2, sizes=DEFAULT_SIZES, fps=30,
     return cmd
 
 
-def die_with_parent():
-    """preexec_fn: have the kernel stop ffmpeg if we are killed without a chance to clean up
-    (Linux; elsewhere a no-op), so no orphan keeps encoding forever."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def stop_ffmpeg(process, grace=5):
-    """SIGINT lets ffmpeg finish its playlist; kill it if it does not exit within grace."""
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 class _Handler(SimpleHTTPRequestHandler):
     def end_headers(self):
         if self.path.split("?")[0].endswith(".m3u8"):
@@ -148,8 +127,8 @@ class DemoOrigin:
         return self
 
     def start_ffmpeg(self):
-        self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
+        self.process = subprocess.Popen(with_parent_death_signal(self.command),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def supervise(self):
         """Restart ffmpeg if it dies (a demo stream should just keep going)."""
@@ -193,9 +172,10 @@ def _lists_segment(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m common.demo_origin",
+    parser = argparse.ArgumentParser(prog="python -m demo_origin",
         description=__doc__, formatter_class=HelpFormatter)
-    parser.add_argument("--port", type=int, required=True, help="HTTP port to serve on")
+    parser.add_argument("--port", type=port_number, required=True,
+        help="HTTP port to serve on (0: any free port, logged)")
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on")
     parser.add_argument("--dir", help="directory for ffmpeg's output (default: a temporary"
                         " directory, removed on exit)")
@@ -204,8 +184,6 @@ def main(argv=None):
         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity")
     args = parser.parse_args(argv)
     setup_logging("demo_origin", args.log_level)
-    if not 0 <= args.port <= 65535:
-        die(f"--port {args.port} is not a TCP port (0-65535)")
     if args.segment_duration < 1:
         die("--segment-duration must be at least 1")
     if shutil.which("ffmpeg") is None:

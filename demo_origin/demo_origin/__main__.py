@@ -1,0 +1,5 @@
+import sys
+
+from .origin import main
+
+sys.exit(main())

@@ -1,0 +1,33 @@
+"""common.service: what every daemon does the same way."""
+
+import argparse
+
+import requests
+
+from common.service import add_common_args, one_line
+from common.stats import serve_metrics
+from support.waiting import free_port
+
+
+def test_one_line_collapses_and_bounds_an_error_message():
+    error = ValueError('relation "events" does not exist\nLINE 1: SELECT ...\n       ^\n')
+    assert one_line(error) == 'relation "events" does not exist LINE 1: SELECT ... ^'
+    assert one_line(KeyError()) == "KeyError"
+    long = one_line(RuntimeError("x" * 1000))
+    assert len(long) == 500 and long.endswith("...")
+    assert one_line(RuntimeError("y" * 1000), limit=80) == "y" * 77 + "..."
+
+
+def test_metrics_host_defaults_to_every_address_and_can_be_loopback():
+    parser = argparse.ArgumentParser()
+    add_common_args(parser, metrics_port=8001)
+    assert parser.parse_args([]).metrics_host == "0.0.0.0"  # compose: reachable by Prometheus
+    args = parser.parse_args(["--metrics-host", "127.0.0.1", "--metrics-port", "0"])
+    assert (args.metrics_host, args.metrics_port) == ("127.0.0.1", 0)
+    server = serve_metrics(free_port(), args.metrics_host)
+    try:
+        assert server.address[0] == "127.0.0.1"
+        body = requests.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5).text
+        assert "# HELP" in body
+    finally:
+        server.stop()
