@@ -7,26 +7,50 @@
     median and p95 over keep-alive requests. Baselines in the same run: GET /api/session
     (a request that reads no events: the fixed cost) and the same lists with the list's indexes
     (event_start order, trigram search) dropped. Target: under 50 ms.
-  - first frame (`bench_first_frame`, the page's part): time from opening the edit page to
-    the first frame shown. Target: under 1 s.
+  - first frame (`bench_first_frame`, the page's part): the time from opening an event's edit
+    page to its first video frame on screen, in headless Chromium (Debian's, driven by
+    Playwright), against `python -m restreamer` on a real-video archive
+    (tests/support/archive.py) and `python -m editor --no-auth`. Each run:
+    - cold: a new browser context (nothing cached) loads /#/events/ID; the time is the page's
+      own performance mark `editor:first-frame` (set on the first requestVideoFrameCallback),
+      from navigation start;
+    - from the list: in the app, from the events list to the event (the hash changes) to its
+      first frame: what an editor waits for when opening one event after another.
+    The page also marks where the time goes (`editor:event-loaded`, `editor:player-start`,
+    `editor:playlist-loaded`, `editor:first-fragment-loaded`, `editor:first-fragment-buffered`);
+    their medians are printed. Baseline in the same run: a bare page that only loads hls.js
+    (same settings) and plays the same playlist: what hls.js and the servers need in any case.
+    Target: under 1 s.
 
-    .venv/bin/python bench/editor.py [--events 10000] [--repeat 50] [--database DSN]
+    .venv/bin/python bench/editor.py [--events 10000] [--repeat 50] [--runs 7]
+                                     [--database DSN] [--only list|first-frame]
 
 --database: a server where the bench may create (and drops) its own database; default the
 local server (127.0.0.1:5432, user postgres).
 """
 
 import argparse
+import http.server
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
+from datetime import datetime, timedelta
 
 import psycopg2
 import requests
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+
+from support.archive import build_archive  # noqa: E402
+from support.browser import chromium, new_page  # noqa: E402
+from support.waiting import wait_for  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_SERVER = "host=127.0.0.1 port=5432 user=postgres"
@@ -54,6 +78,22 @@ FROM (SELECT i, timestamp '2026-11-20' + i * interval '1 minute' AS t
       FROM generate_series(1, {count}) AS i) AS s
 """
 
+
+# First-frame part: a minute of real video from T0.
+T0 = datetime(2026, 11, 20, 12, 0, 0)
+STREAM, VARIANT = "bench", "source"
+# The edit page's performance marks, in order (the last is the first frame on screen).
+MARKS = ("editor:event-loaded", "editor:player-start", "editor:playlist-loaded",
+         "editor:first-fragment-loaded", "editor:first-fragment-buffered", "editor:first-frame")
+BARE_PAGE = """<!doctype html><html><body><video muted></video>
+<script src="{editor}/static/vendor/hls.js/hls.min.js"></script>
+<script>
+const video = document.querySelector("video");
+video.requestVideoFrameCallback(() => performance.mark("editor:first-frame"));
+const hls = new Hls({{ startPosition: 0, enableWorker: false }});
+hls.loadSource("{playlist}");
+hls.attachMedia(video);
+</script></body></html>"""
 
 def ms(seconds):
     return f"{seconds * 1000:6.1f} ms"
@@ -89,24 +129,29 @@ class ThrowawayDatabase:
             conn.close()
 
 
-def start_editor(dsn):
+def start_editor(dsn, restreamer_url="http://127.0.0.1:1"):
     """python -m editor --no-auth on a free loopback port -> (process, base URL)."""
+    return start_service("editor", "--database", dsn, "--no-auth", "--restreamer-url",
+                         restreamer_url, "--location", "archive")
+
+
+def start_service(name, *flags):
+    """python -m NAME --host 127.0.0.1 --port 0 FLAGS -> (process, base URL)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "editor", "--database", dsn, "--no-auth", "--host", "127.0.0.1",
-         "--port", "0", "--restreamer-url", "http://127.0.0.1:1", "--location", "archive",
+        [sys.executable, "-m", name, *flags, "--host", "127.0.0.1", "--port", "0",
          "--log-level", "WARNING"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     # At WARNING the start-up line is not logged: find the port the process listens on.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("the editor exited: " + proc.stderr.read())
+            raise RuntimeError(f"{name} exited: " + proc.stderr.read())
         port = _listening_port(proc.pid)
         if port:
             return proc, f"http://127.0.0.1:{port}"
         time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("the editor did not start within 60 s")
+    raise RuntimeError(f"{name} did not start within 60 s")
 
 
 def _listening_port(pid):
@@ -178,9 +223,121 @@ def bench_events_list(server_dsn=DEFAULT_SERVER, count=10000, repeat=50):
             proc.wait(30)
 
 
-def bench_first_frame():
-    """The page's part (time to first frame of the edit page)."""
-    print("first frame: not measured yet")
+def median_ms(values):
+    return f"{statistics.median(values) * 1000:6.0f} ms" if values else "     — "
+
+
+def marks(page):
+    got = page.evaluate("(names) => names.map((n) => { const e = performance.getEntriesByName(n);"
+                        " return e.length ? e[0].startTime / 1000 : null; })", list(MARKS))
+    return dict(zip(MARKS, got))
+
+
+def bench_first_frame(server_dsn=DEFAULT_SERVER, runs=7):
+    """Open the edit page `runs` times cold and `runs` times from the list; print medians."""
+    base = tempfile.mkdtemp(prefix="bench-editor-")
+    procs = []
+    try:
+        build_archive(os.path.join(base, "segments"), STREAM, VARIANT, T0, 60)
+        proc, restreamer = start_service("restreamer", "--base-dir",
+                                         os.path.join(base, "segments"))
+        procs.append(proc)
+        with ThrowawayDatabase(server_dsn) as db:
+            proc, editor = start_editor(db.dsn, restreamer)
+            procs.append(proc)
+            api = requests.Session()
+            csrf = api.get(editor + "/api/session").json()["csrf"]
+            wait_for(lambda: api.get(editor + "/api/config").json()["streams"], timeout=40,
+                     message="the editor to list the restreamer's streams")
+            start_at = T0 + timedelta(seconds=30)
+            event = api.post(editor + "/api/events", headers={"X-CSRF-Token": csrf}, json={
+                "event_start": start_at.isoformat() + "Z",
+                "event_end": (start_at + timedelta(seconds=20)).isoformat() + "Z"}).json()
+            window = (f"start={(start_at - timedelta(minutes=1)).isoformat()}Z"
+                      f"&end={(start_at + timedelta(seconds=80)).isoformat()}Z")
+            playlist = f"{restreamer}/playlist/{STREAM}/{VARIANT}.m3u8?{window}"
+            with chromium() as browser:
+                results = measure(browser, editor, event["id"], playlist, runs)
+            for proc in procs:
+                proc.terminate()
+                proc.wait(30)
+        report(results, runs)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def serve_page(html):
+    """Serve one HTML page on loopback (Chromium lets only a loopback page load loopback
+    resources); -> its URL."""
+    body = html.encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/"
+
+
+def measure(browser, editor, event_id, playlist, runs):
+    results = {"cold": [], "app": [], "bare": []}
+    bare_url = serve_page(BARE_PAGE.format(editor=editor, playlist=playlist))
+    for _ in range(runs):
+        page = new_page(browser)
+        page.goto(f"{editor}/#/events/{event_id}")
+        page.wait_for_function("performance.getEntriesByName('editor:first-frame').length > 0")
+        results["cold"].append(marks(page))
+
+        page.goto(f"{editor}/#/events")
+        page.wait_for_selector("table.events tbody tr")
+        page.evaluate("performance.clearMarks(); performance.mark('bench:open')")
+        page.evaluate(f"location.hash = '#/events/{event_id}'")
+        page.wait_for_function("performance.getEntriesByName('editor:first-frame').length > 0")
+        opened = page.evaluate("performance.getEntriesByName('bench:open')[0].startTime / 1000")
+        results["app"].append({k: (v - opened if v is not None else None)
+                               for k, v in marks(page).items()})
+        page.context.close()
+
+        page = new_page(browser)
+        page.goto(bare_url)
+        page.wait_for_function("performance.getEntriesByName('editor:first-frame').length > 0")
+        results["bare"].append(marks(page))
+        page.context.close()
+    return results
+
+
+def report(results, runs):
+    print(f"edit page: time to the first video frame, median of {runs} runs"
+          " (target: under 1 s)")
+    labels = {"cold": "opened cold (new browser context)",
+              "app": "opened from the events list",
+              "bare": "baseline: bare hls.js page, same playlist"}
+    for key, label in labels.items():
+        frames = [r["editor:first-frame"] for r in results[key]]
+        print(f"  {label:<42} {median_ms(frames)}  (min {min(frames) * 1000:.0f},"
+              f" max {max(frames) * 1000:.0f} ms)")
+    print("  where the time goes (median, from the start of each measurement):")
+    for key in ("cold", "app"):
+        parts = []
+        for name in MARKS[:-1]:
+            values = [r[name] for r in results[key] if r[name] is not None]
+            parts.append(f"{name.split(':')[1]} {median_ms(values).strip()}")
+        print(f"    {key:<5} " + ", ".join(parts))
+    cold = statistics.median(r["editor:first-frame"] for r in results["cold"])
+    bare = statistics.median(r["editor:first-frame"] for r in results["bare"])
+    print(f"  cold page vs bare hls.js: {cold / bare:.2f}x")
 
 
 def main():
@@ -188,11 +345,15 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=7, help="edit page openings per measurement")
     parser.add_argument("--database", default=DEFAULT_SERVER,
                         help="libpq key=value DSN of a server (no dbname)")
+    parser.add_argument("--only", choices=["list", "first-frame"], help="run one part")
     args = parser.parse_args()
-    bench_events_list(args.database, args.events, args.repeat)
-    bench_first_frame()
+    if args.only != "first-frame":
+        bench_events_list(args.database, args.events, args.repeat)
+    if args.only != "list":
+        bench_first_frame(args.database, args.runs)
 
 
 if __name__ == "__main__":

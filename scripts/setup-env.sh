@@ -1,8 +1,9 @@
 # Sourced by ./run-tests and ./run-local: installs what is missing, idempotently.
 #  - Debian packages: ffmpeg, and the PostgreSQL server binaries (tests fall back to a private
 #    cluster when no server listens on 127.0.0.1:5432); installed with apt when run as root.
-#  - for ./run-tests only (it sets SETUP_TESTS=1): Prometheus and Alertmanager (promtool, amtool
-#    and the prometheus server check and run prometheus/'s alerts and dashboard queries).
+#  - for ./run-tests only (it sets SETUP_TESTS=1): chromium (the editor's browser tests drive
+#    it with Playwright), Prometheus and Alertmanager (promtool, amtool and the prometheus
+#    server check and run prometheus/'s alerts and dashboard queries).
 #  - .venv with every package of this checkout (editable) and the test tools; pip's output
 #    goes to .venv/install.log and is shown only when it fails.
 missing=()
@@ -23,6 +24,16 @@ if [ -n "$need_postgres" ]; then
     else
         echo "setup: note: no PostgreSQL server binaries (package postgresql); a server must" \
              "answer on 127.0.0.1:5432 or be given with --database" >&2
+    fi
+fi
+# The editor's browser tests use Debian's Chromium (never a browser downloaded by a tool);
+# ./run-local does not need it.
+if [ -n "${SETUP_TESTS:-}" ] && [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ]; then
+        missing+=(chromium)
+    else
+        echo "setup: note: no /usr/bin/chromium (package chromium): the browser tests skip" \
+             "(and fail under CI=true)" >&2
     fi
 fi
 if [ ${#missing[@]} -gt 0 ]; then

@@ -9,18 +9,23 @@ from datetime import timedelta
 
 from common.segments import format_segment_path, hash_name
 
+from support import framecode
+
 SEGMENT_SECONDS = 2
 _CACHE_ROOT = os.path.join(tempfile.gettempdir(), "archive-test-segments-v1")
 _MIN_COUNT = 30
 
 
-def _generate(directory, count):
-    """count consecutive 2-second MPEG-TS segments: 320x240 30 fps H.264 + AAC, keyframe each 2 s."""
+def _generate(directory, count, coded=False):
+    """count consecutive 2-second MPEG-TS segments: 320x240 30 fps H.264 + AAC, keyframe each 2 s.
+    coded: each frame also carries its index as machine-readable blocks (support.framecode)."""
     os.makedirs(directory, exist_ok=True)
+    coding = ["-vf", framecode.drawbox_filter()] if coded else []
     subprocess.run([
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
         "-f", "lavfi", "-i", f"testsrc2=size=320x240:rate=30:duration={count * SEGMENT_SECONDS}",
         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={count * SEGMENT_SECONDS}",
+        *coding,
         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
         "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
         "-c:a", "aac", "-b:a", "64k",
@@ -30,15 +35,16 @@ def _generate(directory, count):
     ], check=True)
 
 
-def real_segments(count):
-    """Paths of `count` consecutive real segments (generated once, shared by tests and benches)."""
-    count_dir = os.path.join(_CACHE_ROOT, str(max(count, _MIN_COUNT)))
+def real_segments(count, coded=False):
+    """Paths of `count` consecutive real segments (generated once, shared by tests and benches);
+    coded=True: frames carry their index (support.framecode)."""
+    count_dir = os.path.join(_CACHE_ROOT, ("coded-" if coded else "") + str(max(count, _MIN_COUNT)))
     os.makedirs(_CACHE_ROOT, exist_ok=True)
     with open(os.path.join(_CACHE_ROOT, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not os.path.exists(os.path.join(count_dir, "done")):
             temp = tempfile.mkdtemp(dir=_CACHE_ROOT)
-            _generate(temp, max(count, _MIN_COUNT))
+            _generate(temp, max(count, _MIN_COUNT), coded)
             open(os.path.join(temp, "done"), "w").close()
             os.rename(temp, count_dir)
     paths = sorted(os.path.join(count_dir, name) for name in os.listdir(count_dir)
@@ -60,12 +66,13 @@ def write_segment(base, stream, variant, start, duration, data, type="full", has
 
 
 def build_archive(base, stream, variant, start, count, duration=timedelta(seconds=SEGMENT_SECONDS),
-                  skip=(), types=None, real=True):
+                  skip=(), types=None, real=True, coded=False):
     """Write `count` consecutive segments from `start` (indices in `skip` left out, `types` maps
     index -> type). With real=True the bytes are real video (consecutive, so cuts across
-    segments play); otherwise small distinct byte strings. Returns the written paths."""
+    segments play; coded=True: frames carry their index, see support.framecode); otherwise small
+    distinct byte strings. Returns the written paths."""
     types = types or {}
-    sources = real_segments(count) if real else None
+    sources = real_segments(count, coded) if real else None
     paths = []
     for i in range(count):
         if i in skip:
