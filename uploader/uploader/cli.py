@@ -198,7 +198,7 @@ def run(args, conn):
     event_id = events_db.resolve_id(conn, args.event_id)
     if args.action == "show":
         row = events_db.get(conn, event_id)
-        progress = event_progress.get(conn, event_id)
+        progress = _progress(conn, event_id)
         if args.json:
             print(json.dumps(dict(_jsonable(row), progress=progress and progress.as_json()),
                              indent=1))
@@ -217,6 +217,15 @@ def run(args, conn):
     elif args.action == "reset":
         before = events_db.reset(conn, event_id, args.retry, args.editor).before
         print(f"event {event_id}: {before} -> {'EDITED' if args.retry else 'UNEDITED'}")
+
+
+def _progress(conn, event_id):
+    """The event's job progress, or None. show applies no schema, so the database may predate
+    the event_progress table (its cutters not yet upgraded): it then has none to show."""
+    try:
+        return event_progress.get(conn, event_id)
+    except psycopg2.errors.UndefinedTable:
+        return None
 
 
 def main(argv=None):
