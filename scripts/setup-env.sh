@@ -1,12 +1,19 @@
 # Sourced by ./run-tests and ./run-local: installs what is missing, idempotently.
 #  - Debian packages: ffmpeg, and the PostgreSQL server binaries (tests fall back to a private
-#    cluster when no server listens on 127.0.0.1:5432); for ./run-tests also chromium (the
-#    editor's browser tests drive it with Playwright); installed with apt when run as root.
+#    cluster when no server listens on 127.0.0.1:5432); installed with apt when run as root.
+#  - for ./run-tests only (it sets SETUP_TESTS=1): chromium (the editor's browser tests drive
+#    it with Playwright), Prometheus and Alertmanager (promtool, amtool and the prometheus
+#    server check and run prometheus/'s alerts and dashboard queries).
 #  - .venv with every package of this checkout (editable) and the test tools; pip's output
 #    goes to .venv/install.log and is shown only when it fails.
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ -n "${SETUP_TESTS:-}" ]; then
+    { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
+    { command -v amtool && command -v prometheus-alertmanager; } >/dev/null 2>&1 \
+        || missing+=(prometheus-alertmanager)
+fi
 # The PostgreSQL server binaries are only needed where no server answers (a private cluster).
 need_postgres=
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || need_postgres=1
@@ -21,7 +28,7 @@ if [ -n "$need_postgres" ]; then
 fi
 # The editor's browser tests use Debian's Chromium (never a browser downloaded by a tool);
 # ./run-local does not need it.
-if [ "$(basename "$0")" = run-tests ] && [ ! -x /usr/bin/chromium ]; then
+if [ -n "${SETUP_TESTS:-}" ] && [ ! -x /usr/bin/chromium ]; then
     if [ "$(id -u)" = 0 ]; then
         missing+=(chromium)
     else

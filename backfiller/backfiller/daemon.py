@@ -112,6 +112,8 @@ class Backfiller:
         for peer in set(self.workers) - current:
             log.info("no longer backfilling from %s (%s)", peer.name, peer.url)
             self.workers.pop(peer).kill(block=False)
+            if not any(p.name == peer.name for p in current):  # not merely a new URL
+                metrics.forget_peer(peer.name)
         for peer in sorted(current - set(self.workers)):
             log.info("backfilling from %s (%s)", peer.name, peer.url)
             worker = PeerWorker(peer, self.make_client(peer), self.settings, self.in_flight,

@@ -11,6 +11,7 @@ from common.service import (HelpFormatter, add_common_args, die, name_list, non_
                             positive_float, positive_int, safe_name, setup_logging,
                             start_daemon)
 
+from . import metrics
 from .client import PeerClient, make_session
 from .daemon import Backfiller, PeerSources, run_once
 from .peers import peer_from_url, read_node_file
@@ -194,6 +195,7 @@ def _run_once(settings, sources, make_client):
 
 
 def _run_daemon(args, settings, sources, make_client):
+    metrics.export_filesystem(settings.base_dir)
     stop = start_daemon(args)
     backfiller = Backfiller(settings, sources, make_client, args.pass_interval,
                             args.node_refresh)

@@ -19,6 +19,7 @@ from common.service import safe_name
 
 from . import metrics
 from .client import PeerError, PeerUnreachable
+from .progress import LOG_INTERVAL, CatchUp
 from .schedule import RECENT, SWEEP, earliest_wanted, hours_for_pass, pass_kind
 from .selection import HAVE, segment_key, select_missing
 
@@ -43,6 +44,8 @@ class Settings:
     concurrency: int = 5
     # A temp file untouched this long has lost its writer (a killed downloader or backfiller).
     temp_min_age: timedelta = timedelta(minutes=5)
+    # A pass running longer than this logs its progress this often (seconds).
+    progress_interval: float = LOG_INTERVAL
 
 
 @dataclass
@@ -57,6 +60,7 @@ class PassResult:
     newest: Optional[datetime] = None
     newest_age: Optional[float] = None
     logged: int = field(default=0, repr=False)
+    progress: Optional[CatchUp] = field(default=None, repr=False)
 
     @property
     def failed(self):
@@ -108,6 +112,7 @@ class PeerWorker:
         self.settled = set()
         self.unreachable_since = None   # when the current run of aborted passes began
         self.unreachable_warned = None  # monotonic time of the last warning about it
+        metrics.init_peer(peer.name)
 
     def run_pass(self, kind=None):
         started = time.monotonic()
@@ -116,10 +121,25 @@ class PeerWorker:
         result = PassResult(self.peer.name, kind)
         retry, self.retry = self.retry, set()
         pool = gevent.pool.Pool(self.settings.concurrency)
+        earliest = earliest_wanted(now, self.settings.start, self.settings.delete_older_than)
+        result.progress = CatchUp(self.peer.name, started, self.settings.progress_interval)
         try:
+            # First what is missing, hour by hour (only counts are kept: a long catch-up can
+            # miss millions of segments), so that progress can say how much is left...
+            todo = []
             for stream, variant in self._stream_variants(result):
                 self._copy_variant_info(result, stream, variant)
-                self._backfill_variant(pool, result, stream, variant, now, kind, retry)
+                for hour in self._hours(result, stream, variant, now, kind, earliest, retry):
+                    self._check_reachable(result)
+                    count = self._survey_hour(result, stream, variant, hour, now, earliest)
+                    if count:
+                        todo.append((stream, variant, hour, count))
+                        result.progress.want(count)
+            metrics.segments_left.labels(self.peer.name).set(result.progress.left)
+            # ... then fetch it, listing those hours again.
+            for stream, variant, hour, count in todo:
+                self._check_reachable(result)
+                self._backfill_hour(pool, result, stream, variant, hour, now, earliest, count)
             pool.join()
             self._check_reachable(result)
         except PeerUnreachable as e:
@@ -163,44 +183,57 @@ class PeerWorker:
             self._failure(result, "list", f"listing {what}: {e}")
             return []
 
-    def _backfill_variant(self, pool, result, stream, variant, now, kind, retry):
+    def _hours(self, result, stream, variant, now, kind, earliest, retry):
+        """The peer's hours of stream/variant this pass checks, newest first."""
         peer_hours = []
         for name in self._list(result, [stream, variant], "hours"):
             try:
                 peer_hours.append(parse_hour(name))
             except ValueError:
                 metrics.segments_skipped.labels("unparseable").inc()
-        earliest = earliest_wanted(now, self.settings.start, self.settings.delete_older_than)
         hours = set(hours_for_pass(peer_hours, kind, now, self.settings.recent_hours, earliest))
         hours |= {hour for s, v, hour in retry if (s, v) == (stream, variant)
                   and hour in peer_hours}
-        for hour in sorted(hours, reverse=True):
-            self._check_reachable(result)
-            self._backfill_hour(pool, result, stream, variant, hour, now, earliest)
+        return sorted(hours, reverse=True)
 
-    def _backfill_hour(self, pool, result, stream, variant, hour, now, earliest):
-        hour_text = hour_name(hour)
-        hour_path = os.path.join(self.settings.base_dir, stream, variant, hour_text)
+    def _missing(self, result, stream, variant, hour, now, earliest, count_skips):
+        """(hour path, the peer's segments of the hour we should fetch), or None if the
+        listing failed."""
+        hour_path = os.path.join(self.settings.base_dir, stream, variant, hour_name(hour))
         try:
-            peer_names = self.client.list(stream, variant, hour_text)
+            peer_names = self.client.list(stream, variant, hour_name(hour))
         except PeerUnreachable:
             raise
         except PeerError as e:
             self._failure(result, "list", str(e))
             self.retry.add((stream, variant, hour))
-            return
+            return None
         try:
             local_names = os.listdir(hour_path)
         except FileNotFoundError:
             local_names = []
         wanted, skipped = select_missing(hour_path, local_names, peer_names, now,
                                          self.settings.recent_cutoff, earliest)
-        for reason, count in skipped.items():
-            if reason != HAVE and count:
-                metrics.segments_skipped.labels(reason).inc(count)
+        if count_skips:
+            for reason, count in skipped.items():
+                if reason != HAVE and count:
+                    metrics.segments_skipped.labels(reason).inc(count)
+        return hour_path, [segment for segment in wanted
+                           if (hour_path, segment_key(segment)) not in self.settled]
+
+    def _survey_hour(self, result, stream, variant, hour, now, earliest):
+        """How many segments of the hour to fetch."""
+        missing = self._missing(result, stream, variant, hour, now, earliest, count_skips=True)
+        return len(missing[1]) if missing else 0
+
+    def _backfill_hour(self, pool, result, stream, variant, hour, now, earliest, counted):
+        missing = self._missing(result, stream, variant, hour, now, earliest, count_skips=False)
+        if missing is None:
+            result.progress.want(-counted)
+            return
+        hour_path, wanted = missing
+        result.progress.want(len(wanted) - counted)  # it may have changed since the survey
         for segment in wanted:
-            if (hour_path, segment_key(segment)) in self.settled:
-                continue
             self._check_reachable(result)
             pool.spawn(self._fetch, result, stream, variant, hour, hour_path, segment)
 
@@ -237,11 +270,13 @@ class PeerWorker:
             final = format_segment_path(self.settings.base_dir, stream, variant, segment.start,
                                         segment.duration, segment.type, segment.hash)
             if os.path.exists(final):
+                result.progress.dropped()
                 return  # arrived meanwhile (from the local downloader or another peer)
             path, size = self.client.fetch(self.settings.base_dir, stream, variant,
                                            hour_name(hour), os.path.basename(segment.path),
                                            segment)
         except HashMismatch as e:
+            result.progress.dropped()
             result.mismatches += 1
             metrics.hash_mismatches.labels(self.peer.name).inc()
             self._failure(result, "fetch", f"rejected: {e}", count_metric=False)
@@ -250,10 +285,12 @@ class PeerWorker:
             result.aborted = result.aborted or str(e)
             self.retry.add((stream, variant, hour))
         except PeerError as e:
+            result.progress.dropped()
             self._failure(result, "fetch", str(e))
             self.retry.add((stream, variant, hour))
         except OSError as e:
             # Our own disk, not the peer: still retried, and loud, since it will affect everything.
+            result.progress.dropped()
             result.errors += 1
             log.error("cannot write segment from %s into %s: %s", self.peer.name, hour_path, e)
             self.retry.add((stream, variant, hour))
@@ -261,6 +298,7 @@ class PeerWorker:
             arrived = self.clock()
             result.fetched += 1
             result.bytes += size
+            result.progress.got(size)
             metrics.segments_backfilled.labels(self.peer.name).inc()
             metrics.bytes_backfilled.labels(self.peer.name).inc(size)
             if result.newest is None or segment.start > result.newest:
@@ -271,6 +309,7 @@ class PeerWorker:
             log.debug("backfilled %s from %s", path, self.peer.name)
         finally:
             self.in_flight.release(hour_path, key)
+            self._report_progress(result)
 
     def _check_reachable(self, result):
         """A fetch found the peer unreachable: stop this pass (PeerUnreachable)."""
@@ -278,6 +317,12 @@ class PeerWorker:
             raise PeerUnreachable(result.aborted)
 
     # --- reporting ---
+
+    def _report_progress(self, result):
+        metrics.segments_left.labels(self.peer.name).set(result.progress.left)
+        now = time.monotonic()
+        if result.progress.due(now):
+            log.info("%s", result.progress.line(now))
 
     def _failure(self, result, kind, message, count_metric=True):
         result.errors += 1
@@ -291,6 +336,8 @@ class PeerWorker:
 
     def _record(self, result, kind, seconds):
         outcome = "aborted" if result.aborted else ("errors" if result.errors else "ok")
+        metrics.peer_reachable.labels(self.peer.name).set(0 if result.aborted else 1)
+        metrics.segments_left.labels(self.peer.name).set(result.progress.left)
         metrics.passes.labels(self.peer.name, kind, outcome).inc()
         metrics.pass_duration.labels(self.peer.name, kind).observe(seconds)
         if result.newest is not None:

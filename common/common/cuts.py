@@ -2,14 +2,16 @@
 
 API (used by the restreamer's /cut endpoint and by the cutter; keep it stable):
 
-- `rough_cut(segments, start, end)`: the chosen segments' bytes, concatenated as they are
-  (MPEG-TS). Instant; may start and end up to a segment away from the range.
-- `fast_cut(segments, start, end, container='mpegts')`: frame-accurate cut. The interior is
-  stream-copied; only the first and last segments are re-encoded (video; audio is copied, so
-  audio is accurate to one audio frame). Timestamps stay continuous across the joins.
-- `full_cut(segments, start, end, encode_args, container='mpegts')`: one ffmpeg re-encode of
-  the whole range with `encode_args` (a list of ffmpeg output options, e.g.
-  `['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-c:a', 'aac']`;
+- `rough_cut(segments, start, end, audio=None, progress=None)`: the chosen segments' bytes,
+  concatenated as they are (MPEG-TS). Instant; may start and end up to a segment away from the
+  range.
+- `fast_cut(segments, start, end, container='mpegts', audio=None, progress=None)`:
+  frame-accurate cut. The interior is stream-copied; only the first and last segments are
+  re-encoded (video; audio is copied, so audio is accurate to one audio frame). Timestamps stay
+  continuous across the joins.
+- `full_cut(segments, start, end, encode_args, container='mpegts', audio=None,
+  progress=None)`: one ffmpeg re-encode of the whole range with `encode_args` (a list of ffmpeg
+  output options, e.g. `['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-c:a', 'aac']`;
   `DEFAULT_ENCODE_ARGS` if you have no preference).
 
 A range shorter than `MIN_CUT_DURATION` (0.1 s) is refused (CutError): it may hold no frame at
@@ -29,6 +31,12 @@ then a stream-copy mux of the two, not a byte concatenation.
 `container` is 'mpegts' (streams as ffmpeg produces it) or 'mp4' (needs a seekable file, so
 ffmpeg writes a temporary file that is streamed once complete and then removed).
 
+Each takes an optional `progress(done_seconds, total_seconds)` callback: called as the output
+advances (at most about once a second; ffmpeg's `-progress` report for fast and full cuts and
+for a rough cut with separate audio (its muxing ffmpeg), each segment read for a plain rough
+cut), with seconds of the output made so far and its expected length, and once more with
+done == total when the cut is complete.
+
 Each is a generator of bytes chunks. ffmpeg starts only when the generator is first advanced;
 closing the generator early (a client that went away) kills every ffmpeg it started at once and
 removes its temporary files. A failure raises `CutError` whose message says what failed and
@@ -44,11 +52,13 @@ a cut closed early is not recorded.
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
+from fractions import Fraction
 from typing import NamedTuple, Optional
 
 import gevent
@@ -83,6 +93,8 @@ CUT_SPEED_BUCKETS = (1e-4, 3e-4, 1e-3, 3e-3, .01, .03, .1, .3, 1, 3, 10)
 
 # get_best_segments' answer: segments, None at each discontinuity.
 Segments = Sequence[SegmentInfo | None]
+# progress(done_seconds, total_seconds), see the module docs.
+Progress = Callable[[float, float], None]
 
 
 class CutError(Exception):
@@ -109,23 +121,37 @@ def _timed_cut(cut_type, container_position=None):
 
 @_timed_cut("rough")
 def rough_cut(segments: Segments, start: datetime, end: datetime,
-              audio: Sequence[SegmentInfo] | None = None) -> Iterator[bytes]:
+              audio: Sequence[SegmentInfo] | None = None,
+              progress: Progress | None = None) -> Iterator[bytes]:
     """The segments' bytes concatenated, unchanged (MPEG-TS); with separate audio, the
     segments stream-copied together with their sound (original timestamps kept)."""
     pieces = _pieces(segments, start, end)
     if audio is None:
-        yield from _read_files([s.path for s in pieces])
+        total, done = _covered(pieces, start, end).total_seconds(), 0.0
+        for piece in pieces:
+            yield from _read_files([piece.path])
+            if progress is not None:
+                done += _covered([piece], start, end).total_seconds()
+                progress(min(done, total), total)
         return
     sound = _Sound(audio, pieces)
     with _Workspace() as work:
+        begin, finish, frame_rate = _span(pieces[0], pieces[-1])
+        # The output is the whole segments; the muxing ffmpeg keeps their timestamps, so its
+        # progress is counted in video frames (see _Progress).
+        report = _Progress.start(work, progress, sum((s.duration for s in pieces), timedelta(0)),
+                                 copyts=True, frame_rate=frame_rate)
         final = _with_sound(work, work.cat([s.path for s in pieces]), sound, pieces[0],
-                            pieces[-1], *_span(pieces[0], pieces[-1]))
+                            pieces[-1], begin, finish, report)
         yield from work.drain(final)
+        if report is not None:
+            report.finish()
 
 
 @_timed_cut("fast", container_position=3)
 def fast_cut(segments: Segments, start: datetime, end: datetime, container: str = "mpegts",
-             audio: Sequence[SegmentInfo] | None = None) -> Iterator[bytes]:
+             audio: Sequence[SegmentInfo] | None = None,
+             progress: Progress | None = None) -> Iterator[bytes]:
     """Frame-accurate cut re-encoding only the first and last segments (see module docs)."""
     _check_container(container)
     pieces = _pieces(segments, start, end)
@@ -136,13 +162,14 @@ def fast_cut(segments: Segments, start: datetime, end: datetime, container: str 
         yield from work.output("joining the cut's parts",
                                FFMPEG + ["-f", "mpegts", "-dts_delta_threshold",
                                          HOLE_THRESHOLD_SECONDS, "-i", "pipe:0"]
-                               + MAP_AV + ["-c", "copy"], container, parts)
+                               + MAP_AV + ["-c", "copy"], container, parts,
+                               _Progress.start(work, progress, _covered(pieces, start, end)))
 
 
 @_timed_cut("full", container_position=4)
 def full_cut(segments: Segments, start: datetime, end: datetime, encode_args: Sequence[str],
-             container: str = "mpegts", audio: Sequence[SegmentInfo] | None = None
-             ) -> Iterator[bytes]:
+             container: str = "mpegts", audio: Sequence[SegmentInfo] | None = None,
+             progress: Progress | None = None) -> Iterator[bytes]:
     """One ffmpeg re-encode of the range with encode_args (see module docs)."""
     _check_container(container)
     if isinstance(encode_args, str):
@@ -156,14 +183,14 @@ def full_cut(segments: Segments, start: datetime, end: datetime, encode_args: Se
     with _Workspace() as work:
         source = work.cat([s.path for s in pieces])
         if sound is not None:
-            source = _with_sound(work, source, sound, pieces[0], pieces[-1],
-                                 *_span(pieces[0], pieces[-1]))
+            begin, finish, _ = _span(pieces[0], pieces[-1])
+            source = _with_sound(work, source, sound, pieces[0], pieces[-1], begin, finish)
         yield from work.output("re-encoding the cut",
                                FFMPEG + ["-f", "mpegts", "-dts_delta_threshold",
                                          HOLE_THRESHOLD_SECONDS, "-i", "pipe:0"] + MAP_AV
                                + ["-ss", _seconds(offset), "-t", _seconds(duration)]
                                + list(encode_args),
-                               container, source)
+                               container, source, _Progress.start(work, progress, duration))
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -320,19 +347,22 @@ class _Sound:
 
 
 def _span(first, last):
-    """(first timestamp, end timestamp) of the video of segments first..last."""
+    """(first timestamp, end timestamp, frame rate or None) of the video of segments
+    first..last."""
     head, tail = _concurrently([(_probe, first.path), (_probe, last.path)])
-    return head.origin, tail.origin + last.duration
+    return head.origin, tail.origin + last.duration, head.frame_rate
 
 
-def _with_sound(work, video, sound, first, last, begin, end):
+def _with_sound(work, video, sound, first, last, begin, end, progress=None):
     """A process muxing `video` (a process giving the MPEG-TS of segments first..last, video
-    only) with its separate sound between timestamps begin and end; original timestamps."""
+    only) with its separate sound between timestamps begin and end; original timestamps.
+    `progress`: a _Progress fed by the muxing ffmpeg's report."""
     audio = sound.between(work, first, last, begin, end)
     if audio is None:
         return video
     return work.run("muxing the sound",
-                    FFMPEG + ["-copyts", "-f", "mpegts", "-i", "pipe:0", "-f", "mpegts",
+                    _Progress.add_args(progress, FFMPEG)
+                    + ["-copyts", "-f", "mpegts", "-i", "pipe:0", "-f", "mpegts",
                               "-i", work.fd_input(audio), "-map", "0:v:0", "-map", "1:a:0",
                               "-c", "copy"] + COPYTS_OUT + ["pipe:1"],
                     video, inputs=[audio])
@@ -409,12 +439,14 @@ class _Probe(NamedTuple):
     reorder: int  # the video's frame reordering depth
     profile: Optional[str]  # x264 profile matching the video's, if known
     layout: tuple  # (PMT PID, program number, video PID, audio PID): the MPEG-TS stream ids
+    frame_rate: Optional[float]  # the video's frames per second, if known
 
 
 def _probe(path):
     proc = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "program=program_id,pmt_pid:"
-         "stream=index,id,codec_type,codec_name,profile,start_time,has_b_frames",
+         "stream=index,id,codec_type,codec_name,profile,start_time,has_b_frames,avg_frame_rate,"
+         "r_frame_rate",
          "-of", "json", "file:" + path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if proc.returncode != 0:
         raise CutError(f"ffprobe could not read segment {path}: {_last_line(proc.stderr)}")
@@ -444,7 +476,20 @@ def _probe(path):
     programs = info.get("programs") or [{}]
     layout = (programs[0].get("pmt_pid"), programs[0].get("program_id"),
               _pid(video), _pid(audio))
-    return _Probe(origin, reorder, profile, layout)
+    return _Probe(origin, reorder, profile, layout, _frame_rate(video))
+
+
+def _frame_rate(video):
+    """A video stream's frames per second from ffprobe's "30000/1001" (average, else the base
+    rate), or None if it gives none."""
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        try:
+            rate = Fraction((video or {}).get(key, ""))
+        except (ValueError, ZeroDivisionError):
+            continue
+        if rate > 0:
+            return float(rate)
+    return None
 
 
 def _pid(stream):
@@ -500,12 +545,14 @@ class _Workspace:
     def __init__(self):
         self.dir = None
         self.processes = []
+        self.greenlets = []  # helpers of the pipeline (progress readers), killed on exit
         self.count = 0
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
+        gevent.killall(self.greenlets)
         for proc in reversed(self.processes):
             proc.kill()
         if self.dir is not None:
@@ -544,16 +591,22 @@ class _Workspace:
         return self.run("reading the segments", ["xargs", "-0", "cat", "--"],
                         [b"\0".join(os.fsencode(p) for p in paths)])
 
-    def output(self, what, args, container, source):
+    def output(self, what, args, container, source, progress=None):
         """Run the last ffmpeg of the pipeline; yield the cut in `container` format, then check
-        that every process of the pipeline succeeded."""
+        that every process of the pipeline succeeded. `progress`: a _Progress, fed by this
+        ffmpeg's progress report."""
+        args = _Progress.add_args(progress, args)
         if container == "mpegts":
             yield from self.drain(self.run(what, args + MPEGTS_OUT + ["pipe:1"], source))
         else:
             path = self.path("out.mp4")
             self.run(what, args + MP4_OUT + [path], source, stdout=False)
             self.check()
+            if progress is not None:
+                progress.finish()
             yield from _read_files([path])
+        if progress is not None:
+            progress.finish()
 
     def check(self):
         """Wait for every process; raise the first (most upstream) real failure. A process
@@ -563,6 +616,75 @@ class _Workspace:
         for proc in failures:
             if not proc.broken_pipe():
                 proc.raise_error()
+
+
+class _Progress:
+    """Reads the progress report of a pipeline's last ffmpeg (`-progress FILE`, appended to by
+    ffmpeg every second) in a greenlet and passes the output's length so far to a callback.
+
+    The report's `out_time` is the output's length, except for an ffmpeg that keeps its input's
+    timestamps (-copyts): it then counts from the timestamp reached at its first report, which
+    a fast remux reaches long after it started (a 300 s remux ended at "263 s"). For such an
+    ffmpeg (`copyts`), the length is its count of video frames written at the video's
+    `frame_rate` (without a frame rate, only the end is reported)."""
+
+    INTERVAL = 1.0
+    _OUT_TIME = re.compile(rb"out_time_us=(\d+)")
+    _FRAMES = re.compile(rb"frame=(\d+)")
+
+    @classmethod
+    def start(cls, work, callback, total, copyts=False, frame_rate=None):
+        """A _Progress for an output `total` (timedelta) long, None without a callback."""
+        return None if callback is None else cls(work, callback, total.total_seconds(),
+                                                  copyts, frame_rate)
+
+    @staticmethod
+    def add_args(progress, args):
+        """An ffmpeg command line `args` with the options making it report to `progress` (if
+        not None) added."""
+        return args if progress is None else args[:1] + progress.ffmpeg_args() + args[1:]
+
+    def __init__(self, work, callback, total, copyts=False, frame_rate=None):
+        self.callback, self.total = callback, total
+        self.copyts, self.frame_rate = copyts, frame_rate
+        self.path = work.path("progress")
+        self.done = False
+        self.greenlet = gevent.spawn(self._poll)
+        work.greenlets.append(self.greenlet)
+
+    def ffmpeg_args(self):
+        return ["-progress", self.path, "-stats_period", str(self.INTERVAL)]
+
+    def _poll(self):
+        last = None
+        while True:
+            gevent.sleep(self.INTERVAL)
+            seconds = self._read()
+            if seconds is not None and seconds != last:
+                last = seconds
+                self.callback(min(seconds, self.total), self.total)
+
+    def _read(self):
+        """Seconds of output in ffmpeg's latest report, or None if there is none yet."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 1024))  # the report is appended: read its tail
+                tail = f.read()
+        except OSError:
+            return None
+        if not self.copyts:
+            found = self._OUT_TIME.findall(tail)
+            return int(found[-1]) / 1e6 if found else None
+        found = self._FRAMES.findall(tail) if self.frame_rate else None
+        return int(found[-1]) / self.frame_rate if found else None
+
+    def finish(self):
+        """The cut is complete: stop reading reports, say so once."""
+        self.greenlet.kill()
+        if not self.done:
+            self.done = True
+            self.callback(self.total, self.total)
 
 
 class _Process:

@@ -19,15 +19,20 @@ def fsync_directory(path: str) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str, data: bytes | str) -> None:
-    """Write bytes or str to path so that readers see the old file or the whole new one."""
+def atomic_write(path: str, data: bytes | str, mode: int | None = None) -> None:
+    """Write bytes or str to path so that readers see the old file or the whole new one.
+    `mode` (e.g. 0o600 for a secret): the file's permissions from the start, whatever the
+    umask; by default those of a new file."""
     if isinstance(data, str):
         data = data.encode()
     directory = os.path.dirname(path) or "."
     ensure_directory(directory)
     temp = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
     try:
-        with open(temp, "wb") as f:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
+        if mode is not None:
+            os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

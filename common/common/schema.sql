@@ -203,3 +203,18 @@ CREATE TABLE IF NOT EXISTS nodes (
     url TEXT NOT NULL,
     backfill_from BOOLEAN NOT NULL DEFAULT TRUE
 );
+
+-- Progress of the cutter's job on an event (phase and percent), kept apart from the events row
+-- so that progress updates (every few seconds) never change the event itself: an editor's
+-- conflict check on the event's version must not fire on them. One row per event while a job
+-- runs; the cutter removes it when the job ends, a crashed cutter leaves its last one behind
+-- (with `updated`, so readers can tell), and the next claim replaces it. See
+-- common/events/progress.py.
+CREATE TABLE IF NOT EXISTS event_progress (
+    event_id UUID PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE,
+    uploader TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    percent REAL CHECK (percent >= 0 AND percent <= 100),
+    started TIMESTAMP NOT NULL,
+    updated TIMESTAMP NOT NULL
+);

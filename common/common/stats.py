@@ -2,6 +2,7 @@
 
 - `timed()`: decorator recording a latency histogram per function, labelled from the call's
   inputs and output, optionally also time per unit of work (per segment, per second of video).
+- `init_timed()`: create a timed function's series for known label values at 0.
 - `count_exceptions()`: decorator counting exceptions by function and exception type (`timed`
   does this too).
 - `serve_metrics(port)`: /metrics on a gevent WSGI server, for daemons with no HTTP server.
@@ -76,6 +77,26 @@ def _get_timed_metrics(name, label_names, normalized, buckets, normalized_bucket
                 buckets=normalized_buckets or NORMALIZED_BUCKETS)
         _timed_metrics[name] = (label_names, latency, per_unit)
         return _timed_metrics[name]
+
+
+def init_timed(name: str, **labels: object) -> None:
+    """Create the series of `timed(name)` for these label values (every label, by name) at 0,
+    so that rate() and increase() count its first call too: a series born at 1 looks unchanged
+    to them. The timed function must be defined already (its module imported)."""
+    with _timed_metrics_lock:
+        found = _timed_metrics.get(name)
+    if found is None:
+        raise ValueError(f"no timed({name!r}) is defined (import its module first)")
+    label_names, latency, per_unit = found
+    if set(labels) != set(label_names):
+        raise ValueError(f"timed({name!r}) has the labels {list(label_names)}, "
+                         f"not {sorted(labels)}")
+    if not label_names:
+        return  # an unlabelled histogram exists at 0 from its creation
+    values = [str(labels[label]) for label in label_names]
+    for metric in (latency, per_unit):
+        if metric is not None:
+            metric.labels(*values)
 
 
 class _Recorder:

@@ -11,6 +11,7 @@ from common.service import (HelpFormatter, add_common_args, die, positive_float,
 from uploader.backends import ConfigError
 
 from .config import load_config
+from .progress import INTERVAL as PROGRESS_INTERVAL
 from .worker import Cutter
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ def build_parser():
         help="seconds between checks that a running job's event was not re-edited")
     parser.add_argument("--retry-delay", type=positive_float, default=10.0,
         help="seconds before retrying a failed event (doubles per failure, up to 10 min)")
+    parser.add_argument("--progress-interval", type=positive_float, default=PROGRESS_INTERVAL,
+        help="seconds between writes of a running job's progress (phase and percent, shown by "
+             "`python -m uploader events show` and the editor)")
     parser.add_argument("--tmp-dir", help="where cuts are spooled for backends needing a file "
                                           "(default: the system temp dir)")
     add_common_args(parser, metrics_port=8003)
@@ -65,6 +69,6 @@ def main(argv=None):
     log.info("cutter %s starting: locations %s", args.name, ", ".join(sorted(locations)))
     Cutter(args.name, db, args.base_dir, locations, stop, poll_interval=args.poll_interval,
            watch_interval=args.watch_interval, tmp_dir=args.tmp_dir,
-           retry_base=args.retry_delay).run()
+           retry_base=args.retry_delay, progress_interval=args.progress_interval).run()
     log.info("cutter %s stopped", args.name)
     return 0

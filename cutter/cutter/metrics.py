@@ -4,6 +4,11 @@ outcomes from jobs.py, cut types rough/fast/full. Uploads are timed by worker.up
 
 import prometheus_client as prom
 
+from common.events.edits import CUT_TYPES
+from common.stats import init_timed
+
+from .jobs import OUTCOMES, plan_cut
+
 uploads = prom.Counter(
     "cutter_uploads", "Jobs finished, by upload location and outcome (done, transcoding, "
     "retryable_failure, permanent_failure, unknown, abandoned, lost_update)",
@@ -23,3 +28,33 @@ claim_conflicts = prom.Counter(
 # (a short clip to a long video), and per second of video (1 = real time).
 UPLOAD_SECONDS = (.1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 SECONDS_PER_VIDEO_SECOND = (.001, .003, .01, .03, .1, .3, 1, 3, 10, 30)
+
+
+def init_location(location):
+    """Create a location's series at 0 when the cutter starts, so that rate() and increase()
+    count its first job too (a series born at 1 looks unchanged to them): its outcomes and
+    counters, and the timings of its uploads (cutter_upload_*) and cuts (cut_*) of every cut
+    type, labelled as jobs.plan_cut will make them."""
+    name = location.name
+    for outcome in OUTCOMES:
+        uploads.labels(name, outcome)
+    for metric in (transcoded, footage_missing, claim_conflicts):
+        metric.labels(name)
+    streamed = str(not location.backend.needs_seekable).lower()
+    for cut_type in CUT_TYPES:
+        init_timed("cutter_upload", location=name, cut_type=cut_type, streamed=streamed)
+        init_timed("cut", type=cut_type, container=plan_cut(cut_type, location).container)
+
+
+# Database-wide figures (every cutter exports the same: aggregate them with max), refreshed by
+# event_stats.py. `state` is one of the six event states.
+events = prom.Gauge(
+    "cutter_events", "Events in the database, by state", ["state"])
+events_with_error = prom.Gauge(
+    "cutter_events_with_error", "Events whose error is set, by state", ["state"])
+events_overdue = prom.Gauge(
+    "cutter_events_overdue", "CLAIMED or FINALIZING events whose job has run for longer than "
+    "a cut and upload of their length should take (common.events.progress.expected_duration)",
+    ["state"])
+event_stats_errors = prom.Counter(
+    "cutter_event_stats_errors", "Failed refreshes of the database-wide event figures")

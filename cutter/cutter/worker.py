@@ -17,6 +17,7 @@ import psycopg2
 from common import cuts, renditions
 from common.database import note_conflict, query, retry_reason
 from common.dateutil import utcnow
+from common.events.progress import CUT, CUT_AND_UPLOAD, UPLOAD
 from common.segments import ContainsHoles, SelectionStats, get_best_segments
 from common.events import edits
 from common.service import one_line
@@ -25,6 +26,8 @@ from uploader.backends import Spool
 
 from . import jobs, metrics
 from .config import Location
+from .event_stats import EventStats
+from .progress import INTERVAL as PROGRESS_INTERVAL, ProgressReporter, WatchedSpool
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +69,15 @@ class JobState:
 
 class Cutter:
     def __init__(self, name, db, base_dir, locations, stop, poll_interval=10.0,
-                 watch_interval=2.0, tmp_dir=None, retry_base=10.0):
+                 watch_interval=2.0, tmp_dir=None, retry_base=10.0,
+                 progress_interval=PROGRESS_INTERVAL):
         self.name, self.db, self.base_dir = name, db, base_dir
         self.locations, self.stop = locations, stop
         self.poll_interval, self.watch_interval = poll_interval, watch_interval
         self.tmp_dir, self.retry_base = tmp_dir, retry_base
+        self.progress_interval = progress_interval
+        for location in locations.values():
+            metrics.init_location(location)
         self.conn = None
         # event id -> (edit_time, consecutive failures, monotonic time of the next try)
         self.backoff = {}
@@ -80,6 +87,7 @@ class Cutter:
     def run(self):
         checkers = [gevent.spawn(TranscodeChecker(self, loc).run)
                     for loc in self.locations.values() if loc.backend.needs_transcode]
+        checkers.append(gevent.spawn(EventStats(self.db, self.stop, utcnow).run))
         try:
             while not self.stop.is_set():
                 try:
@@ -256,26 +264,35 @@ class Cutter:
     def _cut_and_upload(self, row, location, segments, state):
         job = Job(row, location, jobs.plan_cut(row["cut_type"], location))
         start, end = row["video_start"], row["video_end"]
+        reporter = ProgressReporter(self.db, row["id"], self.name, self.progress_interval)
+        cut_progress = reporter.fraction_callback(
+            CUT if location.backend.needs_seekable else CUT_AND_UPLOAD)
         # A variant whose sound is a separate rendition: the cut takes it from there.
         audio = renditions.audio_segments(
             os.path.join(self.base_dir, row["video_stream"], row["video_variant"]), segments)
         if job.plan.cut_type == "rough":
-            chunks = cuts.rough_cut(segments, start, end, audio=audio)
+            chunks = cuts.rough_cut(segments, start, end, audio=audio, progress=cut_progress)
         elif job.plan.cut_type == "fast":
             chunks = cuts.fast_cut(segments, start, end, container=job.plan.container,
-                                   audio=audio)
+                                   audio=audio, progress=cut_progress)
         else:
             chunks = cuts.full_cut(segments, start, end, job.plan.encode_args
-                                   or cuts.DEFAULT_ENCODE_ARGS, job.plan.container, audio=audio)
+                                   or cuts.DEFAULT_ENCODE_ARGS, job.plan.container, audio=audio,
+                                   progress=cut_progress)
         finalize = self._finalizer(row, state)
         try:
             if not location.backend.needs_seekable:
+                reporter.update(CUT_AND_UPLOAD, 0)
                 return upload(job, chunks, finalize)
             # The cut itself is timed by common.cuts (cut_*_latency_seconds).
+            reporter.update(CUT, 0)
             with Spool.from_chunks(chunks, dir=self.tmp_dir) as spool:
-                return upload(job, spool, finalize)
+                reporter.update(UPLOAD, 0)
+                return upload(job, WatchedSpool(spool, reporter.fraction_callback(UPLOAD)),
+                              finalize)
         finally:
             chunks.close()  # stops ffmpeg at once if the upload gave up early
+            reporter.close()
 
     def _finalizer(self, row, state):
         def finalize():

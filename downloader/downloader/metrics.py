@@ -12,6 +12,10 @@ seconds_downloaded = prom.Counter("downloader_segment_seconds_downloaded",
     "Seconds of video stored, by segment type", ["type", "stream", "variant"])
 newest_segment = prom.Gauge("downloader_newest_segment_timestamp_seconds",
     "Start time (unix seconds) of the newest segment stored", ["stream", "variant"])
+newest_segment_stored = prom.Gauge("downloader_newest_segment_stored_timestamp_seconds",
+    "When (unix seconds, this machine's clock) the newest segment was stored: alert on "
+    "`time() - this` (unlike the segment's start, it does not depend on the origin's clock)",
+    ["stream", "variant"])
 ad_segments = prom.Counter("downloader_ad_segments_skipped",
     "Ad segments seen in playlists and not stored", ["stream", "variant"])
 playlist_errors = prom.Counter("downloader_playlist_fetch_errors",
@@ -44,3 +48,4 @@ def note_newest(stream, variant, start):
     if value > _newest.get((stream, variant), float("-inf")):
         _newest[(stream, variant)] = value
         newest_segment.labels(stream, variant).set(value)
+        newest_segment_stored.labels(stream, variant).set_to_current_time()

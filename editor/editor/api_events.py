@@ -3,7 +3,9 @@ The rules (transitions, validation, versions) are common.events'; this only maps
 
 from flask import Blueprint, jsonify, request
 
+from common.dateutil import format_utc_ms
 from common.events import db as events_db, edits
+from common.events import progress as event_progress
 
 from .fields import (CREATE_FIELDS, EDIT_FIELDS, ApiError, event_json, parse_event_id,
                      parse_fields, parse_flag, parse_list_args, parse_version)
@@ -43,7 +45,8 @@ def list_events():
     state, q, limit = parse_list_args(request.args)
     with service().pool.connection() as conn:
         rows = events_db.list_events(conn, state, limit, q, newest_first=True)
-    return {"events": [event_json(row) for row in rows]}
+        progress = event_progress.get_many(conn, [row["id"] for row in rows])
+    return {"events": [with_progress(row, progress) for row in rows]}
 
 
 @blueprint.route("/api/events/<event_id>", methods=["GET"])
@@ -51,7 +54,19 @@ def get_event(event_id):
     signed_in()
     event_id = parse_event_id(event_id)
     with event_errors(), service().pool.connection() as conn:
-        return event_json(events_db.get(conn, event_id))
+        return event_out(conn, events_db.get(conn, event_id))
+
+
+def with_progress(row, progress):
+    """The event's JSON plus `progress`: its cutter's job (phase, percent, uploader, started,
+    updated) or null, from {id: Progress}. Kept apart from the row: it never changes the
+    event's version."""
+    found = progress.get(str(row["id"]))
+    return dict(event_json(row), progress=found and found.as_json(format_utc_ms))
+
+
+def event_out(conn, row):
+    return with_progress(row, event_progress.get_many(conn, [row["id"]]))
 
 
 @blueprint.route("/api/events", methods=["POST"])
@@ -62,7 +77,7 @@ def create_event():
         raise ApiError("event_start is required")
     with event_errors("create"), service().pool.connection() as conn:
         row = events_db.create(conn, editor=user.name, **values)
-    response = jsonify(event_json(row))
+        response = jsonify(event_out(conn, row))
     response.status_code = 201
     response.headers["Location"] = f"/api/events/{row['id']}"
     return response
@@ -79,7 +94,7 @@ def save_event(event_id):
     with event_errors("submit" if submit else "save"), svc.pool.connection() as conn:
         changed = events_db.save(conn, event_id, changes, user.name, version, submit,
                                  svc.known(wait=submit))
-    return event_json(changed.event)
+        return event_out(conn, changed.event)
 
 
 @blueprint.route("/api/events/<event_id>/cancel", methods=["POST"])
@@ -88,7 +103,7 @@ def cancel_event(event_id):
     event_id = parse_event_id(event_id)
     version = parse_version(json_body())
     with event_errors("cancel"), service().pool.connection() as conn:
-        return event_json(events_db.cancel(conn, event_id, user.name, version).event)
+        return event_out(conn, events_db.cancel(conn, event_id, user.name, version).event)
 
 
 @blueprint.route("/api/events/<event_id>/reset", methods=["POST"])
@@ -98,7 +113,8 @@ def reset_event(event_id):
     body = json_body()
     version, retry = parse_version(body), parse_flag(body, "retry")
     with event_errors("retry" if retry else "reset"), service().pool.connection() as conn:
-        return event_json(events_db.reset(conn, event_id, retry, user.name, version).event)
+        return event_out(conn, events_db.reset(conn, event_id, retry, user.name,
+                                               version).event)
 
 
 @blueprint.route("/api/events/<event_id>/manual-link", methods=["POST"])
@@ -111,5 +127,5 @@ def manual_link(event_id):
     if video_id is not None and not isinstance(video_id, str):
         raise ApiError("video_id must be a string")
     with event_errors("manual_link"), service().pool.connection() as conn:
-        return event_json(events_db.manual_link(conn, event_id, body.get("link"), video_id,
-                                                user.name, version).event)
+        return event_out(conn, events_db.manual_link(conn, event_id, body.get("link"),
+                                                     video_id, user.name, version).event)

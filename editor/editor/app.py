@@ -20,8 +20,9 @@ from flask import Flask, Response, g, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from . import accounts, api_events, api_session
-from .fields import ApiError, event_json
-from .web import ConflictError, Service
+from .api_events import event_out
+from .fields import ApiError
+from .web import ConflictError, Service, service
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,8 @@ def create_app(config, pool):
 def api_error(e):
     body = {"error": str(e)}
     if isinstance(e, ConflictError):
-        body["event"] = event_json(e.event)
+        with service().pool.connection() as conn:
+            body["event"] = event_out(conn, e.event)  # as GET shows it, progress too
     return _json(body, e.status)
 
 

@@ -3,17 +3,20 @@ verification, skip rules, retries, concurrency bounds, local housekeeping."""
 
 import logging
 import os
+import re
+import shutil
 import time
 from datetime import timedelta
 
 import gevent
 import gevent.event
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
 
 from common.dateutil import utcnow
 from common.segments import hour_name, parse_segment_path
 from support.archive import build_archive, write_segment
 
+from backfiller import metrics
 from backfiller.client import PeerClient, make_session
 from backfiller.daemon import run_once
 from backfiller.peers import peer_from_url
@@ -326,3 +329,53 @@ def test_a_peer_that_stays_down_is_warned_about_once_then_its_return_noted(
         result = worker.run_pass()
     assert result.fetched == 2 and not result.failed
     assert any("reachable again" in r.getMessage() for r in caplog.records)
+
+
+def test_a_long_pass_logs_progress_and_a_short_one_does_not(tmp_path, fake_peer, caplog):
+    build_archive(tmp_path / "peer", "s", "source", hours_ago(3), 20, real=False)
+    build_archive(tmp_path / "peer", "s", "source", hours_ago(2), 20, real=False)
+    peer = fake_peer(tmp_path / "peer", delay=0.05)  # 40 segments, 2 at a time: about 1 s
+    node = peer_from_url(peer.url)
+    worker = PeerWorker(node, client_factory()(node),
+                        settings(tmp_path / "local", concurrency=2, progress_interval=0.2),
+                        InFlight())
+    with caplog.at_level(logging.INFO, logger="backfiller"):
+        result = worker.run_pass()
+    assert result.fetched == 40 and not result.failed
+    lines = [r.getMessage() for r in caplog.records if "catching up" in r.getMessage()]
+    assert len(lines) >= 2, lines
+    fetched = [int(re.search(r"fetched (\d+) of 40 segments", line).group(1)) for line in lines]
+    assert fetched == sorted(fetched) and 0 < fetched[0] < 40
+    for line in lines:
+        done = int(re.search(r"fetched (\d+)", line).group(1))
+        assert f", {40 - done} left" in line and "segments/s" in line and "to go" in line
+    assert REGISTRY.get_sample_value("backfiller_segments_left", {"peer": node.name}) == 0
+    assert REGISTRY.get_sample_value("backfiller_peer_reachable", {"peer": node.name}) == 1
+
+    # A pass that is over within the interval says nothing of the kind.
+    build_archive(tmp_path / "peer", "s", "source", hours_ago(1), 3, real=False)
+    caplog.clear()
+    worker.settings.progress_interval = 30
+    with caplog.at_level(logging.INFO, logger="backfiller"):
+        assert worker.run_pass().fetched == 3
+    assert not [r for r in caplog.records if "catching up" in r.getMessage()]
+
+
+def test_unreachable_peer_gauge_and_forgetting_a_peer(tmp_path, down_peer_url):
+    node = peer_from_url(down_peer_url)
+    worker = PeerWorker(node, client_factory()(node), settings(tmp_path / "local"), InFlight())
+    assert worker.run_pass().aborted
+    assert REGISTRY.get_sample_value("backfiller_peer_reachable", {"peer": node.name}) == 0
+    metrics.forget_peer(node.name)
+    assert REGISTRY.get_sample_value("backfiller_peer_reachable", {"peer": node.name}) is None
+
+
+def test_filesystem_figures(tmp_path):
+    registry = CollectorRegistry()
+    metrics.export_filesystem(str(tmp_path), registry)
+    size = registry.get_sample_value("segments_filesystem_size_bytes")
+    avail = registry.get_sample_value("segments_filesystem_avail_bytes")
+    usage = shutil.disk_usage(tmp_path)  # total, and free for unprivileged users
+    assert size == usage.total
+    # Other processes write to this disk meanwhile: close, not equal.
+    assert abs(avail - usage.free) < 100_000_000 and 0 < avail < size

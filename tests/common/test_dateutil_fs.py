@@ -1,4 +1,5 @@
 import os
+import stat
 from datetime import datetime, timezone
 
 import pytest
@@ -54,6 +55,20 @@ def test_atomic_write_replaces_whole_file(tmp_path):
     atomic_write(str(path), b"two")
     assert path.read_bytes() == b"two"
     assert os.listdir(tmp_path / "sub") == ["f.json"]
+
+
+def test_atomic_write_with_a_mode_ignores_the_umask(tmp_path):
+    path = tmp_path / "secret.json"
+    path.write_text("old")
+    os.chmod(path, 0o644)
+    old = os.umask(0)  # would leave a plain new file world-writable
+    try:
+        atomic_write(str(path), "new", mode=0o600)
+        atomic_write(str(tmp_path / "plain"), "x")
+    finally:
+        os.umask(old)
+    assert path.read_text() == "new" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "plain").stat().st_mode) == 0o666
 
 
 def test_jitter_stays_in_bounds():

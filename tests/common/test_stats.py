@@ -107,6 +107,25 @@ def test_same_name_reuses_metrics_but_conflicting_labels_are_refused():
         stats.timed("bad-name")(f)
 
 
+def test_init_timed_creates_the_series_at_zero():
+    @stats.timed("t_init", normalize=lambda ret, *a, **k: 1, kind=lambda ret, kind: kind)
+    def work(kind):
+        pass
+
+    stats.init_timed("t_init", kind="a")
+    # Present at 0 before any call (None if the series did not exist)...
+    assert REGISTRY.get_sample_value("t_init_latency_seconds_count", {"kind": "a"}) == 0
+    assert REGISTRY.get_sample_value("t_init_normalized_latency_seconds_count",
+                                     {"kind": "a"}) == 0
+    # ... and the same series the calls count in.
+    work("a")
+    assert sample("t_init_latency_seconds_count", kind="a") == 1
+    with pytest.raises(ValueError, match="labels"):
+        stats.init_timed("t_init", other="a")
+    with pytest.raises(ValueError, match="no timed"):
+        stats.init_timed("t_never_defined", kind="a")
+
+
 def test_count_exceptions():
     @stats.count_exceptions("t_counted")
     def f():

@@ -33,6 +33,11 @@ def test_event_is_cut_and_uploaded(events, cutters, base_dir, tmp_path):
     assert 'cutter_upload_normalized_latency_seconds_count{cut_type="fast",location="archive",' \
            'streamed="true"} 1.0' in metrics
     assert 'cut_normalized_latency_seconds_count{container="mp4",type="fast"} 1.0' in metrics
+    # The other cut types' series exist from the start (at 0), so rate() counts a first job.
+    assert 'cutter_upload_normalized_latency_seconds_count{cut_type="rough",location="archive",' \
+           'streamed="true"} 0.0' in metrics
+    assert 'cut_normalized_latency_seconds_count{container="mpegts",type="rough"} 0.0' in metrics
+    assert 'cut_latency_seconds_count{container="mp4",type="full"} 0.0' in metrics
     assert cutters.stop(cutter) == 0
 
 

@@ -90,8 +90,9 @@ def test_create_get_and_the_json_of_an_event(shared_alice):
     assert event["editor"] == "alice" and ISO_MS.match(event["edit_time"])
     assert (event["category"], event["description"], event["notes"]) == (
         "speedrun", "the big moment", "check audio")
-    # Every column of the table, plus version.
-    assert set(event) == {
+    # Every column of the table, plus version, plus the cutter's progress (none here).
+    assert event["progress"] is None
+    assert set(event) - {"progress"} == {
         "id", "state", "event_start", "event_end", "category", "description", "notes",
         "upload_location", "video_start", "video_end", "video_title", "video_description",
         "video_tags", "video_stream", "video_variant", "cut_type", "allow_holes",

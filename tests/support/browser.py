@@ -6,7 +6,7 @@ import os
 import shutil
 from contextlib import contextmanager
 
-import pytest
+from support.binaries import missing
 
 # As root in a closed network: no sandbox (it needs user namespaces root does not get), no GPU,
 # and none of Chromium's background traffic to Google's hosts (refused here, and slow to fail).
@@ -26,9 +26,7 @@ def chromium_path():
 
 
 def _missing(message):
-    if os.environ.get("CI") == "true":
-        pytest.fail(message + " (scripts/setup-env.sh installs it)")
-    pytest.skip(message)
+    missing(message + " (scripts/setup-env.sh installs it)")
 
 
 @contextmanager

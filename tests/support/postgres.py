@@ -15,8 +15,8 @@ from contextlib import ExitStack, contextmanager
 from typing import NamedTuple
 
 import psycopg2
-import pytest
 
+from support.binaries import missing
 from support.waiting import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -77,10 +77,7 @@ class PostgresServer:
         if os.environ.get("TEST_PRIVATE_POSTGRES") != "1" and reachable(**DEFAULT_SERVER):
             return cls(**DEFAULT_SERVER)
         if not have_server_binaries():
-            message = "no Postgres on 127.0.0.1:5432 and no PostgreSQL binaries to start one"
-            if os.environ.get("CI") == "true":
-                pytest.fail(message)
-            pytest.skip(message)
+            missing("no Postgres on 127.0.0.1:5432 and no PostgreSQL binaries to start one")
         stack = ExitStack()
         running = stack.enter_context(running_private_cluster("test-postgres-"))
         return cls("127.0.0.1", running.port, "postgres", stack)

@@ -202,6 +202,18 @@ def test_unknown_and_ambiguous_ids(run):
     assert "--limit" in run("events", "list", "--limit", "-1", ok=False)
 
 
+def test_show_on_a_database_from_before_the_progress_table(run):
+    """`events show` applies no schema (a read-only role can use it): on a database whose schema
+    predates event_progress it shows the event, without progress."""
+    event_id = new_event(run)
+    conn = database.DBManager(run.dsn).get_conn()
+    database.query(conn, "DROP TABLE event_progress")
+    conn.close()
+    assert run.show(event_id)["progress"] is None
+    shown = run("events", "show", event_id)
+    assert "thing" in shown and "progress:" not in shown
+
+
 def test_real_entry_point_errors_in_one_line(db_dsn, tmp_path):
     def uploader(*argv):
         return subprocess.run([sys.executable, "-m", "uploader", *argv], cwd=tmp_path,

@@ -15,10 +15,14 @@ import psycopg2
 import psycopg2.errors
 
 from common import database
-from common.dateutil import parse as parse_time
+from common.dateutil import parse as parse_time, utcnow
 from common.service import HelpFormatter, OneLineErrorParser, die, positive_int
 
 from common.events import db as events_db, edits, states
+from common.events import progress as event_progress
+
+from . import youtube_login
+from .backends import oauth
 
 DESCRIPTION = """\
 Manage the events the cutter turns into videos.
@@ -32,6 +36,8 @@ Manage the events the cutter turns into videos.
   events reset ID [--retry]                 FINALIZING/TRANSCODING -> UNEDITED
                                             (--retry: FINALIZING -> EDITED, upload again)
   manual-link ID URL                        UNEDITED/FINALIZING -> DONE, location 'manual'
+  youtube-login --client-secrets FILE --out CREDENTIALS [--device]
+                                            credentials for the youtube backend (no database)
 
 ID may be a unique prefix of the event's id. Times are ISO 8601 (no zone = UTC).
 list and show only read: a read-only database role (or a standby) is enough for them.
@@ -125,6 +131,7 @@ def build_parser():
     reset.add_argument("--retry", action="store_true",
                        help="FINALIZING -> EDITED instead: the upload did not happen, do it again")
     reset.add_argument("--editor", default=_default_editor(), help="who did it")
+    youtube_login.add_parser(commands, HelpFormatter)
     return parser
 
 
@@ -191,11 +198,15 @@ def run(args, conn):
     event_id = events_db.resolve_id(conn, args.event_id)
     if args.action == "show":
         row = events_db.get(conn, event_id)
+        progress = _progress(conn, event_id)
         if args.json:
-            print(json.dumps(_jsonable(row), indent=1))
+            print(json.dumps(dict(_jsonable(row), progress=progress and progress.as_json()),
+                             indent=1))
         else:
             for name, value in row.items():
                 print(f"{name + ':':20}{_format(value)}")
+            if progress is not None:
+                print(f"{'progress:':20}{progress.describe(utcnow())}")
     elif args.action == "edit":
         before = events_db.edit(conn, event_id, edit_changes(args), args.editor).before
         note = " (its cutter will abandon the job in progress)" if before == states.CLAIMED else ""
@@ -208,8 +219,23 @@ def run(args, conn):
         print(f"event {event_id}: {before} -> {'EDITED' if args.retry else 'UNEDITED'}")
 
 
+def _progress(conn, event_id):
+    """The event's job progress, or None. show applies no schema, so the database may predate
+    the event_progress table (its cutters not yet upgraded): it then has none to show."""
+    try:
+        return event_progress.get(conn, event_id)
+    except psycopg2.errors.UndefinedTable:
+        return None
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.command == "youtube-login":
+        try:
+            youtube_login.run(args)
+        except (oauth.LoginError, OSError) as e:
+            die(str(e), code=1)
+        return 0
     if not args.database:
         die("no database: give --database DSN or set UPLOADER_DATABASE")
     # list and show only read: they work with a read-only role or on a standby, where applying
