@@ -59,7 +59,7 @@ function build(main, ctx, row, view) {
   const clockUtc = h("span", { class: "clock-utc mono" }, "—");
   const clockRel = h("span", { class: "clock-rel mono" });
   const clockLocal = h("span", { class: "clock-local mono muted" });
-  const fpsInfo = h("span", { class: "muted small" });
+  const fpsInfo = h("span", { class: "muted small fps-info" });
   const liveTag = h("span", { class: "live-tag", hidden: true }, "LIVE");
   const sourceInfo = h("span", { class: "muted small source-info" });
   const playButton = h("button", { type: "button", class: "play", title: "play / pause (Space, K)", onclick: () => togglePlay() }, "▶");
@@ -217,10 +217,11 @@ function build(main, ctx, row, view) {
 
   function showSource() {
     const src = fields.source();
-    sourceInfo.textContent = player.restreamer ? `${src.stream}/${src.variant} from ${player.restreamer}` : "";
+    const sound = player.withAudio ? " with its audio rendition" : "";
+    sourceInfo.textContent = player.restreamer ? `${src.stream}/${src.variant}${sound} from ${player.restreamer}` : "";
     const fps = 1 / player.frameDuration;
-    fpsInfo.textContent = `${Math.abs(fps - Math.round(fps)) < 0.01 ? Math.round(fps) : fps.toFixed(2)} fps` +
-      (player.frameMeasured ? "" : " (assumed until it plays)");
+    fpsInfo.textContent = `${Math.abs(fps - Math.round(fps)) < 0.01 ? Math.round(fps) : fps.toFixed(3)} fps` +
+      (player.frameMeasured ? "" : " (assumed until the video loads)");
     liveTag.hidden = !player.live;
   }
 
