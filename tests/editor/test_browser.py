@@ -58,6 +58,7 @@ def test_keyboard_marks_are_stored_to_the_frame_shown(browser, site):
     open_event(page, site, event["id"])
     assert shown_frame(page) == 300  # the event's start: 10 s of 30 fps
     assert page.inner_text(".source-info").endswith(site.restreamer)  # the one that is up
+    page.wait_for_selector(".fps-info >> text=/^30 fps$/")  # the stream's own, before it plays
 
     # It plays: the video's clock advances.
     before = page.evaluate("document.querySelector('video').currentTime")

@@ -133,7 +133,7 @@ def test_frame_rate_and_playlist_rules(browser, site):
                                       ...box('mdat', [1, 2, 3])]);
       const source = { stream: 'a b', variant: 'source', startMs: Date.UTC(2026, 10, 27, 14), endMs: null };
       return {
-        pal: p.frameDurationOf(2, 50), ntsc: p.frameDurationOf(2.002, 60), odd: p.frameDurationOf(2, 37),
+        pal: p.frameDurationOf(2, 50), thirty: p.frameDurationOf(2, 60), ntsc: p.frameDurationOf(2.002, 60), odd: p.frameDurationOf(2, 37),
         none: [p.frameDurationOf(0, 50), p.frameDurationOf(2, 1), p.frameDurationOf(2, 1000)],
         frames: p.sampleCount(segment), junk: p.sampleCount(new Uint8Array([0, 0, 0, 3, 1, 2])),
         master: p.masterUrl('http://r:8000/', source, Date.UTC(2026, 10, 27, 15)),
@@ -142,6 +142,7 @@ def test_frame_rate_and_playlist_rules(browser, site):
       };
     }""")
     assert results["pal"] == pytest.approx(1 / 25, abs=1e-12)
+    assert results["thirty"] == pytest.approx(1 / 30, abs=1e-12)  # not 29.97, 0.1 % off
     assert results["ntsc"] == pytest.approx(1001 / 30000, abs=1e-12)
     assert results["odd"] == pytest.approx(2 / 37)
     assert results["none"] == [None, None, None]

