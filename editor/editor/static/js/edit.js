@@ -628,6 +628,10 @@ function build(main, ctx, row, view) {
         }
         showState();
         inputsChanged();
+      } else if (JSON.stringify(fresh.progress) !== JSON.stringify(latest.progress)) {
+        // The cutter's progress is kept apart from the row: it moves without a new version.
+        latest = { ...latest, progress: fresh.progress };
+        renderStatus(statusBox, latest);
       }
       lastSync = Date.now();
       syncNote.textContent = "";

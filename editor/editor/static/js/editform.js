@@ -189,7 +189,35 @@ export function buildFields(config, { onChange, onSource }) {
   };
 }
 
-/** The event's state as the cutter moves it: steps, meaning, error, link, who and when. */
+const PHASES = { cut: "Cutting", upload: "Uploading", cut_and_upload: "Cutting and uploading" };
+const STALE_PROGRESS_MS = 60000; // the cutter writes every few seconds while a job runs
+
+/** A running job's progress ({phase, percent, uploader, started, updated}) in words and as a
+ * bar; null when no job runs. */
+export function renderProgress(progress, { compact = false, now = Date.now() } = {}) {
+  if (!progress) return null;
+  const phase = PHASES[progress.phase] || progress.phase;
+  const percent = typeof progress.percent === "number" ? progress.percent : null;
+  const bar = h("progress", { max: 100, class: "job-bar", title: `${phase} ${percent === null ? "" : percent.toFixed(0) + "%"}` });
+  if (percent !== null) bar.value = percent;
+  const updated = parseIso(progress.updated);
+  const stale = updated !== null && now - updated > STALE_PROGRESS_MS;
+  const amount = percent === null ? "" : ` ${Math.floor(percent)}%`;
+  if (compact) {
+    return h("div", { class: `job small${stale ? " stale" : ""}` }, bar, " ", `${phase.toLowerCase()}${amount}`);
+  }
+  const started = parseIso(progress.started);
+  return h("div", { class: `job progress-line${stale ? " stale" : ""}` },
+    h("div", {}, h("strong", { class: "job-what" }, `${phase}${amount}`), " ", bar),
+    h("div", { class: "muted small" },
+      `cutter ${progress.uploader}`,
+      started !== null ? ` · started ${fmtUtc(started)} UTC (${fmtAgo(started, now)})` : "",
+      updated !== null ? ` · updated ${fmtAgo(updated, now)}` : "",
+      stale ? " · no news from the cutter for a while: is it still running?" : ""));
+}
+
+/** The event's state as the cutter moves it: steps, meaning, progress, error, link, who and
+ * when. */
 export function renderStatus(box, row) {
   const index = STATES.indexOf(row.state);
   const steps = h("ol", { class: "stepper" }, STATES.map((s, i) => h("li", {
@@ -203,6 +231,7 @@ export function renderStatus(box, row) {
     steps,
     h("p", { class: "state-line" },
       h("span", { class: `state s-${row.state}` }, row.state), " ", MEANING[row.state] || ""),
+    renderProgress(row.progress),
     row.error ? h("div", { class: "error-box", role: "alert" },
       h("strong", {}, "Error: "), h("span", { class: "error-text" }, row.error)) : null,
     row.video_link ? h("p", {}, "Video: ", safeLink(row.video_link)) : null,
