@@ -130,3 +130,48 @@ def test_a_running_jobs_progress_shows_and_moves_by_itself(browser, site):
     finally:
         conn.close()
     assert not page.errors
+
+
+def test_admin_actions_ask_first(browser, site):
+    event = submitted(site)
+    cutter_moves(site, event["id"], "state = 'FINALIZING', uploader = 'node-a'")
+    editor = site.page(browser, "bob")
+    open_event(editor, site, event["id"])
+    editor.wait_for_selector(".status-card .state-line >> text=FINALIZING")
+    assert editor.locator(".admin-action").count() == 0  # not an admin
+
+    page = site.page(browser, "carol", admin=True)
+    open_event(page, site, event["id"])
+    button(page, "Retry…").click()
+    page.wait_for_selector("dialog[open] >> text=Retry the upload?")
+    assert "node-a" in page.inner_text("dialog[open]")
+    page.locator("dialog[open]").get_by_role("button", name="Retry", exact=True).click()
+    wait_for(lambda: row(site, event["id"])["state"] == "EDITED", message="the retry")
+    page.wait_for_selector(".status-card .state-line >> text=EDITED")
+
+    cutter_moves(site, event["id"], "state = 'FINALIZING', uploader = 'node-b'")
+    page.wait_for_selector(".status-card .state-line >> text=FINALIZING")
+    button(page, "Reset…").click()
+    page.wait_for_selector("dialog[open] >> text=Reset the event?")
+    page.keyboard.press("Escape")  # changed my mind
+    page.wait_for_selector("dialog", state="detached")
+    assert row(site, event["id"])["state"] == "FINALIZING"
+    button(page, "Reset…").click()
+    page.locator("dialog[open]").get_by_role("button", name="Reset", exact=True).click()
+    wait_for(lambda: row(site, event["id"])["state"] == "UNEDITED", message="the reset")
+
+    page.wait_for_selector(".status-card .state-line >> text=UNEDITED")
+    button(page, "Manual link…").click()
+    page.fill("dialog[open] input[name=link]", "javascript:alert(1)")
+    page.locator("dialog[open]").get_by_role("button", name="Mark DONE").click()
+    page.wait_for_selector("dialog[open] .error >> text=http:// or https://")
+    page.fill("dialog[open] input[name=link]", "https://videos.example/by-hand")
+    page.fill("dialog[open] input[name=video_id]", "by-hand")
+    page.locator("dialog[open]").get_by_role("button", name="Mark DONE").click()
+    wait_for(lambda: row(site, event["id"])["state"] == "DONE", message="the manual link")
+    stored = row(site, event["id"], ("video_link", "video_id", "upload_location", "editor"))
+    assert stored == {"video_link": "https://videos.example/by-hand", "video_id": "by-hand",
+                      "upload_location": "manual", "editor": "carol"}
+    link = page.wait_for_selector(".status-card a")
+    assert link.get_attribute("href") == "https://videos.example/by-hand"
+    assert not page.errors and not page.dialogs

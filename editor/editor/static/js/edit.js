@@ -2,6 +2,7 @@
 // details, save or submit, and watch the cutter take it to DONE.
 
 import { get, post, put } from "./api.js";
+import { ask, checkLink } from "./dialog.js";
 import { h, replace } from "./dom.js";
 import { buildFields, differences, editDifferences, renderConflict, renderStatus, valuesFromRow } from "./editform.js";
 import { bindKeys, kbd } from "./keys.js";
@@ -489,13 +490,13 @@ function build(main, ctx, row, view) {
     }
     if (ctx.session.admin) {
       if (latest.state === "FINALIZING" || latest.state === "TRANSCODING") {
-        buttons.push(button("Reset", "admin: back to UNEDITED (check first that the upload did not happen)", () => act("reset")));
+        buttons.push(button("Reset…", "admin: back to UNEDITED (check first that the upload did not happen)", () => reset(false), "admin-action"));
       }
       if (latest.state === "FINALIZING") {
-        buttons.push(button("Retry", "admin: back to EDITED, cut and upload again", () => act("reset", { retry: true })));
+        buttons.push(button("Retry…", "admin: back to EDITED, cut and upload again", () => reset(true), "admin-action"));
       }
       if (latest.state === "UNEDITED") {
-        buttons.push(button("Manual link…", "admin: mark DONE with a link to a video uploaded by hand", () => manualLink()));
+        buttons.push(button("Manual link…", "admin: mark DONE with a link to a video uploaded by hand", () => manualLink(), "admin-action"));
       }
     }
     replace(actions, buttons);
@@ -542,13 +543,40 @@ function build(main, ctx, row, view) {
 
   async function act(action, extra) {
     await write(() => post(`/api/events/${encodeURIComponent(base.id)}/${action}`, { version: base.version, ...(extra || {}) }),
-      { cancel: "Cancelled: back to UNEDITED.", reset: "Reset." }[action] || "Done.", () => act(action, extra), true);
+      { cancel: "Cancelled: back to UNEDITED.", reset: extra && extra.retry ? "Back to EDITED: a cutter will retry." : "Reset: back to UNEDITED." }[action] || "Done.",
+      () => act(action, extra), true);
+  }
+
+  async function reset(retry) {
+    const answer = await ask(retry ? {
+      title: "Retry the upload?",
+      text: `The event goes back to EDITED and a cutter cuts and uploads it again. If the upload ` +
+        `that was running (${latest.uploader || "cutter unknown"}) did reach the video site, it will be there twice.`,
+      confirm: "Retry",
+    } : {
+      title: "Reset the event?",
+      text: "The event goes back to UNEDITED, its upload forgotten. Check first on the video site " +
+        "that the upload did not happen: a video that did would stay there without a link here.",
+      confirm: "Reset", danger: true,
+    });
+    if (!answer) return;
+    await act("reset", retry ? { retry: true } : undefined);
   }
 
   async function manualLink() {
-    const link = window.prompt("Link to the video uploaded by hand:");
-    if (!link) return;
-    await write(() => post(`/api/events/${encodeURIComponent(base.id)}/manual-link`, { version: base.version, link }),
+    const answer = await ask({
+      title: "Link a video uploaded by hand",
+      text: "The event becomes DONE with this link (location \"manual\"); no cutter will cut it.",
+      inputs: [
+        { name: "link", label: "Link to the video", type: "url", placeholder: "https://", required: true, check: checkLink },
+        { name: "video_id", label: "Video id (optional)", placeholder: "the video site's id" },
+      ],
+      confirm: "Mark DONE",
+    });
+    if (!answer) return;
+    const body = { version: base.version, link: answer.link };
+    if (answer.video_id) body.video_id = answer.video_id;
+    await write(() => post(`/api/events/${encodeURIComponent(base.id)}/manual-link`, body),
       "Marked DONE with the manual link.", () => manualLink(), true);
   }
 

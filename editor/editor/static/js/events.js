@@ -195,7 +195,7 @@ export function mount(main, ctx, params) {
   }
 
   function onKey(e) {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || document.querySelector("dialog[open]")) return;
     if (typingIn(e.target)) {
       if (e.key === "Escape") e.target.blur();
       return;
