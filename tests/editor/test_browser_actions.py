@@ -175,3 +175,31 @@ def test_admin_actions_ask_first(browser, site):
     link = page.wait_for_selector(".status-card a")
     assert link.get_attribute("href") == "https://videos.example/by-hand"
     assert not page.errors and not page.dialogs
+
+
+def test_the_list_refreshes_by_itself_and_starts_an_event_at_a_chosen_time(browser, site):
+    alice = site.client("alice")
+    alice.create(event_start=iso(T0 + timedelta(seconds=2)), description="older")
+    page = site.page(browser, "bob")
+    page.wait_for_selector("table.events >> text=older")
+    # Another editor's new event appears without a reload, newest first.
+    alice.create(event_start=iso(T0 + timedelta(seconds=9)), description="newer",
+                 category="donation")
+    page.wait_for_selector("table.events >> text=newer")
+    descriptions = page.locator("table.events tbody td.wide:nth-child(5)").all_inner_texts()
+    assert descriptions == ["newer", "older"]
+
+    page.keyboard.press("n")
+    page.fill(".new-event [aria-label='event start']", iso(T0 + timedelta(seconds=5)))
+    page.fill(".new-event [aria-label='event end']", "+10s")  # from the start
+    page.fill(".new-event [aria-label='category']", "speedrun")
+    page.fill(".new-event [aria-label='description']", "a skip")
+    page.wait_for_selector(".new-event >> text=length 10.000 s")
+    button(page, "Create and edit").click()
+    page.wait_for_function("/^#\\/events\\/[0-9a-f-]+$/.test(location.hash)")
+    new_id = page.evaluate("location.hash.split('/')[2]")
+    stored = row(site, new_id, ("event_start", "event_end", "category", "description", "editor"))
+    assert stored == {"event_start": T0 + timedelta(seconds=5),
+                      "event_end": T0 + timedelta(seconds=15), "category": "speedrun",
+                      "description": "a skip", "editor": "bob"}
+    page.wait_for_selector(".edit-head .event-desc >> text=a skip")
