@@ -452,8 +452,8 @@ function build(main, ctx, row, view) {
 
   function inputsChanged() {
     dirtyTag.hidden = !dirty();
-    const main = actions.querySelector(".save-main");
-    if (main && latest.state !== "UNEDITED" && EDITABLE.has(latest.state)) main.textContent = saveLabel();
+    const saveButton = actions.querySelector(".save-main");
+    if (saveButton && latest.state !== "UNEDITED" && EDITABLE.has(latest.state)) saveButton.textContent = saveLabel();
     showHoles();
   }
 
