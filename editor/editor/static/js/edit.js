@@ -17,8 +17,8 @@ const PAD_MS = 60000; // the window: event start - 1 min to event end + 1 min
 // now (SETTLED_MS: what the restreamer has settled): a live playlist lists only segments that
 // arrived on time, which leaves out footage a node backfilled later. ] and the window buttons
 // widen it (up to that same point).
-const LIVE_RECENT_MS = 15 * 60000;
-const OPEN_SPAN_MS = 30 * 60000;
+const LIVE_RECENT_MS = 30 * 60000;
+const OPEN_SPAN_MS = 60 * 60000;
 const SETTLED_MS = 15000;
 const POLL_MOVING_MS = 2000;
 const POLL_IDLE_MS = 10000;
