@@ -152,3 +152,17 @@ def test_frame_rate_and_playlist_rules(browser, site):
     assert results["media"] == ("http://r:8000/playlist/a%20b/source.m3u8?start=2026-11-27T14%3A00%3A00.000Z"
                                 "&end=2026-11-27T14%3A01%3A00.000Z")
     assert results["audio"] == [True, False, False]
+
+
+def test_a_window_without_video_says_so_with_separate_audio_too(browser, site):
+    alice = site.client("alice")
+    event = alice.create(event_start=iso(T2 + timedelta(hours=2)),
+                         event_end=iso(T2 + timedelta(hours=2, seconds=5)))
+    response = alice.put(f"/api/events/{event['id']}", json={
+        "version": event["version"], "video_stream": "sep", "video_variant": VARIANT})
+    assert response.status_code == 200, response.text
+    page = site.page(browser, "bob")
+    page.goto(f"{site.url}/#/events/{event['id']}")
+    # The master playlist of an empty window is a 404: the same words as an empty media one.
+    page.wait_for_selector(".video-overlay >> text=No video between")
+    assert "no video in this window" in page.inner_text(".video-overlay")

@@ -368,9 +368,11 @@ export class Player extends EventTarget {
   async _describe(data) {
     const code = data.response && data.response.code;
     if (data.details === Hls.ErrorDetails.LEVEL_EMPTY_ERROR) return NO_VIDEO;
-    if (data.details === "noSuchVariant") return `the master playlist has no variant ${this.source.variant} in this window`;
+    if (data.details === "noSuchVariant") return NO_VIDEO; // none of the variant in the window
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       const url = (data.context && data.context.url) || (data.frag && data.frag.url) || this.playlist;
+      // The master playlist of a window without video is a 404 (a media playlist is empty).
+      if (this.withAudio && code === 404 && url === this.playlist) return NO_VIDEO;
       if (code) {
         let text = "";
         try {
