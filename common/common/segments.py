@@ -1,6 +1,6 @@
 """The segment archive: file names, and choosing the best run of segments for a time range.
 
-Layout (DESIGN.md): BASE/STREAM/VARIANT/HOUR/MM:SS.ffffff-DURATION-TYPE-HASH.ts
+Layout (docs/design.md): BASE/STREAM/VARIANT/HOUR/MM:SS.ffffff-DURATION-TYPE-HASH.ts
 
 get_best_segments() is the hot path of the restreamer and the cutter. It stays fast on long
 ranges by caching, per hour directory, the parsed best-per-start list and the run of segments
@@ -17,6 +17,7 @@ import os
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import NamedTuple, Optional
 
@@ -119,13 +120,13 @@ def format_duration(duration):
     return f"{micros // 1000000}.{(micros % 1000000) // 1000:03d}"
 
 
-def segment_file_name(start, duration, type, hash):
-    return "{:02d}:{:02d}.{:06d}-{}-{}-{}.ts".format(
-        start.minute, start.second, start.microsecond, format_duration(duration), type, hash)
+def segment_file_name(start: datetime, duration: timedelta, type: str, hash: str) -> str:
+    return f"{start_prefix(start)}{format_duration(duration)}-{type}-{hash}.ts"
 
 
-def format_segment_path(base_dir, stream, variant, start, duration, type, hash):
-    return os.path.join(base_dir, stream, variant, hour_name(start),
+def format_segment_path(base_dir: str, stream: str, variant: str, start: datetime,
+                        duration: timedelta, type: str, hash: str) -> str:
+    return os.path.join(format_hour_path(base_dir, stream, variant, start),
                         segment_file_name(start, duration, type, hash))
 
 
@@ -180,6 +181,68 @@ def parse_segment_path(path):
     except ValueError as e:
         raise ValueError(f"bad segment path {path!r}: {e}") from None
     return SegmentInfo(path, stream, variant, hour + offset, duration, type, hash)
+
+
+# --- hour directories, and quick looks at names ----------------------------------------------
+# For code outside this module that lists an hour directory or filters its names without
+# parsing each one: every such read and check goes through these, so the name format has one
+# owner. (Full parsing and validation: parse_segment_path.)
+
+def format_hour_path(base_dir: str, stream: str, variant: str, start: datetime) -> str:
+    """BASE/STREAM/VARIANT/HOUR: the directory of a segment starting at `start`."""
+    return os.path.join(base_dir, stream, variant, hour_name(start))
+
+
+def read_hour(hour_path: str) -> list[str] | None:
+    """The names in one hour directory, unsorted and unfiltered (junk and temp files included);
+    None if there is no such directory. Every read of an hour directory goes through here.
+    Other OSErrors (permissions, I/O) propagate."""
+    try:
+        return os.listdir(hour_path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def start_prefix(start: datetime) -> str:
+    """'MM:SS.ffffff-': how the name of every segment we write for `start` begins, whatever
+    its duration, type and hash."""
+    return f"{start.minute:02d}:{start.second:02d}.{start.microsecond:06d}-"
+
+
+def names_starting_at(names: Iterable[str], start: datetime) -> list[str]:
+    """Those of `names` (one hour's listing) naming a segment that starts at `start`, of any
+    type. Matches the canonical form segment_file_name writes (all this suite writes)."""
+    prefix = start_prefix(start)
+    return [name for name in names if name.startswith(prefix)]
+
+
+def _fields(name):
+    """The four text fields OFFSET, DURATION, TYPE, HASH of a name ending in .ts, unchecked;
+    None for anything else."""
+    if not name.endswith(".ts"):
+        return None
+    parts = name[:-3].split("-", 3)
+    return parts if len(parts) == 4 else None
+
+
+def name_type(name: str) -> str | None:
+    """The TYPE field of a segment file name, read without validating the rest (None if the
+    name does not have the four fields). The HASH may itself contain '-', so a substring test
+    such as `"-full-" in name` can be fooled where this cannot."""
+    fields = _fields(name)
+    return fields[2] if fields else None
+
+
+def name_hash(name: str) -> str | None:
+    """The HASH field of a segment file name (a temp file's random id), unvalidated."""
+    fields = _fields(name)
+    return fields[3] if fields else None
+
+
+def is_temp(name: str) -> bool:
+    """Whether the name is a temp file's (being written, never listed, served or chosen).
+    Cheap enough for every name of a listing: most names fail the substring test at once."""
+    return "-temp-" in name and name_type(name) == "temp"
 
 
 # The canonical form of a name, validated and split by one regex on the hot path; anything else
@@ -265,7 +328,7 @@ def _file_size(segment):
 
 
 def _pick(candidates):
-    """Best of several segments with the same start, per DESIGN.md."""
+    """Best of several segments with the same start (docs/design.md, 'Choosing the best')."""
     best_rank = max(_rank(s) for s in candidates)
     top = [s for s in candidates if _rank(s) == best_rank]
     if len(top) == 1:
@@ -432,9 +495,8 @@ class HourCache:
             self._entries.move_to_end(hour_path)
             return entry, True
         gevent.sleep(0)  # parsing an hour takes a few ms: let other greenlets run first
-        try:
-            names = os.listdir(hour_path)
-        except FileNotFoundError:
+        names = read_hour(hour_path)
+        if names is None:
             return _EMPTY, True
         hour = parse_hour(os.path.basename(hour_path))
         best = choose_best_per_start(*_parse_hour_listing(hour_path, hour, stream, variant, names))
