@@ -530,13 +530,6 @@ def hour_paths_for_range(hours_path, start, end):
     return paths
 
 
-def best_segments_by_start(hour_path):
-    """Best segment per start time in one hour directory, sorted by start (cached)."""
-    variant_path, _ = os.path.split(hour_path.rstrip("/"))
-    stream_path, variant = os.path.split(variant_path)
-    return list(_cache.get(hour_path, os.path.basename(stream_path), variant)[0].best)
-
-
 def get_best_segments(hours_path, start, end, allow_holes=True, stats=None):
     """The best non-overlapping run of segments for [start, end) in BASE/STREAM/VARIANT.
 
