@@ -59,11 +59,11 @@ class SegmentInfo(NamedTuple):
     hash: Optional[str]
 
     @property
-    def end(self):
+    def end(self) -> datetime:
         return self.start + self.duration
 
     @property
-    def is_partial(self):
+    def is_partial(self) -> bool:
         """Anything but full: it may be cut short and may not join the next segment cleanly."""
         return self.type != "full"
 
@@ -81,7 +81,7 @@ class SelectionStats:
         self.covered = timedelta(0)
         self.partials = 0
 
-    def add(self, other):
+    def add(self, other: "SelectionStats") -> None:
         for name in self.__slots__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -92,11 +92,11 @@ class SelectionStats:
 
 # --- names ---------------------------------------------------------------------------------
 
-def hour_name(dt):
+def hour_name(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H")
 
 
-def parse_hour(name):
+def parse_hour(name: str) -> datetime:
     """Parse HOUR (%Y-%m-%dT%H) by slicing; ValueError if it is anything else."""
     if len(name) != 13 or name[4] != "-" or name[7] != "-" or name[10] != "T":
         raise ValueError(f"not an hour directory name (want YYYY-MM-DDTHH): {name!r}")
@@ -114,7 +114,7 @@ def _parse_decimal_seconds(text):
     return timedelta(seconds=int(whole), microseconds=int(frac.ljust(6, "0")) if frac else 0)
 
 
-def format_duration(duration):
+def format_duration(duration: timedelta) -> str:
     """Seconds with millisecond precision, as the contract writes them."""
     micros = duration // timedelta(microseconds=1)
     return f"{micros // 1000000}.{(micros % 1000000) // 1000:03d}"
@@ -130,7 +130,7 @@ def format_segment_path(base_dir: str, stream: str, variant: str, start: datetim
                         segment_file_name(start, duration, type, hash))
 
 
-def hash_name(digest):
+def hash_name(digest: bytes) -> str:
     """Unpadded url-safe base64 of a SHA-256 digest (the HASH field)."""
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
@@ -164,7 +164,7 @@ def _parse_name(name):
     return offset, duration, type, hash
 
 
-def parse_segment_path(path):
+def parse_segment_path(path: str) -> SegmentInfo:
     """Parse BASE/STREAM/VARIANT/HOUR/FILE, or a bare FILE (stream, variant None; start counted
     from 1970-01-01T00:00, i.e. only the offset within its hour is known).
     Raises ValueError naming the path and why."""
@@ -337,7 +337,8 @@ def _pick(candidates):
     return max(top, key=lambda s: (_file_size(s), s.hash))
 
 
-def choose_best_per_start(segments, ordered=False):
+def choose_best_per_start(segments: Iterable[SegmentInfo],
+                          ordered: bool = False) -> list[SegmentInfo]:
     """Segments -> best segment per start time, sorted by start. Temp is ignored.
     ordered: the input is already sorted by start (saves a sort on the hot path)."""
     if not ordered:
@@ -474,16 +475,17 @@ class HourCache:
     # Directories changed this recently are never cached (see module docstring).
     SETTLE_SECONDS = 2.0
 
-    def __init__(self, max_segments=100_000):
+    def __init__(self, max_segments: int = 100_000) -> None:
         self.max_segments = max_segments
         self._entries = OrderedDict()
         self._size = 0
 
-    def clear(self):
+    def clear(self) -> None:
         self._entries.clear()
         self._size = 0
 
-    def get(self, hour_path, stream, variant):
+    def get(self, hour_path: str, stream: str | None,
+            variant: str | None) -> tuple["_HourEntry", bool]:
         """-> _HourEntry for the directory (empty if missing), and whether it was cached."""
         try:
             st = os.stat(hour_path)
@@ -520,7 +522,7 @@ _EMPTY = _HourEntry(None, [])
 _cache = HourCache()
 
 
-def hour_paths_for_range(hours_path, start, end):
+def hour_paths_for_range(hours_path: str, start: datetime, end: datetime) -> list[str]:
     """Paths of the hour directories that may hold segments starting in [start, end)."""
     hour = start.replace(minute=0, second=0, microsecond=0)
     paths = []
@@ -530,7 +532,8 @@ def hour_paths_for_range(hours_path, start, end):
     return paths
 
 
-def get_best_segments(hours_path, start, end, allow_holes=True, stats=None):
+def get_best_segments(hours_path: str, start: datetime, end: datetime, allow_holes: bool = True,
+                      stats: SelectionStats | None = None) -> list[SegmentInfo | None]:
     """The best non-overlapping run of segments for [start, end) in BASE/STREAM/VARIANT.
 
     Returns SegmentInfo objects, with None at each discontinuity: a gap, an uncovered start or
