@@ -24,6 +24,8 @@ from typing import NamedTuple, Optional
 import gevent
 import prometheus_client as prom
 
+from .stats import timed
+
 log = logging.getLogger(__name__)
 
 TYPES = ("full", "partial", "suspect", "temp")
@@ -532,6 +534,9 @@ def hour_paths_for_range(hours_path: str, start: datetime, end: datetime) -> lis
     return paths
 
 
+# Time per item returned (segments and the Nones between them): len() is free, a count of
+# the segments alone would cost a pass over a week-long answer.
+@timed("get_best_segments", normalize=lambda ret, *args, **kwargs: len(ret), unit="item returned")
 def get_best_segments(hours_path: str, start: datetime, end: datetime, allow_holes: bool = True,
                       stats: SelectionStats | None = None) -> list[SegmentInfo | None]:
     """The best non-overlapping run of segments for [start, end) in BASE/STREAM/VARIANT.
