@@ -141,8 +141,8 @@ def _parse_name(name):
     """File name -> (offset within the hour, duration, type, hash). Slicing, no strptime."""
     if not name.endswith(".ts"):
         raise ValueError("does not end in .ts")
-    parts = name[:-3].split("-", 3)
-    if len(parts) != 4:
+    parts = _fields(name)
+    if parts is None:
         raise ValueError("want MM:SS.ffffff-DURATION-TYPE-HASH.ts")
     offset, duration, type, hash = parts
     if len(offset) < 5 or offset[2] != ":" or (len(offset) > 5 and offset[5] != "."):
