@@ -14,7 +14,8 @@ import gevent.pool
 from common import renditions
 from common.dateutil import utcnow
 from common.segment_files import HashMismatch
-from common.segments import format_hour_path, format_segment_path, hour_name, parse_hour, read_hour
+from common.segments import (format_hour_path, format_segment_path, hour_name, parse_hour,
+                             read_hour)
 from common.service import safe_name
 
 from . import metrics
