@@ -14,7 +14,8 @@ import requests
 
 from common import renditions
 from common.segment_files import recover_temp_files
-from common.segments import format_hour_path, name_type, names_starting_at, read_hour
+from common.segments import (format_hour_path, name_type, names_starting_at, parse_hour,
+                             read_hour)
 
 from . import metrics
 from .download import Downloader, error_kind
@@ -218,9 +219,13 @@ class StreamManager:
             variant_dir = os.path.join(stream_dir, variant)
             if variant.startswith(".") or not os.path.isdir(variant_dir):
                 continue
-            hours = [h for h in os.listdir(variant_dir)  # not variant.json
-                     if os.path.isdir(os.path.join(variant_dir, h))]
-            for hour in sorted(hours)[-2:]:
+            hours = []
+            for name in os.listdir(variant_dir):
+                try:
+                    hours.append((parse_hour(name), name))
+                except ValueError:  # variant.json, anything else not an hour
+                    continue
+            for _, hour in sorted(hours)[-2:]:
                 path = os.path.join(variant_dir, hour)
                 self.recovered_hours.add(path)
                 self.recover_in(path)
