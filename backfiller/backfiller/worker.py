@@ -14,7 +14,8 @@ import gevent.pool
 from common import renditions
 from common.dateutil import utcnow
 from common.segment_files import HashMismatch
-from common.segments import format_segment_path, hour_name, parse_hour
+from common.segments import (format_hour_path, format_segment_path, hour_name, parse_hour,
+                             read_hour)
 from common.service import safe_name
 
 from . import metrics
@@ -199,7 +200,7 @@ class PeerWorker:
     def _missing(self, result, stream, variant, hour, now, earliest, count_skips):
         """(hour path, the peer's segments of the hour we should fetch), or None if the
         listing failed."""
-        hour_path = os.path.join(self.settings.base_dir, stream, variant, hour_name(hour))
+        hour_path = format_hour_path(self.settings.base_dir, stream, variant, hour)
         try:
             peer_names = self.client.list(stream, variant, hour_name(hour))
         except PeerUnreachable:
@@ -208,10 +209,7 @@ class PeerWorker:
             self._failure(result, "list", str(e))
             self.retry.add((stream, variant, hour))
             return None
-        try:
-            local_names = os.listdir(hour_path)
-        except FileNotFoundError:
-            local_names = []
+        local_names = read_hour(hour_path) or []
         wanted, skipped = select_missing(hour_path, local_names, peer_names, now,
                                          self.settings.recent_cutoff, earliest)
         if count_skips:
