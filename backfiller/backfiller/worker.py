@@ -13,6 +13,7 @@ import gevent.pool
 
 from common import renditions
 from common.dateutil import utcnow
+from common.recent import RecentSet
 from common.segment_files import HashMismatch
 from common.segments import format_segment_path, hour_name, parse_hour
 from common.service import safe_name
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 
 # Per pass and peer, log this many individual failures; the rest only go into the summary.
 MAX_LOGGED_FAILURES = 5
+# Peer segments remembered as stored under another name (days of them at the rare rate they
+# occur; one forgotten is only fetched once more).
+SETTLED_MEMORY = 10000
 # A peer that stays down is warned about when it goes down, then at most this often (seconds).
 UNREACHABLE_LOG_INTERVAL = 600
 
@@ -109,7 +113,7 @@ class PeerWorker:
         self.retry = set()  # (stream, variant, hour) where something failed: checked next pass
         # (hour path, key) of peer segments fetched but stored under another name (an empty
         # "full" file is always stored as suspect): never fetch those again.
-        self.settled = set()
+        self.settled = RecentSet(SETTLED_MEMORY)
         self.unreachable_since = None   # when the current run of aborted passes began
         self.unreachable_warned = None  # monotonic time of the last warning about it
         metrics.init_peer(peer.name)

@@ -21,6 +21,7 @@ from backfiller.client import PeerClient, make_session
 from backfiller.daemon import run_once
 from backfiller.peers import peer_from_url
 from backfiller.schedule import RECENT, SWEEP
+from backfiller import worker as worker_module
 from backfiller.worker import InFlight, PeerWorker, Settings
 
 TWO = timedelta(seconds=2)
@@ -288,6 +289,22 @@ def test_an_empty_full_segment_is_stored_once_as_suspect(tmp_path, fake_peer):
     assert "-suspect-" in held and held.endswith(os.path.basename(empty).split("-full-")[1])
     assert worker.run_pass(SWEEP).fetched == 0
     assert len(peer.segment_requests()) == 1
+
+
+def test_the_memory_of_settled_segments_is_bounded(tmp_path, fake_peer, monkeypatch):
+    # Forgetting a settled segment costs one more fetch of it, never a second copy.
+    monkeypatch.setattr(worker_module, "SETTLED_MEMORY", 2)
+    for i in range(5):
+        write_segment(tmp_path / "peer", "s", "source", hours_ago(3) + i * TWO, TWO, b"", "full")
+    peer = fake_peer(tmp_path / "peer")
+    worker = PeerWorker(peer_from_url(peer.url), client_factory()(peer_from_url(peer.url)),
+                        settings(tmp_path / "local"), InFlight())
+    assert worker.run_pass(SWEEP).fetched == 5
+    assert len(worker.settled) == 2
+    held = names(tmp_path / "local")
+    assert len(held) == 5 and all("-suspect-" in name for name in held)
+    assert worker.run_pass(SWEEP).fetched == 3
+    assert names(tmp_path / "local") == held
 
 
 def test_metric_labels_are_bounded(tmp_path, fake_peer):
