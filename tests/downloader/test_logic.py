@@ -11,7 +11,7 @@ from downloader.sources import variants_from_playlist
 from downloader.times import (TWITCH_SKEW_LIMIT, UnknownStart, after_discontinuity,
     exact_duration, segment_start, skew_exceeds)
 from downloader.variants import name_variants, select_variants
-from downloader.worker import Worker, poll_delays
+from downloader.worker import MAX_ERROR_DELAY, Worker, error_delays, poll_delays
 
 BASE = "http://origin.test/live/master.m3u8"
 
@@ -182,6 +182,15 @@ def test_new_entries_counts_from_known_and_stops_at_discontinuities():
     pairs = [(e.uri, p) for e, p in new_entries(later, known)]
     # c.ts follows the known b.ts; d.ts is after a discontinuity (and c.ts was never recorded).
     assert pairs == [("http://o.test/c.ts", (T0 + TWO, TWO)), ("http://o.test/d.ts", None)]
+
+
+def test_a_failing_playlist_is_retried_often_enough_to_miss_no_segment():
+    # A Twitch-like live playlist lists a 2 s segment for about 12 s: retries after an outage
+    # of any length must come well within that (the soak's origin outage found 8 s too slow).
+    delays = error_delays()
+    waits = [next(delays) for _ in range(50)]
+    assert waits[:2] == [1, 2]
+    assert max(waits) == MAX_ERROR_DELAY <= 12 / 3
 
 
 def test_poll_delays_stay_under_a_second_of_lateness():
