@@ -389,7 +389,9 @@ class Soak:
         done = sum(1 for s, _e, _t in states.values() if s == "DONE")
         check("events submitted", len(states) > 0 and len(states) == len(
             self.submitter.submitted), f"{len(self.submitter.submitted)} "
-            f"({done} DONE; {len(self.submitter.refused)} submissions refused, retried later)")
+            f"({done} DONE)")
+        print(f"INFO  submissions the editor refused: {len(self.submitter.refused)}"
+              + "".join(f"\n        {r}" for r in self.submitter.refused[:5]))
         check("events uploaded more than once", not twice, f"{len(twice)}")
         check("events DONE without an uploaded video", not lost, f"{len(lost)}")
         check("events neither DONE nor holding an error", not stuck, f"{len(stuck)}")
@@ -403,7 +405,7 @@ class Soak:
               + (f" (e.g. {errors_5xx[0]})" if errors_5xx else ""))
         problems = [e for p in self.players for e in p.problems]
         check("playlist reloads that went back or changed a listed segment", not problems,
-              f"{len(problems)}" + (f" (e.g. {problems[0]})" if problems else ""))
+              f"{len(problems)}" + "".join(f"\n        {p}" for p in problems[:5]))
         print(f"INFO  player requests that found no restreamer (restarts, hangs): "
               f"{sum(p.unreachable for p in self.players)}")
         for line, ok in self.growth_lines():

@@ -72,7 +72,8 @@ class Player(threading.Thread):
             self.reloads += 1
             sequence, uris = parse_live_playlist(resp.text)
             new = [u for s, u in enumerate(uris, sequence) if s not in self.seen]
-            self.problems += check_reload(self.seen, sequence, uris)
+            self.problems += [f"{self.name}: {p}" for p in
+                              check_reload(self.seen, sequence, uris)]
             for uri in new[-3:]:  # a player joining late starts near the live edge
                 body = self.get(urljoin(self.url, uri))
                 if body is not None:
@@ -125,6 +126,9 @@ class Submitter(threading.Thread):
         return None
 
     def run(self):
+        # The first event's footage must be recorded since the nodes started.
+        if self.stopping.wait((self.back + self.length).total_seconds() + 5):
+            return
         for n in itertools.count(1):
             try:
                 problem = self.submit_one(n)

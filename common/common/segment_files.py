@@ -102,9 +102,14 @@ class SegmentWriter:
                                           hour_name(start)))
         final = format_segment_path(self.base_dir, self.stream, self.variant, self.start,
                                     self.duration, type, self.hash)
-        # Same name means same bytes: replacing an existing copy changes nothing.
-        os.replace(self.temp_path, final)
-        fsync_directory(os.path.dirname(final))
+        if os.path.exists(final):
+            # Same name means same bytes: the copy there stays as it is. Replacing it would move
+            # its mtime, which the restreamer reads as when the segment arrived (a segment that
+            # arrived on time for live playlists would turn late, and drop out of them).
+            self.abort()
+        else:
+            os.replace(self.temp_path, final)
+            fsync_directory(os.path.dirname(final))
         self.path = final
         return final
 

@@ -1,6 +1,7 @@
 """Backfill passes over real HTTP against peers that misbehave on purpose (see conftest.FakePeer):
 verification, skip rules, retries, concurrency bounds, local housekeeping."""
 
+import errno
 import logging
 import os
 import re
@@ -12,6 +13,7 @@ import gevent
 import gevent.event
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from common import segment_files
 from common.dateutil import utcnow
 from common.segments import hour_name, parse_segment_path
 from support.archive import build_archive, write_segment
@@ -305,6 +307,34 @@ def test_the_memory_of_settled_segments_is_bounded(tmp_path, fake_peer, monkeypa
     assert len(held) == 5 and all("-suspect-" in name for name in held)
     assert worker.run_pass(SWEEP).fetched == 3
     assert names(tmp_path / "local") == held
+
+
+def test_a_full_disk_is_logged_once_keeps_nothing_and_the_next_pass_fills_in(
+        tmp_path, fake_peer, monkeypatch, caplog):
+    # The full disk is injected at the writer (ENOSPC from its writes); peer and HTTP are real.
+    build_archive(tmp_path / "peer", "s", "source", hours_ago(3), 6, real=False)
+    full = {"on": True}
+    real_write = segment_files.SegmentWriter.write
+
+    def write(self, chunk):
+        if full["on"]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(self, chunk)
+
+    monkeypatch.setattr(segment_files.SegmentWriter, "write", write)
+    peer = fake_peer(tmp_path / "peer")
+    worker = PeerWorker(peer_from_url(peer.url), client_factory()(peer_from_url(peer.url)),
+                        settings(tmp_path / "local"), InFlight())
+    with caplog.at_level(logging.INFO, logger="backfiller"):
+        for _ in range(3):
+            assert worker.run_pass(SWEEP).errors == 6
+        assert names(tmp_path / "local") == set()
+        full["on"] = False
+        assert worker.run_pass(SWEEP).fetched == 6
+    assert names(tmp_path / "local") == names(tmp_path / "peer")
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if "disk full" in m]) == 1
+    assert any("disk space is back" in m for m in messages)
 
 
 def test_metric_labels_are_bounded(tmp_path, fake_peer):

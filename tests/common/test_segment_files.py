@@ -44,6 +44,19 @@ def test_exception_leaves_no_temp_file(tmp_path):
     assert files(tmp_path) == []
 
 
+def test_a_second_copy_of_the_same_bytes_leaves_the_first_untouched(tmp_path):
+    # Its mtime is when it arrived (the restreamer's live playlists list it by that).
+    with SegmentWriter(str(tmp_path), "s", "v", START, DUR) as w:
+        w.write(b"abc")
+        first = w.finish("partial")
+    os.utime(first, (1_000_000, 1_000_000))
+    with SegmentWriter(str(tmp_path), "s", "v", START, DUR) as w:
+        w.write(b"abc")
+        second = w.finish("partial")
+    assert second == first and os.stat(first).st_mtime == 1_000_000
+    assert files(tmp_path) == [os.path.basename(first)]
+
+
 def on_full_disk(writer, buffering):
     """The writer's file replaced by /dev/full: every write that reaches it fails with ENOSPC,
     as on a full filesystem."""
