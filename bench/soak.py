@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from contextlib import ExitStack
 from datetime import datetime, timezone
 
@@ -111,6 +112,7 @@ class Soak:
         self.samples = {}      # (node, service, pid) -> [(epoch, rss KiB, series)]
         self.nodes = {}
         self._variant_names = {}
+        self.kills = Counter()  # (node, service) -> SIGKILLs sent
         self.t0 = None
 
     # --- start-up ---------------------------------------------------------------------------
@@ -123,6 +125,7 @@ class Soak:
         self.origin = SoakOrigin(os.path.join(self.work, "origin"), ORIGIN_PORT,
                                  os.path.join(self.work, "origin-published.jsonl")).start()
         stack.callback(self.origin.stop)
+        self.wait_origin()
         segments_b = os.path.join(self.work, "b", "segments")
         os.makedirs(segments_b)
         self.disk = Tmpfs(segments_b)
@@ -143,6 +146,16 @@ class Soak:
         self.variants = self.wait_variants()
         names = self.variant_names()
         say("both nodes recording: " + ", ".join(f"{n} (origin {v})" for n, v in names.items()))
+
+    def wait_origin(self, timeout=30):
+        """Until the origin published a segment of each variant (a downloader that finds the
+        stream offline polls again only 20 s later)."""
+        deadline = time.monotonic() + timeout
+        while len({s.variant for s in self.origin.segments()}) < 2:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the origin published nothing within {timeout} s "
+                                   f"(ffmpeg: {' '.join(self.origin.command)})")
+            self.wait(0.5)
 
     def wait_variants(self, timeout=90):
         deadline = time.monotonic() + timeout
@@ -218,7 +231,10 @@ class Soak:
     def fault_kill(self, fault):
         node = self.nodes[fault.node]
         if fault.service == "cutter":
-            self.wait_for_cut(node, 30)
+            cutting = self.wait_for_cut(node, fault.duration)
+            say(f"cutter@{node.name} killed " + ("mid-cut" if cutting else
+                                                 f"idle (no cut within {fault.duration:g} s)"))
+        self.kills[(node.name, fault.service)] += 1
         if node.kill(fault.service) is None:
             self.failures.append(f"{fault.service}@{node.name} was not running to be killed")
 
@@ -408,6 +424,10 @@ class Soak:
               f"{len(problems)}" + "".join(f"\n        {p}" for p in problems[:5]))
         print(f"INFO  player requests that found no restreamer (restarts, hangs): "
               f"{sum(p.unreachable for p in self.players)}")
+        unexpected = self.unexpected_exits()
+        check("service exits the soak did not cause (crashes, crash loops)", not unexpected,
+              f"{sum(unexpected.values())}" + "".join(f"\n        {k}: {v}"
+                                                      for k, v in unexpected.items()))
         for line, ok in self.growth_lines():
             check(*line) if ok is not None else print(f"INFO  {line[0]}: {line[2]}")
         for failure in self.failures:
@@ -416,6 +436,22 @@ class Soak:
               f"restarted {self.origin.ffmpeg_restarts} times")
         print("INFO  faults: " + "; ".join(f"{t}s {d}" for t, d in self.fault_log))
         return all(lines)
+
+    def unexpected_exits(self):
+        """{service@node: exits beyond the kills} from the supervisors' output."""
+        out = {}
+        for node in self.nodes.values():
+            exits = Counter()
+            with open(node.plan.path("logs", "supervisor-output.log"), errors="replace") as f:
+                for line in f:
+                    name, _, text = line.partition("|")
+                    if text.strip().startswith("exited with code"):
+                        exits[name.strip()] += 1
+            for service, count in exits.items():
+                killed = self.kills[(node.name, service)]
+                if count > killed:
+                    out[f"{service}@{node.name}"] = count - killed
+        return out
 
     def growth_lines(self):
         """((name, ok, figure), ok or None) per service and measure, judged on the longest

@@ -39,6 +39,8 @@ class Fault:
     def describe(self):
         where = f" {self.service}@{self.node}" if self.service else (
             f" @{self.node}" if self.node else "")
+        if self.kind == "kill":
+            return f"kill{where}"
         return f"{self.kind}{where} for {self.duration:g} s"
 
 
@@ -58,7 +60,9 @@ def conflicts(one, other):
 def all_faults(short=False, disk_node="b"):
     """Every fault once. `short` (a smoke run of a few minutes): the same faults, halved."""
     k = 0.5 if short else 1
-    faults = [Fault("kill", node, service, 0, 30 * k) for node in NODES for service in KILLED]
+    # A cutter is killed mid-cut: its fault lasts until a cut is under way (at most 30 s).
+    faults = [Fault("kill", node, service, 30 * k if service == "cutter" else 0, 30 * k)
+              for node in NODES for service in KILLED]
     faults += [Fault("hang", node, "restreamer", 30 * k, 20 * k) for node in NODES]
     faults += [Fault("origin_down", None, None, 20 * k, 10 * k),
                Fault("origin_truncate", None, None, 20 * k, 10 * k),
