@@ -102,6 +102,8 @@ class SoakOrigin:
                                           functools.partial(_Handler, directory=directory))
         self.server.daemon_threads = True
         self.server.soak_origin = self
+        # A client that hangs up mid-body (a truncated fetch, a killed downloader) is expected.
+        self.server.handle_error = lambda request, address: None
         self.process = None
         self.stopping = threading.Event()
         self.published = {}   # (variant, seq) -> Published

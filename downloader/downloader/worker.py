@@ -25,15 +25,15 @@ class PlaylistGone(Exception):
     """403/404 on the media playlist URL: it has expired or the stream moved."""
 
 
-# Retries of a failing media playlist back off to this at most: a live playlist lists a segment
-# for a few target durations (Twitch: about 12 s), so a slower retry after an outage of the
-# origin would miss segments listed only after it ended.
-MAX_ERROR_DELAY = 3
+# Retries of a failing media playlist back off to this at most (about what a player does): once
+# an outage of the origin ends, the segments it listed during the outage stay listed only for
+# what is left of a playlist's window (Twitch: about 12 s), possibly a second or two.
+MAX_ERROR_DELAY = 1
 
 
 def error_delays():
-    """Waits between retries of a failing media playlist: 1, 2, then MAX_ERROR_DELAY."""
-    delay = 1
+    """Waits between retries of a failing media playlist: 0.5, then MAX_ERROR_DELAY."""
+    delay = 0.5
     while True:
         yield delay
         delay = min(delay * 2, MAX_ERROR_DELAY)
