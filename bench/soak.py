@@ -113,6 +113,7 @@ class Soak:
         self.nodes = {}
         self._variant_names = {}
         self.kills = Counter()  # (node, service) -> SIGKILLs sent
+        self.fault_threads = []
         self.t0 = None
 
     # --- start-up ---------------------------------------------------------------------------
@@ -139,6 +140,9 @@ class Soak:
             self.nodes[name] = node
             stack.callback(node.stop)
             node.start()
+        # Unwound first: a fault under way finishes (a paused service resumes, the disk is freed,
+        # Postgres is back) before the nodes, the mount and the cluster are stopped.
+        stack.callback(self.join_faults)
         for node in self.nodes.values():
             if not node.wait_ready():
                 raise RuntimeError(f"node {node.name}'s restreamer did not start; see "
@@ -195,7 +199,7 @@ class Soak:
         schedule = faultlib.schedule(self.args.seed, seconds)
         say(f"seed {self.args.seed}: {len(schedule)} faults over {self.args.minutes:g} min")
         self.t0 = time.time()
-        threads, pending, next_sample = [], list(schedule), 0
+        threads, pending, next_sample = self.fault_threads, list(schedule), 0
         while time.time() - self.t0 < seconds:
             now = time.time() - self.t0
             while pending and pending[0].at <= now:
@@ -212,10 +216,13 @@ class Soak:
             self.wait(1)
         self.load_end = time.time()
         self.sample()
-        for thread in threads:
-            thread.join()
+        self.join_faults()
         self.submitter.stopping.set()
         self.submitter.join(timeout=30)
+
+    def join_faults(self):
+        for thread in self.fault_threads:
+            thread.join(timeout=60)
 
     def do_fault(self, fault):
         text = fault.describe()
