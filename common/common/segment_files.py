@@ -52,6 +52,7 @@ class SegmentWriter:
         self.bytes_written = 0
         self.hash = None
         self.path = None
+        self._failed = None
 
     def __enter__(self) -> "SegmentWriter":
         return self
@@ -61,8 +62,14 @@ class SegmentWriter:
             self.abort()
 
     def write(self, chunk: bytes) -> None:
+        try:
+            self._file.write(chunk)
+        except OSError as e:
+            # Some of the chunk may be in the file, some not (a full disk): what is there no
+            # longer matches any hash we could name it by, so it can never be finished.
+            self._failed = e
+            raise
         self._sha.update(chunk)
-        self._file.write(chunk)
         self.bytes_written += len(chunk)
 
     def content_hash(self) -> str:
@@ -76,6 +83,9 @@ class SegmentWriter:
         learnt the segment's place on the timeline from its bytes)."""
         if type not in ("full", "partial", "suspect"):
             raise ValueError(f"cannot finish a segment as {type!r}")
+        if self._failed is not None:
+            raise OSError(self._failed.errno, f"{self.temp_path}: a write failed earlier "
+                          f"({self._failed.strerror or self._failed}): nothing to keep")
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
@@ -91,15 +101,23 @@ class SegmentWriter:
             ensure_directory(format_hour_path(self.base_dir, self.stream, self.variant, start))
         final = format_segment_path(self.base_dir, self.stream, self.variant, self.start,
                                     self.duration, type, self.hash)
-        # Same name means same bytes: replacing an existing copy changes nothing.
-        os.replace(self.temp_path, final)
-        fsync_directory(os.path.dirname(final))
+        if os.path.exists(final):
+            # Same name means same bytes: the copy there stays as it is. Replacing it would move
+            # its mtime, which the restreamer reads as when the segment arrived (a segment that
+            # arrived on time for live playlists would turn late, and drop out of them).
+            self.abort()
+        else:
+            os.replace(self.temp_path, final)
+            fsync_directory(os.path.dirname(final))
         self.path = final
         return final
 
     def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        try:
+            if not self._file.closed:
+                self._file.close()
+        except OSError:
+            pass  # its buffer could not be written (a full disk): the file goes anyway
         try:
             os.remove(self.temp_path)
         except FileNotFoundError:

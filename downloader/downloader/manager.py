@@ -13,6 +13,7 @@ import gevent.pool
 import requests
 
 from common import renditions
+from common.recent import RecentSet
 from common.segment_files import recover_temp_files
 from common.segments import (format_hour_path, name_type, names_starting_at, parse_hour,
                              read_hour)
@@ -34,6 +35,9 @@ JOB_MEMORY = 5000
 # replacement fails too (a playlist URL that keeps failing must not spawn workers in a loop).
 MIN_REPLACE_DELAY = 1
 MAX_REPLACE_DELAY = 30
+# Hour directories remembered as recovered (a few hours of every variant; one forgotten is
+# only listed once more).
+RECOVERED_HOURS_MEMORY = 256
 # A temp file untouched this long has lost its writer (ours are written to every few seconds).
 TEMP_MIN_AGE = timedelta(minutes=5)
 
@@ -96,7 +100,7 @@ class StreamManager:
         self.wakeup = gevent.event.Event()
         self.stopping = gevent.event.Event()
         self.master_fetched_at = None
-        self.recovered_hours = set()
+        self.recovered_hours = RecentSet(RECOVERED_HOURS_MEMORY)
         self.temp_min_age = temp_min_age
         self.recovery_interval = recovery_interval
         self.live = None
