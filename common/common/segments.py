@@ -355,6 +355,37 @@ class _Walk:
         return self.out
 
 
+def chain_of(best):
+    """Best-per-start segments (sorted) -> (the run they give on their own, SelectionStats):
+    the same joining rules as _Walk.feed, in one tight loop, from the first segment to the
+    last (None at each gap and after each partial; overlapping ones skipped, counted)."""
+    stats = SelectionStats()
+    chain = []
+    append = chain.append
+    prev_end = prev_partial = None
+    for segment in best:
+        start, duration = segment.start, segment.duration
+        if prev_end is not None:
+            gap = start - prev_end
+            if gap < -TOLERANCE:
+                stats.overlaps += 1
+                stats.overlap_duration += min(prev_end, start + duration) - start
+                continue
+            if gap > TOLERANCE:
+                append(None)
+                stats.holes += 1
+                stats.hole_duration += gap
+            elif prev_partial:
+                append(None)
+        append(segment)
+        stats.covered += duration
+        prev_end = start + duration
+        prev_partial = segment.type != "full"
+        if prev_partial:
+            stats.partials += 1
+    return chain, stats
+
+
 class _HourEntry:
     """Cached facts about one hour directory."""
 
@@ -368,34 +399,11 @@ class _HourEntry:
         self.chain = None  # built on first use as a middle hour
 
     def build_chain(self):
-        """The run this hour gives on its own, from its first segment to its last.
-        Same rules as _Walk.feed, in one tight loop: this runs for every middle hour."""
+        """The run this hour gives on its own, from its first segment to its last (chain_of),
+        built once: this runs for every middle hour."""
         if self.chain is not None:
             return self.chain
-        stats = SelectionStats()
-        chain = []
-        append = chain.append
-        prev_end = prev_partial = None
-        for segment in self.best:
-            start, duration = segment.start, segment.duration
-            if prev_end is not None:
-                gap = start - prev_end
-                if gap < -TOLERANCE:
-                    stats.overlaps += 1
-                    stats.overlap_duration += min(prev_end, start + duration) - start
-                    continue
-                if gap > TOLERANCE:
-                    append(None)
-                    stats.holes += 1
-                    stats.hole_duration += gap
-                elif prev_partial:
-                    append(None)
-            append(segment)
-            stats.covered += duration
-            prev_end = start + duration
-            prev_partial = segment.type != "full"
-            if prev_partial:
-                stats.partials += 1
+        chain, stats = chain_of(self.best)
         if stats.overlaps:
             overlap_counter.inc(stats.overlaps)
             _rate_limited_warning("overlap", "skipped %d overlapping segment(s) in %s",
@@ -548,3 +556,23 @@ def _extend_whole_hour(walk, entry):
     # chain_stats.covered and .partials already count the first segment, which feed() counted.
     s.covered += cs.covered - first.duration
     s.partials += cs.partials - first.is_partial
+
+
+# --- one hour's files, for callers that choose among them by a rule of their own --------------
+
+def hour_segments(hour_path):
+    """Every final segment file of one hour directory (junk skipped and counted), sorted by
+    start; [] if it is missing. Uncached: the restreamer's live listing filters files by when
+    they arrived before choosing the best (choose_best_per_start, chain_of)."""
+    hour_path = hour_path.rstrip("/")
+    variant_path, hour = os.path.split(hour_path)
+    stream_path, variant = os.path.split(variant_path)
+    try:
+        names = os.listdir(hour_path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    segments, ordered = _parse_hour_listing(hour_path, parse_hour(hour),
+                                            os.path.basename(stream_path), variant, names)
+    if not ordered:
+        segments.sort(key=_start_key)
+    return segments

@@ -19,8 +19,7 @@ from common import cuts, http_server, renditions
 from common.segments import ContainsHoles, get_best_segments, parse_hour, parse_segment_path
 
 from . import audio_groups, live, playlists, variants
-from .arrivals import ArrivalCache
-from .numbering import HourList, TallyMemo
+from .live_playlists import LivePlaylists
 from .cut_body import CutBody
 from .params import BadRequest, check_component, parse_bool, parse_choice, parse_range
 from .variant_info import blueprint as variant_info_routes
@@ -31,7 +30,6 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 CUT_TYPES = ("rough", "fast", "full")
 CONTAINERS = {"ts": ("mpegts", "video/MP2T"), "mp4": ("mp4", "video/mp4")}
 FULL_CUT_RETRY_AFTER = 30
-EPSILON = timedelta(microseconds=1)
 
 requests_total = prom.Counter(
     "http_requests", "HTTP requests handled", ["endpoint", "method", "status"])
@@ -58,9 +56,7 @@ def create_app(config):
     app = Flask(__name__, root_path=os.path.dirname(os.path.abspath(__file__)))
     app.config["restreamer"] = config
     full_cuts = gevent.lock.BoundedSemaphore(config.max_concurrent_full_cuts)
-    arrivals = ArrivalCache()
-    tallies = TallyMemo()
-    hour_list = HourList()
+    live_playlists = LivePlaylists(config.base_dir)
 
     # --- plumbing: errors, CORS, metrics ----------------------------------------------------
 
@@ -202,59 +198,20 @@ def create_app(config):
         are DISCONTINUITY tags). A range reaching into the last few seconds lists what has
         settled, by the live rules, so it only grows, and stays open."""
         if end > now - live.SETTLE:
-            listed = live_listable(hours_path, start, now)
-            entries, _, _ = live.window(listed, size=len(listed))
-            return playlists.media_playlist(entries, hours_path, prefix)
+            return playlists.media_playlist(live_playlists.settling(hours_path, start, now),
+                                            hours_path, prefix)
         segments = get_best_segments(hours_path, start, end)
         return playlists.media_playlist(segments, hours_path, prefix, endlist=True,
                                         playlist_type="VOD")
 
     def live_playlist(hours_path, prefix, start, now):
-        """Numbered from `start`, or from the fixed live.ORIGIN (see live.live_window)."""
+        """Numbered from `start`, or from the fixed live.ORIGIN (see live.py)."""
         if start is not None and now - start > config.max_playlist_duration:
             raise BadRequest("live playlist start is further back than the maximum playlist "
                              "range; give a later start")
-        origin = start or live.ORIGIN
-        horizon = now - live.SETTLE
-        if horizon <= origin:
-            entries, sequence, discontinuities = [], 0, 0
-        else:
-            first_hour = origin.replace(minute=0, second=0, microsecond=0)
-            hours = hour_list.hours(hours_path, first_hour, horizon)
-            arrivals.trim()
-
-            def listing(hour):
-                return hour_listing(hours_path, hour, origin, first_hour, now)
-
-            with tallies.lock(hours_path, origin):
-                entries, sequence, discontinuities = live.live_window(
-                    hours, horizon, listing, tallies.view(hours_path, origin))
+        entries, sequence, discontinuities = live_playlists.live(hours_path, start, now)
         return playlists.media_playlist(entries, hours_path, prefix, media_sequence=sequence,
                                         discontinuity_sequence=discontinuities)
-
-    def hour_listing(hours_path, hour, origin, first_hour, now):
-        """What the live rules list of the segments starting in `hour` (in the origin's hour,
-        also one that started before the origin and covers it)."""
-        end = hour + live.HOUR
-        # Reaching a microsecond into the neighbouring hours makes a whole hour a middle hour
-        # of the range, which get_best_segments takes from its cached chain (fast when cold).
-        low = max(origin, hour) if hour == first_hour else hour - EPSILON
-        high = min(end + EPSILON, now - live.SETTLE)
-        if high <= low:
-            return []
-        segments = [s for s in get_best_segments(hours_path, low, high)
-                    if s is None or (s.start < end and (s.start >= hour or hour == first_hour))]
-        return live.listable(segments, now, arrivals.arrival, arrivals.on_time_alternative,
-                             known=arrivals.on_time)
-
-    def live_listable(hours_path, origin, now):
-        horizon = now - live.SETTLE
-        if horizon <= origin:
-            return []
-        segments = get_best_segments(hours_path, origin, horizon)
-        arrivals.trim()
-        return live.listable(segments, now, arrivals.arrival, arrivals.on_time_alternative,
-                             known=arrivals.on_time)
 
     # --- cuts -------------------------------------------------------------------------------
 

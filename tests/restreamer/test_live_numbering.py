@@ -51,15 +51,8 @@ def listing_at(now):
         return arrived if arrived <= now else None
 
     def listing(hour):
-        chain, prev = [], None
-        for s in BY_HOUR.get(hour, []):
-            if arrival(s) is None:
-                continue
-            if prev is not None and (s.start != prev.end or prev.is_partial):
-                chain.append(None)
-            chain.append(s)
-            prev = s
-        return live.listable(chain, now, arrival)
+        chain = live.on_time_chain(BY_HOUR.get(hour, []), arrival)
+        return live.listed(chain, now - live.SETTLE)
     return listing
 
 
