@@ -10,15 +10,17 @@ import os
 import time
 from datetime import datetime, timedelta
 
+import gevent
 import gevent.lock
 import prometheus_client as prom
 from flask import Flask, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from common import cuts, http_server, renditions
-from common.segments import ContainsHoles, get_best_segments, parse_hour, parse_segment_path
+from common.segments import ContainsHoles, get_best_segments, parse_hour
 
 from . import audio_groups, live, playlists, variants
+from .listings import HourListings, is_servable_segment
 from .live_playlists import LivePlaylists
 from .cut_body import CutBody
 from .params import BadRequest, check_component, parse_bool, parse_choice, parse_range
@@ -57,6 +59,7 @@ def create_app(config):
     app.config["restreamer"] = config
     full_cuts = gevent.lock.BoundedSemaphore(config.max_concurrent_full_cuts)
     live_playlists = LivePlaylists(config.base_dir)
+    hour_listings = HourListings()
 
     # --- plumbing: errors, CORS, metrics ----------------------------------------------------
 
@@ -127,19 +130,14 @@ def create_app(config):
         for value, what in ((stream, "stream"), (variant, "variant"), (hour, "hour")):
             check_component(value, what)
         path = os.path.join(config.base_dir, stream, variant, hour)
-        try:
-            names = os.listdir(path)
-        except OSError:  # missing, not a directory, name too long...
-            names = []
-        return _json(sorted(name for name in names
-                            if not name.startswith(".") and _is_servable_segment(name)))
+        return Response(hour_listings.json(path), mimetype="application/json")
 
     @app.route("/segments/<stream>/<variant>/<hour>/<name>")
     def segment(stream, variant, hour, name):
         for value, what in ((stream, "stream"), (variant, "variant"), (hour, "hour"),
                             (name, "segment")):
             check_component(value, what)
-        if not _is_servable_segment(name):
+        if not is_servable_segment(name):
             raise BadRequest(f"not a segment file name: {name!r}", 404)
         path = os.path.join(config.base_dir, stream, variant, hour, name)
         try:
@@ -191,7 +189,7 @@ def create_app(config):
             body = live_playlist(hours_path, prefix, start, now)
         else:
             body = fixed_playlist(hours_path, prefix, start, end, now)
-        return Response(body, mimetype=PLAYLIST_TYPE)
+        return Response(_yielding(body), mimetype=PLAYLIST_TYPE)
 
     def fixed_playlist(hours_path, prefix, start, end, now):
         """A range whose end has settled is finished: VOD with ENDLIST, holes or not (holes
@@ -282,6 +280,14 @@ def _text(message, status):
     return Response(message.rstrip("\n") + "\n", status=status, mimetype="text/plain")
 
 
+def _yielding(chunks):
+    """Let other requests run between a long body's chunks: writing to a fast client's socket
+    never blocks, so a 7-day playlist would otherwise hold the server for its whole length."""
+    for chunk in chunks:
+        yield chunk
+        gevent.sleep(0)
+
+
 def _json(value):
     return Response(json.dumps(value), mimetype="application/json")
 
@@ -302,10 +308,3 @@ def _is_hour(name):
     except ValueError:
         return False
 
-
-def _is_servable_segment(name):
-    """A final segment file name (temp files are never served or listed)."""
-    try:
-        return parse_segment_path(name).type != "temp"
-    except ValueError:
-        return False
