@@ -560,19 +560,21 @@ def _extend_whole_hour(walk, entry):
 
 # --- one hour's files, for callers that choose among them by a rule of their own --------------
 
-def hour_segments(hour_path):
+def hour_segments(hour_path, names=None):
     """Every final segment file of one hour directory (junk skipped and counted), sorted by
-    start; [] if it is missing. Uncached: the restreamer's live listing filters files by when
-    they arrived before choosing the best (choose_best_per_start, chain_of)."""
+    start; [] if it is missing. names: only these (the caller listed the directory already).
+    Uncached: the restreamer's live listing filters files by when they arrived before choosing
+    the best (choose_best_per_start, chain_of)."""
     hour_path = hour_path.rstrip("/")
     variant_path, hour = os.path.split(hour_path)
     stream_path, variant = os.path.split(variant_path)
-    try:
-        names = os.listdir(hour_path)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
+    if names is None:
+        try:
+            names = os.listdir(hour_path)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
     segments, ordered = _parse_hour_listing(hour_path, parse_hour(hour),
-                                            os.path.basename(stream_path), variant, names)
+                                            os.path.basename(stream_path), variant, list(names))
     if not ordered:
         segments.sort(key=_start_key)
     return segments

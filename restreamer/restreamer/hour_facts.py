@@ -23,7 +23,7 @@ from datetime import datetime
 
 import gevent
 
-from common.segments import hour_name, hour_segments
+from common.segments import MAX_SEGMENT_DURATION, hour_name, hour_segments
 
 from . import live
 
@@ -52,7 +52,7 @@ class HourFacts:
         self._chains = OrderedDict()  # hour_path -> (key, chain)
         self._chain_segments = 0
         self._summaries = {}  # hour_path -> (key, HourSummary)
-        self._on_time = {}  # path -> arrived on time; files of open hours (polled often)
+        self._on_time = {}  # path -> mtime of the files of open hours (polled often)
         self.computed = 0  # hours listed and stat'ed (for tests and the benchmark)
 
     # --- chains ---------------------------------------------------------------------------
@@ -68,20 +68,46 @@ class HourFacts:
         if cached is not None and cached[0] == key:
             self._chains.move_to_end(hour_path)
             return cached[1]
-        chain = self._compute(hour_path, known=None if closed else self._on_time)
+        chain = self._compute(hour_path, hour, known=None if closed else self._on_time)
         if _settled(key):
             self._keep_chain(hour_path, key, chain)
             if closed:
                 self._ensure_summary(hour_path, key, chain)
         return chain
 
-    def _compute(self, hour_path, known):
+    def _compute(self, hour_path, hour, known):
+        """One stat per file (none for files `known` already); only files that may have
+        arrived on time are parsed, so an hour that was backfilled costs little more than its
+        stats."""
         gevent.sleep(0)  # an hour takes a few ms: let other requests run between hours
         self.computed += 1
+        try:
+            names = os.listdir(hour_path)
+        except OSError:
+            return []
         if known is not None and len(known) > self.max_arrivals:
             known.clear()
-        arrival = _arrival if known is None else _remembering_arrival(known)
-        return live.on_time_chain(hour_segments(hour_path), arrival)
+        # Later than this, a file is late whatever segment of this hour it holds.
+        latest = (hour + live.HOUR + MAX_SEGMENT_DURATION + live.SETTLE - _EPOCH).total_seconds()
+        arrived = {}
+        prefix = hour_path + "/"
+        for name in names:
+            path = prefix + name
+            mtime = known.get(path) if known is not None else None
+            if mtime is None:
+                try:
+                    mtime = os.stat(path).st_mtime
+                except OSError:  # gone meanwhile
+                    continue
+                if known is not None:
+                    known[path] = mtime
+            if mtime <= latest:
+                arrived[path] = mtime
+        if not arrived:
+            return []
+        segments = hour_segments(hour_path, [path[len(prefix):] for path in arrived])
+        return live.on_time_chain(
+            segments, lambda s: datetime.utcfromtimestamp(arrived[s.path]))
 
     def _keep_chain(self, hour_path, key, chain):
         old = self._chains.pop(hour_path, None)
@@ -189,28 +215,6 @@ def _key(hour_path):
 
 def _settled(key):
     return time.time() - key[0] / 1e9 > SETTLE_SECONDS
-
-
-def _arrival(segment):
-    """When a segment's file appeared (its mtime, naive UTC), or None if it is gone."""
-    try:
-        return datetime.utcfromtimestamp(os.stat(segment.path).st_mtime)
-    except OSError:
-        return None
-
-
-def _remembering_arrival(known):
-    """arrival() for open hours: a file's answer is final once it exists, so a reload stats
-    only the files new since the last one. Remembers the mtime itself (the rule is applied
-    by live.on_time_chain)."""
-    def arrival(segment):
-        arrived = known.get(segment.path)
-        if arrived is None:
-            arrived = _arrival(segment)
-            if arrived is not None:
-                known[segment.path] = arrived
-        return arrived
-    return arrival
 
 
 def _text(value):
