@@ -439,7 +439,9 @@ class HourCache:
         if entry is not None and entry.key == key:
             self._entries.move_to_end(hour_path)
             return entry, True
-        gevent.sleep(0)  # parsing an hour takes a few ms: let other greenlets run first
+        # Parsing an hour takes a few ms: let other greenlets run first, and the loop poll
+        # sockets (after sleep(0) it runs dozens of such callbacks in a row before polling).
+        gevent.idle()
         try:
             names = os.listdir(hour_path)
         except FileNotFoundError:

@@ -285,7 +285,7 @@ def _yielding(chunks):
     never blocks, so a 7-day playlist would otherwise hold the server for its whole length."""
     for chunk in chunks:
         yield chunk
-        gevent.sleep(0)
+        gevent.idle()  # (sleep(0) would let dozens of chunks pass before sockets are polled)
 
 
 def _json(value):
