@@ -580,3 +580,15 @@ def hour_segments(hour_path, names=None):
     if not ordered:
         segments.sort(key=_start_key)
     return segments
+
+
+def is_final_segment_name(name):
+    """Whether a file name is a final (not temp) segment's, as listings and the segment route
+    show them: the canonical form by one regex, any other accepted form by the full parser."""
+    try:
+        m = _FAST_RE.fullmatch(name)
+        if m is not None:
+            return bool(_duration(m.group(4)))  # (memoised; a zero duration raises)
+        return _parse_name(name)[2] != "temp"
+    except ValueError:
+        return False

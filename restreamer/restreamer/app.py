@@ -17,10 +17,10 @@ from flask import Flask, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from common import cuts, http_server, renditions
-from common.segments import ContainsHoles, get_best_segments, parse_hour
+from common.segments import ContainsHoles, get_best_segments, is_final_segment_name, parse_hour
 
 from . import audio_groups, live, playlists, variants
-from .listings import HourListings, is_servable_segment
+from .listings import HourListings
 from .live_playlists import LivePlaylists
 from .cut_body import CutBody
 from .params import BadRequest, check_component, parse_bool, parse_choice, parse_range
@@ -137,7 +137,7 @@ def create_app(config):
         for value, what in ((stream, "stream"), (variant, "variant"), (hour, "hour"),
                             (name, "segment")):
             check_component(value, what)
-        if not is_servable_segment(name):
+        if not is_final_segment_name(name):
             raise BadRequest(f"not a segment file name: {name!r}", 404)
         path = os.path.join(config.base_dir, stream, variant, hour, name)
         try:

@@ -6,7 +6,7 @@ import os
 import time
 from collections import OrderedDict
 
-from common.segments import parse_segment_path
+from common.segments import is_final_segment_name
 
 # A directory changed this recently may change again within its mtime's granularity.
 SETTLE_SECONDS = 2.0
@@ -35,17 +35,10 @@ class HourListings:
         except OSError:  # not a directory, or removed meanwhile
             return "[]"
         text = json.dumps(sorted(name for name in names
-                                 if not name.startswith(".") and is_servable_segment(name)))
+                                 if not name.startswith(".") and is_final_segment_name(name)))
         if time.time() - st.st_mtime_ns / 1e9 > SETTLE_SECONDS:
             self._entries[hour_path] = (key, text)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         return text
 
-
-def is_servable_segment(name):
-    """A final segment file name (temp files are never served or listed)."""
-    try:
-        return parse_segment_path(name).type != "temp"
-    except ValueError:
-        return False
