@@ -107,6 +107,7 @@ class HourFacts:
                 arrived[path] = mtime
         if not arrived:
             return []
+        gevent.idle()  # and between the stats and the parsing
         segments = hour_segments(hour_path, [path[len(prefix):] for path in arrived])
         return live.on_time_chain(
             segments, lambda s: datetime.utcfromtimestamp(arrived[s.path]))
