@@ -10,23 +10,20 @@ once it is listed:
   arrives later (a backfilled one filling a hole) is left out of live playlists for good,
   because listing it would change what players already saw; fixed-range playlists show it.
 
+Per hour, the candidates are the files that arrived on time, best per start among them
+(on_time_chain): a late file is never looked at again and never displaces an on-time one.
+
 Numbering (live_window): a segment's number is the count of listed segments before it since the
 origin (the `start` parameter, else the fixed ORIGIN), taken hour by hour: each segment belongs
 to the hour it starts in, and the first one of an hour gets a discontinuity when it does not
 join the previous listed segment. Once an hour is closed (its last possible segment has
-settled) its listing no longer changes, so a running Tally through it is memoised and a request
-only walks the hours after the newest memoised one (normally the current one or two).
-Where "a closed hour never changes" does not hold:
-- files deleted (pruning by the backfiller's --delete-older-than, by hand) or whose mtime
-  changes (touched, copied without times): the memo keeps the numbers within a process, but a
-  fresh process counts only what is on disk, so after a restart numbers can be lower than
-  before by the segments pruned since the origin;
-- a late segment that starts earlier than an on-time one and overlaps it: get_best_segments
-  keeps the earlier start, so the on-time one drops out of the selection (and out of the live
-  listing; the same breaks "only appends" in the open hour). Likewise the previous hour's last
-  segment overlapping an hour's first one (so pruning it changes that hour's count, cold).
-A fresh process's first request counts the whole archive from the origin (~0.25 s per day of
-2-second segments); the memo is process memory only.
+settled) its listing no longer changes: it is reduced to an HourSummary (kept, and persisted by
+hour_facts.py), and a running Tally through it is memoised, so a request only walks the hours
+after the newest memoised one (normally the current one or two).
+Where "a closed hour never changes" does not hold: files deleted (pruning by the backfiller's
+--delete-older-than, by hand) or whose mtime changes (touched, copied without times). The memo
+keeps the numbers within a process, but a fresh process counts only what is on disk, so after a
+restart numbers can be lower than before by the segments pruned since the origin.
 """
 
 import bisect
