@@ -327,14 +327,14 @@ class _Walk:
             if segment.start > self.start + TOLERANCE:
                 self.hole(segment.start - self.start)
         else:
-            gap = segment.start - prev.end
-            if gap < -TOLERANCE:
+            kind = follows(prev.end, prev.is_partial, segment.start)
+            if kind is OVERLAP:
                 self.stats.overlaps += 1
                 self.stats.overlap_duration += min(prev.end, segment.end) - segment.start
                 return True
-            if gap > TOLERANCE:
-                self.hole(gap)
-            elif prev.is_partial:
+            if kind is HOLE:
+                self.hole(segment.start - prev.end)
+            elif kind is BREAK:
                 self.hole(timedelta(0))
         self.take(segment)
         return True
@@ -355,10 +355,27 @@ class _Walk:
         return self.out
 
 
+# How a segment follows the one before it (follows()).
+JOINS, BREAK, HOLE, OVERLAP = "joins", "break", "hole", "overlap"
+
+
+def follows(prev_end, prev_partial, start):
+    """The joining rule, its one owner: how a segment starting at `start` follows one that
+    ended at prev_end. OVERLAP: it starts more than TOLERANCE before that end (it is skipped);
+    HOLE: more than TOLERANCE after; BREAK: within TOLERANCE but the previous segment is
+    partial or suspect (a discontinuity without a gap); JOINS otherwise."""
+    gap = start - prev_end
+    if gap < -TOLERANCE:
+        return OVERLAP
+    if gap > TOLERANCE:
+        return HOLE
+    return BREAK if prev_partial else JOINS
+
+
 def chain_of(best):
-    """Best-per-start segments (sorted) -> (the run they give on their own, SelectionStats):
-    the same joining rules as _Walk.feed, in one tight loop, from the first segment to the
-    last (None at each gap and after each partial; overlapping ones skipped, counted)."""
+    """Best-per-start segments (sorted) -> (the run they give on their own, SelectionStats),
+    by follows(), from the first segment to the last: None at each hole and break,
+    overlapping segments skipped and counted (as get_best_segments walks a range)."""
     stats = SelectionStats()
     chain = []
     append = chain.append
@@ -366,16 +383,16 @@ def chain_of(best):
     for segment in best:
         start, duration = segment.start, segment.duration
         if prev_end is not None:
-            gap = start - prev_end
-            if gap < -TOLERANCE:
+            kind = follows(prev_end, prev_partial, start)
+            if kind is OVERLAP:
                 stats.overlaps += 1
                 stats.overlap_duration += min(prev_end, start + duration) - start
                 continue
-            if gap > TOLERANCE:
+            if kind is HOLE:
                 append(None)
                 stats.holes += 1
-                stats.hole_duration += gap
-            elif prev_partial:
+                stats.hole_duration += start - prev_end
+            elif kind is BREAK:
                 append(None)
         append(segment)
         stats.covered += duration

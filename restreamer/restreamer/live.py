@@ -30,7 +30,8 @@ import bisect
 from datetime import datetime, timedelta
 from typing import NamedTuple, Optional
 
-from common.segments import MAX_SEGMENT_DURATION, TOLERANCE, choose_best_per_start, chain_of
+from common.segments import (JOINS, MAX_SEGMENT_DURATION, chain_of, choose_best_per_start,
+                             follows)
 
 SETTLE = timedelta(seconds=10)
 WINDOW_SEGMENTS = 30
@@ -126,14 +127,15 @@ def closed(hour, horizon):
 
 def _joins(tally, first_start):
     """Whether an hour's first listed segment starting at first_start follows on from the
-    Tally's last one without a discontinuity: within TOLERANCE, after a full segment."""
-    return tally.last_end is None or (
-        not tally.last_partial and abs(first_start - tally.last_end) <= TOLERANCE)
+    Tally's last one without a discontinuity (common.segments.follows; across hours an
+    overlap is a discontinuity too, since the earlier hour's segment was listed already)."""
+    return tally.last_end is None or \
+        follows(tally.last_end, tally.last_partial, first_start) is JOINS
 
 
 def join(part, tally):
     """An hour's listing with its first entry's break judged against the listing before it
-    (a gap or overlap beyond TOLERANCE, or a partial segment before it)."""
+    (_joins)."""
     if not part or tally.last_end is None:
         return part
     first, brk = part[0]
