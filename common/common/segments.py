@@ -616,6 +616,7 @@ def start_text(hour_and_name):
     the millisecond ('YYYY-MM-DDTHH:MM:SS.fff'), sliced from the names when NAME has the
     canonical form segment_file_name writes (10x faster than formatting a datetime, for
     playlists of days); None for any other form."""
-    if hour_and_name[13:14] == "/" and hour_and_name[26:27] == "-":
+    if hour_and_name[13:14] == "/" and hour_and_name[19:20] == "." \
+            and hour_and_name[26:27] == "-":
         return f"{hour_and_name[:13]}:{hour_and_name[14:23]}"
     return None
