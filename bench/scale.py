@@ -371,7 +371,7 @@ def main():
                 run_coverage(base, row)
             rows.append((f"{days} d, {state}", days * 24 * 1800, row))
             print_table(rows[-1:])
-    print_table(rows)
+    print_table(sorted(rows, key=lambda r: (not r[0].endswith("late"), r[1])))
 
 
 if __name__ == "__main__":
