@@ -159,6 +159,24 @@ class HourFacts:
             self._summaries.clear()
         self._summaries[hour_path] = (key, summary)
 
+    def forget_pruned(self, hours_path, hours):
+        """Remove the sidecars of hours no longer on disk (pruned: they would pile up, one
+        per hour, for as long as the node runs). `hours`: the hour directories there are."""
+        if not self.sidecars:
+            return
+        directory = os.path.dirname(self.sidecar_path(os.path.join(hours_path, "x")))
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            return
+        keep = {hour_name(hour) + ".json" for hour in hours}
+        for name in names:
+            if name.endswith(".json") and name not in keep:
+                try:
+                    os.remove(os.path.join(directory, name))
+                except OSError:
+                    pass
+
     def sidecar_path(self, hour_path):
         rel = os.path.relpath(hour_path, self.base_dir)
         return os.path.join(self.base_dir, SIDECAR_DIR, rel + ".json")

@@ -15,7 +15,7 @@ class LivePlaylists:
     def __init__(self, base_dir, sidecars=True):
         self.facts = HourFacts(base_dir, sidecars=sidecars)
         self.tallies = TallyMemo()
-        self.hour_list = HourList()
+        self.hour_list = HourList(on_change=self.facts.forget_pruned)
 
     def live(self, hours_path, start, now):
         """-> (entries, media_sequence, discontinuity_sequence) of the live playlist of

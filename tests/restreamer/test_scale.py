@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from datetime import datetime, timedelta
 
 import gevent
@@ -228,3 +229,12 @@ def test_live_playlists_on_a_late_archive_list_only_what_is_recorded_now(tmp_pat
     fresh = LivePlaylists(base)
     assert fresh.live(hours_path, None, now)[:2] == (entries, sequence)
     assert fresh.facts.computed <= 2
+    # Pruned hours take their sidecars with them; the numbers stay (the memo).
+    pruned = os.path.join(hours_path, hour_name(first))
+    assert os.path.exists(fresh.facts.sidecar_path(pruned))
+    for h in range(3):
+        shutil.rmtree(os.path.join(hours_path, hour_name(first + h * live.HOUR)))
+    assert fresh.live(hours_path, None, now + TWO)[1] == sequence
+    assert not os.path.exists(fresh.facts.sidecar_path(pruned))
+    old = {f"s/v/{hour_name(first + h * live.HOUR)}.json" for h in range(38)}
+    assert old & set(sidecars(base)) == set(sorted(old)[3:])
