@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import gevent
 import gevent.lock
@@ -17,6 +17,7 @@ from flask import Flask, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from common import cuts, http_server, renditions
+from common.dateutil import utcnow
 from common.segments import ContainsHoles, get_best_segments, is_final_segment_name, parse_hour
 
 from . import audio_groups, live, playlists, variants
@@ -184,7 +185,7 @@ def create_app(config):
         start, end = parse_range(request.args, config.max_playlist_duration, "playlist",
                                  require_end=False)
         prefix = playlists.segment_uri_prefix(stream, variant)
-        now = datetime.utcnow()
+        now = utcnow()
         if end is None:
             body = live_playlist(hours_path, prefix, start, now)
         else:

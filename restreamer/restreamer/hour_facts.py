@@ -19,7 +19,7 @@ import os
 import time
 import uuid
 from collections import OrderedDict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import gevent
 
@@ -110,7 +110,7 @@ class HourFacts:
         gevent.idle()  # and between the stats and the parsing
         segments = hour_segments(hour_path, [path[len(prefix):] for path in arrived])
         return live.on_time_chain(
-            segments, lambda s: datetime.utcfromtimestamp(arrived[s.path]))
+            segments, lambda s: _EPOCH + timedelta(seconds=arrived[s.path]))
 
     def _keep_chain(self, hour_path, key, chain):
         old = self._chains.pop(hour_path, None)
