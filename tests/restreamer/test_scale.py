@@ -238,3 +238,20 @@ def test_live_playlists_on_a_late_archive_list_only_what_is_recorded_now(tmp_pat
     assert not os.path.exists(fresh.facts.sidecar_path(pruned))
     old = {f"s/v/{hour_name(first + h * live.HOUR)}.json" for h in range(38)}
     assert old & set(sidecars(base)) == set(sorted(old)[3:])
+
+
+def test_hour_listing_is_kept_until_the_directory_changes(tmp_path):
+    from restreamer.listings import HourListings
+    base = str(tmp_path)
+    hour = datetime(2026, 5, 1, 7)
+    segments = sorted(os.path.basename(add(base, hour + i * TWO)) for i in range(3))
+    hour_path = os.path.join(base, "s", "v", hour_name(hour))
+    for junk in ("notes.txt", f"00:09.000000-2.000-temp-{'x' * 8}.ts", ".hidden.ts"):
+        open(os.path.join(hour_path, junk), "w").close()
+    settle_directories(base)
+    listings = HourListings()
+    assert json.loads(listings.json(hour_path)) == segments
+    assert listings.json(hour_path) is listings.json(hour_path)  # kept
+    add(base, hour + 10 * TWO)
+    assert len(json.loads(listings.json(hour_path))) == 4
+    assert listings.json(os.path.join(base, "s", "v", "2026-05-01T08")) == "[]"
