@@ -393,14 +393,14 @@ class _Walk:
             if segment.start > self.start + TOLERANCE:
                 self.hole(segment.start - self.start)
         else:
-            gap = segment.start - prev.end
-            if gap < -TOLERANCE:
+            kind = follows(prev.end, prev.is_partial, segment.start)
+            if kind is OVERLAP:
                 self.stats.overlaps += 1
                 self.stats.overlap_duration += min(prev.end, segment.end) - segment.start
                 return True
-            if gap > TOLERANCE:
-                self.hole(gap)
-            elif prev.is_partial:
+            if kind is HOLE:
+                self.hole(segment.start - prev.end)
+            elif kind is BREAK:
                 self.hole(timedelta(0))
         self.take(segment)
         return True
@@ -421,6 +421,54 @@ class _Walk:
         return self.out
 
 
+# How a segment follows the one before it (follows()).
+JOINS, BREAK, HOLE, OVERLAP = "joins", "break", "hole", "overlap"
+
+
+def follows(prev_end, prev_partial, start):
+    """The joining rule, its one owner: how a segment starting at `start` follows one that
+    ended at prev_end. OVERLAP: it starts more than TOLERANCE before that end (it is skipped);
+    HOLE: more than TOLERANCE after; BREAK: within TOLERANCE but the previous segment is
+    partial or suspect (a discontinuity without a gap); JOINS otherwise."""
+    gap = start - prev_end
+    if gap < -TOLERANCE:
+        return OVERLAP
+    if gap > TOLERANCE:
+        return HOLE
+    return BREAK if prev_partial else JOINS
+
+
+def chain_of(best):
+    """Best-per-start segments (sorted) -> (the run they give on their own, SelectionStats),
+    by follows(), from the first segment to the last: None at each hole and break,
+    overlapping segments skipped and counted (as get_best_segments walks a range)."""
+    stats = SelectionStats()
+    chain = []
+    append = chain.append
+    prev_end = prev_partial = None
+    for segment in best:
+        start, duration = segment.start, segment.duration
+        if prev_end is not None:
+            kind = follows(prev_end, prev_partial, start)
+            if kind is OVERLAP:
+                stats.overlaps += 1
+                stats.overlap_duration += min(prev_end, start + duration) - start
+                continue
+            if kind is HOLE:
+                append(None)
+                stats.holes += 1
+                stats.hole_duration += start - prev_end
+            elif kind is BREAK:
+                append(None)
+        append(segment)
+        stats.covered += duration
+        prev_end = start + duration
+        prev_partial = segment.type != "full"
+        if prev_partial:
+            stats.partials += 1
+    return chain, stats
+
+
 class _HourEntry:
     """Cached facts about one hour directory."""
 
@@ -434,34 +482,11 @@ class _HourEntry:
         self.chain = None  # built on first use as a middle hour
 
     def build_chain(self):
-        """The run this hour gives on its own, from its first segment to its last.
-        Same rules as _Walk.feed, in one tight loop: this runs for every middle hour."""
+        """The run this hour gives on its own, from its first segment to its last (chain_of),
+        built once: this runs for every middle hour."""
         if self.chain is not None:
             return self.chain
-        stats = SelectionStats()
-        chain = []
-        append = chain.append
-        prev_end = prev_partial = None
-        for segment in self.best:
-            start, duration = segment.start, segment.duration
-            if prev_end is not None:
-                gap = start - prev_end
-                if gap < -TOLERANCE:
-                    stats.overlaps += 1
-                    stats.overlap_duration += min(prev_end, start + duration) - start
-                    continue
-                if gap > TOLERANCE:
-                    append(None)
-                    stats.holes += 1
-                    stats.hole_duration += gap
-                elif prev_partial:
-                    append(None)
-            append(segment)
-            stats.covered += duration
-            prev_end = start + duration
-            prev_partial = segment.type != "full"
-            if prev_partial:
-                stats.partials += 1
+        chain, stats = chain_of(self.best)
         if stats.overlaps:
             overlap_counter.inc(stats.overlaps)
             _rate_limited_warning("overlap", "skipped %d overlapping segment(s) in %s",
@@ -498,7 +523,9 @@ class HourCache:
         if entry is not None and entry.key == key:
             self._entries.move_to_end(hour_path)
             return entry, True
-        gevent.sleep(0)  # parsing an hour takes a few ms: let other greenlets run first
+        # Parsing an hour takes a few ms: let other greenlets run first, and the loop poll
+        # sockets (after sleep(0) it runs dozens of such callbacks in a row before polling).
+        gevent.idle()
         names = read_hour(hour_path)
         if names is None:
             return _EMPTY, True
@@ -611,3 +638,48 @@ def _extend_whole_hour(walk, entry):
     # chain_stats.covered and .partials already count the first segment, which feed() counted.
     s.covered += cs.covered - first.duration
     s.partials += cs.partials - first.is_partial
+
+
+# --- one hour's files, for callers that choose among them by a rule of their own --------------
+
+def hour_segments(hour_path, names=None):
+    """Every final segment file of one hour directory (junk skipped and counted), sorted by
+    start; [] if it is missing. names: only these (the caller listed the directory already).
+    Uncached: the restreamer's live listing filters files by when they arrived before choosing
+    the best (choose_best_per_start, chain_of)."""
+    hour_path = hour_path.rstrip("/")
+    variant_path, hour = os.path.split(hour_path)
+    stream_path, variant = os.path.split(variant_path)
+    if names is None:
+        try:
+            names = os.listdir(hour_path)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+    segments, ordered = _parse_hour_listing(hour_path, parse_hour(hour),
+                                            os.path.basename(stream_path), variant, list(names))
+    if not ordered:
+        segments.sort(key=_start_key)
+    return segments
+
+
+def is_final_segment_name(name):
+    """Whether a file name is a final (not temp) segment's, as listings and the segment route
+    show them: the canonical form by one regex, any other accepted form by the full parser."""
+    try:
+        m = _FAST_RE.fullmatch(name)
+        if m is not None:
+            return bool(_duration(m.group(4)))  # (memoised; a zero duration raises)
+        return _parse_name(name)[2] != "temp"
+    except ValueError:
+        return False
+
+
+def start_text(hour_and_name):
+    """'HOUR/NAME' (a segment's path below its variant directory) -> its start as ISO 8601 to
+    the millisecond ('YYYY-MM-DDTHH:MM:SS.fff'), sliced from the names when NAME has the
+    canonical form segment_file_name writes (10x faster than formatting a datetime, for
+    playlists of days); None for any other form."""
+    if hour_and_name[13:14] == "/" and hour_and_name[19:20] == "." \
+            and hour_and_name[26:27] == "-":
+        return f"{hour_and_name[:13]}:{hour_and_name[14:23]}"
+    return None
