@@ -84,6 +84,10 @@ def test_a_conflict_on_the_event_fields_shows_both(browser, site):
     event = alice.create(event_start=iso(T0 + timedelta(seconds=4)), description="first words")
     page = site.page(browser, "bob")
     open_event(page, site, event["id"])
+    # Open for days: it plays as a finished window, its first hour (live would leave out
+    # footage that arrived late, as all of this archive did).
+    assert "(1:01:00.000)" in page.inner_text(".window-bar")
+    assert page.locator(".live-tag").is_hidden()
     page.fill("#f-event-description", "bob's words")
     response = alice.put(f"/api/events/{event['id']}",
                          json={"version": event["version"], "description": "alice's words"})
