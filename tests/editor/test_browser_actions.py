@@ -207,3 +207,24 @@ def test_the_list_refreshes_by_itself_and_starts_an_event_at_a_chosen_time(brows
                       "event_end": T0 + timedelta(seconds=15), "category": "speedrun",
                       "description": "a skip", "editor": "bob"}
     page.wait_for_selector(".edit-head .event-desc >> text=a skip")
+
+
+def test_leaving_an_event_with_unsaved_inputs_asks_first(browser, site):
+    event = site.client("alice").create(event_start=iso(T0 + timedelta(seconds=4)),
+                                        event_end=iso(T0 + timedelta(seconds=8)))
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    page.click("a.back")  # nothing typed: no question
+    page.wait_for_selector("table.events")
+    open_event(page, site, event["id"])
+    page.fill("#f-title", "Half typed")
+    page.click("a.back")
+    page.wait_for_selector("dialog[open] >> text=Leave this event?")
+    page.locator("dialog[open]").get_by_role("button", name="Cancel").click()
+    assert page.input_value("#f-title") == "Half typed"
+    assert page.evaluate("location.hash") == f"#/events/{event['id']}"
+    page.click("a.back")
+    page.locator("dialog[open]").get_by_role("button", name="Leave without saving").click()
+    page.wait_for_selector("table.events")
+    assert row(site, event["id"])["video_title"] is None
+    assert not page.errors

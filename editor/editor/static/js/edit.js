@@ -704,6 +704,7 @@ function build(main, ctx, row, view) {
     }
   };
   window.addEventListener("beforeunload", beforeUnload);
+  ctx.guardLeaving(() => (dirty() ? "Your changes to this event are not saved yet. Save them first (Ctrl+S), or leave and lose them." : null));
   view.cleanup.push(() => window.removeEventListener("beforeunload", beforeUnload));
   view.cleanup.push(() => clearTimeout(pollTimer));
 
