@@ -228,3 +228,20 @@ def test_leaving_an_event_with_unsaved_inputs_asks_first(browser, site):
     page.wait_for_selector("table.events")
     assert row(site, event["id"])["video_title"] is None
     assert not page.errors
+
+
+def test_cancelling_a_running_cut_asks_first(browser, site):
+    event = submitted(site)
+    cutter_moves(site, event["id"], "state = 'CLAIMED', uploader = 'node-a'")
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    page.wait_for_selector(".status-card .state-line >> text=CLAIMED")
+    button(page, "Cancel submission").click()
+    page.wait_for_selector("dialog[open] >> text=Cutter node-a is cutting this event now")
+    page.locator("dialog[open]").get_by_role("button", name="Cancel", exact=True).click()
+    page.wait_for_selector("dialog", state="detached")
+    assert row(site, event["id"])["state"] == "CLAIMED"
+    button(page, "Cancel submission").click()
+    page.locator("dialog[open]").get_by_role("button", name="Cancel the cut").click()
+    wait_for(lambda: row(site, event["id"])["state"] == "UNEDITED", message="the cancel")
+    assert not page.errors

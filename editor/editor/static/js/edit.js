@@ -481,7 +481,7 @@ function build(main, ctx, row, view) {
       buttons.push(submitButton("Submit", "submit to the cutter (Ctrl+Enter)"));
     } else if (editable) {
       buttons.push(submitButton(saveLabel(), "save; changed video inputs are resubmitted and the cutter takes them (Ctrl+S)"));
-      buttons.push(button("Cancel submission", "back to UNEDITED; a cutter working on it abandons the cut", () => act("cancel")));
+      buttons.push(button("Cancel submission", "back to UNEDITED; a cutter working on it abandons the cut", () => cancel()));
     } else {
       buttons.push(submitButton("Save", "save the event's category, description and notes (Ctrl+S)"));
       buttons.push(h("span", { class: "muted small" }, latest.state === "DONE"
@@ -545,6 +545,20 @@ function build(main, ctx, row, view) {
     await write(() => post(`/api/events/${encodeURIComponent(base.id)}/${action}`, { version: base.version, ...(extra || {}) }),
       { cancel: "Cancelled: back to UNEDITED.", reset: extra && extra.retry ? "Back to EDITED: a cutter will retry." : "Reset: back to UNEDITED." }[action] || "Done.",
       () => act(action, extra), true);
+  }
+
+  /** Back to UNEDITED; a cut already running is abandoned, so that one asks first. */
+  async function cancel() {
+    if (latest.state === "CLAIMED") {
+      const answer = await ask({
+        title: "Cancel a running cut?",
+        text: `Cutter ${latest.uploader || "(unknown)"} is cutting this event now: it abandons the cut, ` +
+          "and the event goes back to UNEDITED with its inputs kept.",
+        confirm: "Cancel the cut", danger: true,
+      });
+      if (!answer) return;
+    }
+    await act("cancel");
   }
 
   async function reset(retry) {
