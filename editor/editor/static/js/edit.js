@@ -118,7 +118,12 @@ function build(main, ctx, row, view) {
   const holesNote = h("div", { class: "holes-note", hidden: true });
   const marksNote = h("div", { class: "error small", role: "alert" });
 
-  const fields = buildFields(config, { onChange: () => inputsChanged(), onSource: () => reload(currentWall()) });
+  const fields = buildFields(config, {
+    onChange: () => inputsChanged(),
+    onSource: () => reload(currentWall()),
+    eventStartMs: () => eventStart,
+    markMs: (which) => marks[`${which}Ms`],
+  });
   const formError = h("p", { class: "error form-error", role: "alert" });
   const dirtyTag = h("span", { class: "dirty", hidden: true }, "unsaved changes");
   const actions = h("div", { class: "buttons actions" });
@@ -608,6 +613,7 @@ function build(main, ctx, row, view) {
         // An action (cancel, reset) keeps what the editor typed but has not saved.
       } else loadInputs(fresh);
       ctx.toast(okMessage, "ok");
+      if (momentMoved(fresh) && !dirty()) reopen();
     } catch (e) {
       if (e.status === 401) ctx.signedOut();
       else if (e.status === 409) await showConflict(e.message, again, e.body);
@@ -645,6 +651,16 @@ function build(main, ctx, row, view) {
     showState();
   }
 
+  /** Whether the event's start or end is no longer the one this page was built for. */
+  function momentMoved(fresh) {
+    return parseIso(fresh.event_start) !== eventStart || parseIso(fresh.event_end) !== eventEnd;
+  }
+
+  /** Build the page again for the event's new times (its window, clocks and timeline). */
+  function reopen() {
+    setTimeout(() => { if (!view.stopped) ctx.go(window.location.hash); }, 0);
+  }
+
   function clearConflict() {
     conflictShown = false;
     replace(conflictBox);
@@ -665,6 +681,7 @@ function build(main, ctx, row, view) {
           base = fresh;
           loadInputs(fresh);
           ctx.toast(`${fresh.editor || "Someone"} changed this event; the form shows their version.`);
+          if (momentMoved(fresh)) reopen();
         } else if (!conflictShown && !busy) {
           await showConflict(`${fresh.editor || "Someone"} saved this event while you were editing it.`, () => save(latest.state === "UNEDITED" ? false : true));
         }
