@@ -167,7 +167,7 @@ export function buildFields(config, { onChange, onSource, eventStartMs, markMs }
   const el = h("div", { class: "fields" },
     h("fieldset", { class: "event-fields" },
       h("legend", {}, "Event ", h("span", { class: "muted small" }, "editable in every state")),
-      h("div", { class: "grid2" },
+      h("div", { class: "grid2 times" },
         field("Start", eventStart, fromMark(eventStart, "in")),
         field("End", eventEnd, fromMark(eventEnd, "out"))),
       h("div", { class: "grid2" }, field("Category", category), field("Notes", notes)),
