@@ -645,7 +645,13 @@ function build(main, ctx, row, view) {
     const values = { base: valuesFromRow(base, config), theirs: valuesFromRow(theirs, config), mine: currentValues() };
     replace(conflictBox, renderConflict(message, theirs, values, {
       mine: () => { base = theirs; clearConflict(); again(); },
-      theirs: () => { base = latest = theirs; clearConflict(); loadInputs(theirs); showState(); },
+      theirs: () => {
+        base = latest = theirs;
+        clearConflict();
+        loadInputs(theirs);
+        showState();
+        if (momentMoved(theirs)) reopen();
+      },
     }));
     conflictBox.scrollIntoView({ block: "nearest" });
     showState();
