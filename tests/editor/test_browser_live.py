@@ -1,16 +1,18 @@
 """A recent event without an end plays live on the edit page (the window grows with the
-archive), and the Live page plays the live edge: real Chromium, real restreamer over segments
+archive), and the Live page plays the live edge, with its sound where that is a separate audio
+rendition: real Chromium, real restreamer over segments
 written as a downloader writes them (each file arriving as its segment ends), real Postgres."""
 
 import os
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from browser_testing import Site
 from editor_testing import Server, iso
-from support.archive import SEGMENT_SECONDS, build_archive
+from support.archive import SEGMENT_SECONDS, build_archive, build_separate_audio_archive
 
 from common.dateutil import utcnow
+from common.segments import parse_segment_path
 
 STREAM, VARIANT = "main", "source"
 COUNT = 20  # the last 40 s
@@ -23,10 +25,15 @@ def live_restreamer(tmp_path):
     base = str(tmp_path / "segments")
     now = utcnow().replace(microsecond=0)
     start = now - timedelta(seconds=COUNT * SEGMENT_SECONDS)
-    for i, path in enumerate(build_archive(base, STREAM, VARIANT, start, COUNT)):
-        end = start + timedelta(seconds=(i + 1) * SEGMENT_SECONDS)
-        arrived = (end - utcnow()).total_seconds() + os.path.getmtime(path)
-        os.utime(path, (arrived, arrived))
+    build_archive(base, STREAM, VARIANT, start, COUNT)
+    build_separate_audio_archive(base, "sep", VARIANT, start, COUNT, audio="audio-en")
+    for directory, _, names in os.walk(base):
+        for name in names:
+            if name.endswith(".ts"):
+                path = os.path.join(directory, name)
+                segment = parse_segment_path(path)
+                end = (segment.start + segment.duration).replace(tzinfo=timezone.utc).timestamp()
+                os.utime(path, (end, end))
     from restreamer.app import Config, create_app
     server = Server(create_app(Config(base)), "restreamer")
     server.start = start
@@ -65,4 +72,8 @@ def test_a_recent_open_event_plays_live(browser, site, live_restreamer):
     seconds = int(clock[:2]) * 3600 + int(clock[3:5]) * 60 + int(clock[6:8])
     after = (seconds - (start.hour * 3600 + start.minute * 60 + start.second)) % 86400
     assert 20 <= after <= 2 * COUNT * SEGMENT_SECONDS, clock  # near the edge, not the start
+
+    # A variant with a separate audio rendition: live with its sound (the master playlist).
+    page.select_option(".live-page select[aria-label=stream]", "sep")
+    page.wait_for_function("document.querySelector('video').webkitAudioDecodedByteCount > 0")
     assert not page.errors
