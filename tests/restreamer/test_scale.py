@@ -16,7 +16,7 @@ import requests
 from common.segments import format_segment_path, hash_name, hour_name
 from restreamer import live
 from restreamer.hour_facts import SIDECAR_DIR, HourFacts
-from restreamer.live_playlists import LivePlaylists
+from restreamer.media_playlists import MediaPlaylists
 
 TWO = timedelta(seconds=2)
 EPOCH = datetime(1970, 1, 1)
@@ -220,13 +220,13 @@ def test_live_playlists_on_a_late_archive_list_only_what_is_recorded_now(tmp_pat
     for i in range(35):
         add(base, tail + i * TWO, on_time(tail + i * TWO))
     hours_path = os.path.join(base, "s", "v")
-    playlists = LivePlaylists(base)
+    playlists = MediaPlaylists(base)
     entries, sequence, _ = playlists.live(hours_path, None, now)
     assert sequence == 5 and len([e for e in entries if e]) == 30
     computed = playlists.facts.computed
     assert playlists.live(hours_path, None, now + TWO)[1] == 5
     assert playlists.facts.computed - computed <= 2  # only the open hour(s)
-    fresh = LivePlaylists(base)
+    fresh = MediaPlaylists(base)
     assert fresh.live(hours_path, None, now)[:2] == (entries, sequence)
     assert fresh.facts.computed <= 2
     # Pruned hours take their sidecars with them; the numbers stay (the memo).
