@@ -456,9 +456,10 @@ class HourCache:
         if entry is not None and entry.key == key:
             self._entries.move_to_end(hour_path)
             return entry, True
-        # Parsing an hour takes a few ms: let other greenlets run first, and the loop poll
-        # sockets (after sleep(0) it runs dozens of such callbacks in a row before polling).
+        # Parsing an hour takes a few ms: let the loop poll sockets first (after sleep(0) alone
+        # it runs dozens of such callbacks in a row before polling them).
         gevent.idle()
+        gevent.sleep(0)  # parsing an hour takes a few ms: let other greenlets run first
         try:
             names = os.listdir(hour_path)
         except FileNotFoundError:
