@@ -166,8 +166,12 @@ def live_window(hours, horizon, listing, memo, size=WINDOW_SEGMENTS, summary=Non
     # hour's listing is read only if its summary says it lists something.
     i, n, tail = len(hours), 0, []
     while i > 0 and (n < size or not closed(hours[i - 1], horizon)):
+        hour = hours[i - 1]
+        if closed(hour, horizon):
+            through = memo.get(hour)
+            if through is not None and not through.count:
+                break  # nothing listed since the origin: e.g. a history that came by backfill
         i -= 1
-        hour = hours[i]
         if closed(hour, horizon) and not summary(hour).count:
             part = []
         else:
