@@ -90,22 +90,27 @@ def test_small_request_is_answered_while_a_long_count_runs(backfilled_archive,
                                                            restreamer_factory, wait_for):
     """The first live playlist of a fresh server on a late archive counts 72,000 files; a
     /files request sent while it counts is answered before it finishes."""
-    server = restreamer_factory(backfilled_archive)
-    url = server.url
-    heavy = gevent.spawn(requests.get, url("/playlist/s/v.m3u8"), timeout=120)
-    # The count writes one sidecar per closed hour as it goes: once one is there, it runs.
-    wait_for(lambda: sidecars(backfilled_archive) or heavy.ready(), timeout=60,
-             message="the live count to start")
-    assert not heavy.ready(), "the count finished before the probe could be sent"
-    small = requests.get(url("/files/s/v"), timeout=60)
-    heavy_done_first = heavy.ready()
-    assert small.status_code == 200 and len(small.json()) == 120
-    heavy.join(120)
-    assert heavy.successful() and heavy.value.status_code == 200
-    assert not heavy_done_first, "the small request waited for the long count"
-    assert len(sidecars(backfilled_archive)) == 120
-    # Nothing was recorded on time: the live playlist is empty, numbered from 0.
-    assert media_sequence(heavy.value) == 0 and listed_uris(heavy.value) == []
+    for attempt in range(3):  # (a starved test process may see the count end first: again)
+        shutil.rmtree(os.path.join(backfilled_archive, ".restreamer"), ignore_errors=True)
+        server = restreamer_factory(backfilled_archive)
+        url = server.url
+        heavy = gevent.spawn(requests.get, url("/playlist/s/v.m3u8"), timeout=120)
+        # The count writes one sidecar per closed hour as it goes: once one is there, it runs.
+        wait_for(lambda: sidecars(backfilled_archive) or heavy.ready(), timeout=60,
+                 message="the live count to start", interval=0.005)
+        if heavy.ready():
+            continue
+        small = requests.get(url("/files/s/v"), timeout=60)
+        heavy_done_first = heavy.ready()
+        assert small.status_code == 200 and len(small.json()) == 120
+        heavy.join(120)
+        assert heavy.successful() and heavy.value.status_code == 200
+        assert not heavy_done_first, "the small request waited for the long count"
+        assert len(sidecars(backfilled_archive)) == 120
+        # Nothing was recorded on time: the live playlist is empty, numbered from 0.
+        assert media_sequence(heavy.value) == 0 and listed_uris(heavy.value) == []
+        return
+    raise AssertionError("the count always finished before the small request could be sent")
 
 
 # --- what a backfilled node lists live, and numbering across restarts -----------------------------
