@@ -35,6 +35,8 @@ SIDECAR_VERSION = 1
 # facts are used but not kept (as common.segments.HourCache does).
 SETTLE_SECONDS = 2.0
 _EPOCH = datetime(1970, 1, 1)
+# Sidecars read between two yields to other requests (each is an open, a read and a parse).
+SIDECARS_PER_YIELD = 16
 
 
 class HourFacts:
@@ -54,6 +56,7 @@ class HourFacts:
         self._summaries = {}  # hour_path -> (key, HourSummary)
         self._on_time = {}  # path -> mtime of the files of open hours (polled often)
         self.computed = 0  # hours listed and stat'ed (for tests and the benchmark)
+        self._sidecar_reads = 0
 
     # --- chains ---------------------------------------------------------------------------
 
@@ -139,6 +142,9 @@ class HourFacts:
         cached = self._summaries.get(hour_path)
         if cached is not None and cached[0] == key:
             return cached[1]
+        self._sidecar_reads += 1
+        if self._sidecar_reads % SIDECARS_PER_YIELD == 0:
+            gevent.idle()  # a restart reads one per closed hour: hundreds in a row
         summary = self._read_sidecar(hour_path, key)
         if summary is not None:
             if _settled(key):
