@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import gevent
 
-from common.segments import MAX_SEGMENT_DURATION, hour_name, hour_segments
+from common.segments import MAX_SEGMENT_DURATION, hour_name, hour_segments, read_hour
 
 from . import live
 
@@ -87,9 +87,12 @@ class HourFacts:
         gevent.idle()
         self.computed += 1
         try:
-            names = os.listdir(hour_path)
+            names = read_hour(hour_path)
+            if names is None:
+                return []
             fd = os.open(hour_path, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
+        except OSError as e:  # unreadable: as if empty, said once per listing
+            log.warning("cannot list %s: %s", hour_path, e)
             return []
         if known is not None and len(known) > self.max_arrivals:
             known.clear()
