@@ -185,6 +185,13 @@ def live_window(hours, horizon, listing, memo, size=WINDOW_SEGMENTS, summary=Non
         listed_.extend(join(part, tally))
         tally = advance(tally, summarize(part))
         if closed(hour, horizon):
+            known = memo.get(hour)
+            if known is not None and known[:2] != tally[:2]:
+                # Hours before the tail were pruned since this hour was counted: its count
+                # stands, so the numbers a player saw stay (the difference goes into the base).
+                base = base._replace(count=base.count + known.count - tally.count,
+                                     breaks=base.breaks + known.breaks - tally.breaks)
+                tally = known
             memo.put(hour, tally)
     entries, first, breaks = window(listed_, size)
     return entries, base.count + first, base.breaks + breaks

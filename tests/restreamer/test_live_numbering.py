@@ -175,3 +175,24 @@ def test_start_less_live_playlist_counts_from_a_fixed_origin(tmp_path, restreame
     for hour in {f"{old + i * TWO:%Y-%m-%dT%H}" for i in range(10)}:  # one or two hours
         shutil.rmtree(os.path.join(base, "s", "live", hour))
     assert media_sequence(server.get("/playlist/s/live.m3u8")) == sequence
+
+
+def test_numbers_stay_when_everything_before_a_closed_window_is_pruned(tmp_path):
+    """The window lies in a closed hour (its segments ended minutes ago, in the previous hour)
+    and every hour before it is pruned: the memoised count of that hour keeps the numbers."""
+    hours_path = os.path.join(str(tmp_path), "s", "v")
+    old, recent = datetime(2026, 3, 1, 10, 20), datetime(2026, 3, 2, 13, 58)
+    for start in [old + i * TWO for i in range(10)] + [recent + i * TWO for i in range(40)]:
+        path = os.path.join(hours_path, f"{start:%Y-%m-%dT%H}",
+                            f"{start:%M:%S.%f}-2.000-full-{HASH}.ts")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "wb").close()
+        arrived = (start + TWO + timedelta(seconds=1) - EPOCH).total_seconds()
+        os.utime(path, (arrived, arrived))
+    settle(hours_path)
+    playlists = MediaPlaylists(str(tmp_path))
+    now = datetime(2026, 3, 2, 14, 2)  # 13:00 is closed
+    entries, sequence, _ = playlists.live(hours_path, None, now)
+    assert sequence == 10 + 40 - 30
+    shutil.rmtree(os.path.join(hours_path, "2026-03-01T10"))
+    assert playlists.live(hours_path, None, now + TWO)[:2] == (entries, sequence)
