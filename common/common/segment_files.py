@@ -12,8 +12,8 @@ import time
 from datetime import datetime, timedelta
 
 from .fs import ensure_directory, fsync_directory
-from .segments import (format_segment_path, hash_name, hour_name, parse_segment_path,
-                       segment_file_name)
+from .segments import (format_hour_path, format_segment_path, hash_name, is_temp,
+                       parse_segment_path, read_hour, segment_file_name)
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,7 @@ class SegmentWriter:
             type = "suspect"
         if start is not None and start != self.start:
             self.start = start
-            ensure_directory(os.path.join(self.base_dir, self.stream, self.variant,
-                                          hour_name(start)))
+            ensure_directory(format_hour_path(self.base_dir, self.stream, self.variant, start))
         final = format_segment_path(self.base_dir, self.stream, self.variant, self.start,
                                     self.duration, type, self.hash)
         if os.path.exists(final):
@@ -137,12 +136,13 @@ def recover_temp_files(hour_path: str, min_age: timedelta = timedelta(minutes=5)
     """Turn temp files older than min_age (their writer died) into partials; delete empty ones.
     Returns the new paths. Younger temp files may still be being written and are left alone."""
     recovered = []
-    try:
-        names = os.listdir(hour_path)
-    except FileNotFoundError:
+    names = read_hour(hour_path)
+    if names is None:
         return recovered
     cutoff = time.time() - min_age.total_seconds()
     for name in names:
+        if not is_temp(name):  # most hours have none: no parse or stat for the other names
+            continue
         path = os.path.join(hour_path, name)
         try:
             segment = parse_segment_path(path)

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 
 from common import segment_files
 from common.dateutil import utcnow
-from common.segments import hour_name, parse_segment_path
+from common.segments import hour_name, is_temp, name_hash, name_type, parse_segment_path
 from support.archive import build_archive, write_segment
 
 from backfiller import metrics
@@ -252,7 +252,7 @@ def test_daemon_recovers_temp_files_too_young_at_start_up_later(tmp_path):
 
 
 def temp_files(base):
-    return [p for p in names(base) if "-temp-" in p]
+    return [p for p in names(base) if is_temp(os.path.basename(p))]
 
 
 def test_a_peer_trickling_bytes_is_cut_off_at_the_deadline(tmp_path, fake_peer):
@@ -288,7 +288,8 @@ def test_an_empty_full_segment_is_stored_once_as_suspect(tmp_path, fake_peer):
                         settings(tmp_path / "local"), InFlight())
     assert worker.run_pass(SWEEP).fetched == 1
     [held] = names(tmp_path / "local")
-    assert "-suspect-" in held and held.endswith(os.path.basename(empty).split("-full-")[1])
+    held = os.path.basename(held)
+    assert name_type(held) == "suspect" and name_hash(held) == name_hash(os.path.basename(empty))
     assert worker.run_pass(SWEEP).fetched == 0
     assert len(peer.segment_requests()) == 1
 
