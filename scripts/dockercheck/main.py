@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from . import archive
 from .engine import Engine
+from .editor_api import ApiRefused, EditorSession
 from .envfile import render_env
 from .node import Node, inspect
 from .proc import CheckFailed, run, say, wait_for
@@ -36,6 +37,27 @@ HOLE = timedelta(seconds=40)              # longer than the origin's window: a r
 # until it has been measured.
 BACKFILLER_ARGS = "--pass-interval 10"
 STANDIN_IMAGES = ("python:3.11-slim", "postgres:15-bookworm")
+# The packages each image installs (its Dockerfile); the postgres image has no Python of ours.
+IMAGE_PACKAGES = {
+    "base": ["common"], "downloader": ["downloader"], "restreamer": ["restreamer"],
+    "backfiller": ["backfiller"], "cutter": ["cutter", "uploader"],
+    "segment_coverage": ["segment_coverage"], "editor": ["editor"],
+    "demo_origin": ["demo_origin"],
+}
+# Imports every module of the packages named in argv (not __main__, which would run the
+# service) and prints how many.
+IMPORT_ALL = """
+import importlib, pkgutil, sys
+names = []
+for package in sys.argv[1:]:
+    names.append(package)
+    path = importlib.import_module(package).__path__
+    names += [m.name for m in pkgutil.walk_packages(path, package + ".")
+              if not m.name.endswith("__main__")]
+for name in names:
+    importlib.import_module(name)
+print(f"{len(names)} modules")
+"""
 
 
 class Report:
@@ -186,8 +208,9 @@ class Check:
         self.host = host_address(self.client)
         self.origin_port = free_port()
         self.passwords = {k: secrets.token_hex(12) for k in ("su", "app", "repl")}
-        self.ports = {n: {k: free_port() for k in ("restreamer", "postgres", "downloader",
-                                                   "backfiller", "cutter", "coverage")}
+        self.ports = {n: {k: free_port() for k in ("restreamer", "postgres", "editor",
+                                                   "downloader", "backfiller", "cutter",
+                                                   "coverage")}
                       for n in ("a", "b")}
         # Node A runs with compose v2, node B with Debian's docker-compose 1.29: both
         # implementations bring up the same file.
@@ -204,13 +227,20 @@ class Check:
     def restreamer_url(self, node):
         return f"http://{self.host}:{self.ports[node]['restreamer']}"
 
+    def editor_url(self, node):
+        return f"http://{self.host}:{self.ports[node]['editor']}"
+
     def env_values(self, n, dsn_node="a"):
         p = self.ports[n]
+        peer = self.restreamer_url("b" if n == "a" else "a")
         return {
             "IMAGE_PREFIX": self.prefix, "IMAGE_TAG": self.tag, "NODE_NAME": f"node-{n}",
             "DOWNLOADER_SOURCE":
                 f"--stream {STREAM} http://{self.host}:{self.origin_port}/master.m3u8",
             "VARIANTS": "all",
+            # The other node, as .env.example says: its copy times a stream without
+            # program date times the same way on both nodes.
+            "DOWNLOADER_ARGS": f"--peer {peer}",
             "DATABASE_DSN": self.dsn(dsn_node),
             "COMPOSE_PROFILES": "primary" if n == "a" else "standby",
             "POSTGRES_SUPERUSER_PASSWORD": self.passwords["su"],
@@ -219,6 +249,9 @@ class Check:
             "DB_PRIMARY_HOST": self.host, "DB_PRIMARY_PORT": self.ports["a"]["postgres"],
             "POSTGRES_BIND": self.host, "POSTGRES_PORT": p["postgres"],
             "RESTREAMER_BIND": self.host, "RESTREAMER_PORT": p["restreamer"],
+            "EDITOR_BIND": self.host, "EDITOR_PORT": p["editor"],
+            "EDITOR_RESTREAMER_URLS": f"{self.restreamer_url('a')},{self.restreamer_url('b')}",
+            "EDITOR_LOCATIONS": "archive",
             "METRICS_BIND": "127.0.0.1",
             "DOWNLOADER_METRICS_PORT": p["downloader"], "BACKFILLER_METRICS_PORT": p["backfiller"],
             "CUTTER_METRICS_PORT": p["cutter"], "SEGMENT_COVERAGE_METRICS_PORT": p["coverage"],
@@ -380,6 +413,40 @@ class Check:
         self.report.figure("replication", f"the standby (node-b) shows it DONE, uploader "
                            f"{standby}")
 
+    def check_editor(self):
+        """An account made with the documented command signs in on both nodes' editors (one
+        database); the page's API then lists the recorded stream and the event cut above."""
+        name = "dcheck-editor"
+        token = self.nodes["a"].exec("editor", "python", "-m", "editor", "users", "add",
+                                     name).strip().splitlines()[-1]
+        wrong = EditorSession(self.editor_url("a"))
+        try:
+            wrong.sign_in("not-" + token)
+            raise CheckFailed("the editor accepted a wrong login token")
+        except ApiRefused as e:
+            if e.status != 401:
+                raise CheckFailed(f"a wrong login token: want 401, got {e}") from None
+            refusal = e
+        seen = []
+        for n in self.nodes:
+            session = EditorSession(self.editor_url(n))
+            try:
+                who = session.sign_in(token)
+                config = session.request("GET", "/api/config")
+                events = session.request("GET", "/api/events")["events"]
+            except (ApiRefused, OSError) as e:
+                raise CheckFailed(f"node-{n}'s editor: {e}") from None
+            variants = config["streams"].get(STREAM)
+            event = next((e for e in events if e["id"] == self.event_id), None)
+            if who["editor"] != name or not variants or not event or event["state"] != "DONE":
+                raise CheckFailed(f"node-{n}'s editor: signed in as {who}, streams "
+                                  f"{config['streams']}, event {event}")
+            seen.append(f"node-{n} signed in as {who['editor']}, stream {STREAM} "
+                        f"({len(variants)} variants), the event DONE")
+        self.report.figure("editor", f"`python -m editor users add` printed a login token "
+                           f"({len(token)} characters); {'; '.join(seen)}; a wrong token: "
+                           f"{refusal.status} ({refusal.body})")
+
     def check_restart_policy(self):
         """A crashed downloader comes back by the restart policy. Docker counts `docker kill`
         as a deliberate stop, which no restart policy undoes (shown too); a crash is the
@@ -484,18 +551,32 @@ class Check:
         return {int(line.split()[1]) for line in lines}
 
     def check_images(self):
-        sizes = []
+        """No build tools in any image; every module of each image's packages imports there
+        (a dependency missing from a pyproject, e.g. the downloader's cryptography, shows)."""
+        sizes, imported = [], []
         for image in sorted(self.built_images):
             if not image.startswith(self.prefix + "/"):
                 continue
+            name = image.split("/")[-1].split(":")[0]
             size = int(self.docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
             tools = self.docker("run", "--rm", "--entrypoint", "sh", image, "-c",
                                 "for t in gcc cc c++ make; do command -v $t; done; true").stdout
             if tools.strip():
                 raise CheckFailed(f"{image} has build tools: {tools.split()}")
-            sizes.append(f"{image.split('/')[-1].split(':')[0]} {size / 1e6:.0f} MB")
+            sizes.append(f"{name} {size / 1e6:.0f} MB")
+            packages = IMAGE_PACKAGES.get(name.removesuffix("-ffmpeg"))
+            if packages:
+                count = self.docker("run", "--rm", "--entrypoint", "python", image, "-c",
+                                    IMPORT_ALL, *packages).stdout.strip()
+                imported.append(f"{name} {count}")
+        crypto = self.docker("run", "--rm", "--entrypoint", "python", self.image("downloader"),
+                             "-c", "import cryptography, downloader.decrypt; "
+                             "print(cryptography.__version__)").stdout.strip()
         self.report.figure("images", "no compiler or make in any image; sizes: "
                            + ", ".join(sizes))
+        self.report.figure("imports", "every module of each image's packages imports in it: "
+                           + ", ".join(imported) + f"; the downloader's AES decryption with "
+                           f"cryptography {crypto}")
 
     def check_backup_restore(self):
         """docs/production.md's backup (pg_dump from the primary) restored into a fresh primary
@@ -630,6 +711,7 @@ class Check:
                                f"node-b (standby, docker-compose 1.29) in {seconds_b:.0f} s")
             self.check_recording()
             self.check_event()
+            self.check_editor()
             self.check_restart_policy()
             self.check_hole_and_backfill()
             self.check_users_and_health()
