@@ -328,7 +328,7 @@ class Check:
             for n in self.nodes:
                 found = archive.segments(self.restreamer_url(n), STREAM)
                 if len(found) < self.origin_variants or not all(
-                        len(v) >= 15 for v in found.values()):  # 30 s: the range read below
+                        len(v) >= 22 for v in found.values()):  # 44 s: the range read below
                     raise CheckFailed(f"node-{n} has {({k: len(v) for k, v in found.items()})}")
                 counts[n] = found
             return counts
@@ -338,10 +338,12 @@ class Check:
             self.report.figure("recording", f"node-{n}: {len(found)}/{self.origin_variants} "
                                f"variants, segments {figures} ({time.monotonic() - t:.0f} s "
                                "after start)")
-        # Each restreamer's playlist of the last 20 s, read by ffmpeg (from a container of the
-        # restreamer image on the host's network, so no ffmpeg is needed on the host).
+        # Each restreamer's playlist of 20 s that ended 20 s ago (a range ending within the
+        # restreamer's 10 s settling time is served by the live rules, which list only what
+        # has settled), read by ffmpeg (from a container of the restreamer image on the host's
+        # network, so no ffmpeg is needed on the host).
         for n in self.nodes:
-            end = utcnow() - timedelta(seconds=8)
+            end = utcnow() - timedelta(seconds=20)
             start = end - timedelta(seconds=20)
             url = (f"{self.restreamer_url(n)}/playlist/{STREAM}.m3u8"
                    f"?start={start:%Y-%m-%dT%H:%M:%S}&end={end:%Y-%m-%dT%H:%M:%S}")
