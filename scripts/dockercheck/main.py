@@ -45,9 +45,10 @@ IMAGE_PACKAGES = {
     "demo_origin": ["demo_origin"],
 }
 # Imports every module of the packages named in argv (not __main__, which would run the
-# service) and prints how many.
+# service); prints how many, and whether the demo origin (a development tool, in its own image
+# only) is installed.
 IMPORT_ALL = """
-import importlib, pkgutil, sys
+import importlib, importlib.util, pkgutil, sys
 names = []
 for package in sys.argv[1:]:
     names.append(package)
@@ -56,7 +57,7 @@ for package in sys.argv[1:]:
               if not m.name.endswith("__main__")]
 for name in names:
     importlib.import_module(name)
-print(f"{len(names)} modules")
+print(len(names), importlib.util.find_spec("demo_origin") is not None)
 """
 
 
@@ -568,8 +569,10 @@ class Check:
             sizes.append(f"{name} {size / 1e6:.0f} MB")
             packages = IMAGE_PACKAGES.get(name.removesuffix("-ffmpeg"))
             if packages:
-                count = self.docker("run", "--rm", "--entrypoint", "python", image, "-c",
-                                    IMPORT_ALL, *packages).stdout.strip()
+                count, demo = self.docker("run", "--rm", "--entrypoint", "python", image, "-c",
+                                          IMPORT_ALL, *packages).stdout.split()
+                if (demo == "True") != (name == "demo_origin"):
+                    raise CheckFailed(f"{image}: demo_origin installed: {demo}")
                 imported.append(f"{name} {count}")
         crypto = self.docker("run", "--rm", "--entrypoint", "python", self.image("downloader"),
                              "-c", "import cryptography, downloader.decrypt; "
@@ -577,8 +580,9 @@ class Check:
         self.report.figure("images", "no compiler or make in any image; sizes: "
                            + ", ".join(sizes))
         self.report.figure("imports", "every module of each image's packages imports in it: "
-                           + ", ".join(imported) + f"; the downloader's AES decryption with "
-                           f"cryptography {crypto}")
+                           + " modules, ".join(imported) + " modules; demo_origin only in "
+                           f"its own image; the downloader's AES decryption with cryptography "
+                           f"{crypto}")
 
     def check_backup_restore(self):
         """docs/production.md's backup (pg_dump from the primary) restored into a fresh primary
