@@ -37,13 +37,18 @@ HOLE = timedelta(seconds=40)              # longer than the origin's window: a r
 # until it has been measured.
 BACKFILLER_ARGS = "--pass-interval 10"
 STANDIN_IMAGES = ("python:3.11-slim", "postgres:15-bookworm")
-# The packages each image installs (its Dockerfile); the postgres image has no Python of ours.
-IMAGE_PACKAGES = {
-    "base": ["common"], "downloader": ["downloader"], "restreamer": ["restreamer"],
-    "backfiller": ["backfiller"], "cutter": ["cutter", "uploader"],
-    "segment_coverage": ["segment_coverage"], "editor": ["editor"],
-    "demo_origin": ["demo_origin"],
-}
+
+
+def image_packages(name):
+    """The packages image `name` installs, as its Dockerfile copies them (COPY PKG /src/PKG;
+    the base images: base.Dockerfile). Empty for the postgres image (none of our Python)."""
+    path = os.path.join(ROOT, "docker", f"{name.removesuffix('-ffmpeg')}.Dockerfile")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return re.findall(r"^COPY (\w+) /src/\1$", f.read(), re.M)
+
+
 # Imports every module of the packages named in argv (not __main__, which would run the
 # service); prints how many, and whether the demo origin (a development tool, in its own image
 # only) is installed.
@@ -567,7 +572,7 @@ class Check:
             if tools.strip():
                 raise CheckFailed(f"{image} has build tools: {tools.split()}")
             sizes.append(f"{name} {size / 1e6:.0f} MB")
-            packages = IMAGE_PACKAGES.get(name.removesuffix("-ffmpeg"))
+            packages = image_packages(name)
             if packages:
                 count, demo = self.docker("run", "--rm", "--entrypoint", "python", image, "-c",
                                           IMPORT_ALL, *packages).stdout.split()
