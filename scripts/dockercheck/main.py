@@ -377,7 +377,7 @@ class Check:
         return self.nodes[n].exec("cutter", "python", "-m", "uploader", *args).strip()
 
     def cut_event(self, n, label):
-        """An event created and edited with node n's operator CLI; -> (id, seconds to DONE)."""
+        """An event created and edited with node n's operator CLI; -> (id, row, seconds to DONE)."""
         end = utcnow() - timedelta(seconds=35)
         start = end - timedelta(seconds=12)
         iso = "%Y-%m-%dT%H:%M:%S"
@@ -387,6 +387,10 @@ class Check:
                       "--video-end", end.strftime(iso), "--title", f"docker-check {label}",
                       "--description", "cut by scripts/docker-check", "--stream", STREAM,
                       "--location", "archive")
+        return (event_id, *self.wait_done(n, event_id))
+
+    def wait_done(self, n, event_id):
+        """(row, seconds) once node n's operator CLI shows the event DONE."""
         t = time.monotonic()
 
         def done():
@@ -397,7 +401,7 @@ class Check:
                 return None
             return row
         row = wait_for(f"event {event_id} DONE", done, 240, 2)
-        return event_id, row, time.monotonic() - t
+        return row, time.monotonic() - t
 
     def uploads(self):
         """{node: [file names]} in each node's uploads volume."""
@@ -451,6 +455,7 @@ class Check:
                                   f"{config['streams']}, event {event}")
             seen.append(f"node-{n} signed in as {who['editor']}, stream {STREAM} "
                         f"({len(variants)} variants), the event DONE")
+        self.editor_token = token
         self.report.figure("editor", f"`python -m editor users add` printed a login token "
                            f"({len(token)} characters); {'; '.join(seen)}; a wrong token: "
                            f"{refusal.status} ({refusal.body})")
@@ -679,14 +684,24 @@ class Check:
         wait_for("the promoted database is back", lambda: b.psql(
             "postgres-standby", "SELECT pg_is_in_recovery()") == ["f"], 120, 2)
         self.wait_healthy("b")
-        event_id, row, seconds = self.cut_event("b", "after promotion")
+        # An editor submits a cut on node B's editor, now against the promoted database.
+        session = EditorSession(self.editor_url("b"))
+        end = utcnow() - timedelta(seconds=35)
+        try:
+            who = session.sign_in(self.editor_token)
+            event = session.submit_cut(end - timedelta(seconds=12), end, STREAM, "archive",
+                                       "docker-check after promotion")
+        except (ApiRefused, OSError) as e:
+            raise CheckFailed(f"node-b's editor after promotion: {e}") from None
+        row, seconds = self.wait_done("b", event["id"])
         recorded = archive.segments(self.restreamer_url("b"), STREAM)
         newest = min(s[-1].start for s in recorded.values())
         if utcnow() - newest > timedelta(seconds=30):
             raise CheckFailed(f"node-b stopped recording: newest segment {newest}")
         self.report.figure("promotion", f"node-a stopped; node-b's standby promoted and node-b "
                            f"pointed at it and healthy in {promoted:.0f} s (still a primary "
-                           f"after a restart); an event edited there was cut by "
+                           f"after a restart); {who['editor']} signed in on node-b's editor "
+                           f"and submitted a cut there ({event['state']}), DONE by "
                            f"{row['uploader']} in {seconds:.0f} s; node-b still records "
                            f"(newest segment {(utcnow() - newest).total_seconds():.0f} s old)")
 
