@@ -29,6 +29,8 @@ from urllib.parse import urljoin
 
 import requests
 
+from common.segments import parse_segment_path
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PDT_RE = re.compile(r"#EXT-X-PROGRAM-DATE-TIME:(\S+)")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -117,12 +119,13 @@ def archive_files(base, stream):
         return found
     for variant in os.listdir(root):
         for dirpath, _dirs, names in os.walk(os.path.join(root, variant)):
-            hour = os.path.basename(dirpath)
             for name in names:
-                if "-full-" not in name:
+                try:
+                    segment = parse_segment_path(os.path.join(dirpath, name))
+                except ValueError:
                     continue
-                start = datetime.strptime(f"{hour}:{name.split('-')[0]}", "%Y-%m-%dT%H:%M:%S.%f")
-                found[(variant, start)] = os.stat(os.path.join(dirpath, name)).st_ctime
+                if segment.type == "full":
+                    found[(variant, segment.start)] = os.stat(segment.path).st_ctime
     return found
 
 

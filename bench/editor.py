@@ -16,6 +16,9 @@
       from navigation start;
     - from the list: in the app, from the events list to the event (the hash changes) to its
       first frame: what an editor waits for when opening one event after another.
+    The same two for a stream whose sound is a separate audio rendition
+    (support.archive.build_separate_audio_archive): the page plays it from the restreamer's
+    master playlist (picture and sound), after asking for the variant's variant.json.
     The page also marks where the time goes (`editor:event-loaded`, `editor:player-start`,
     `editor:playlist-loaded`, `editor:first-fragment-loaded`, `editor:first-fragment-buffered`);
     their medians are printed. Baseline in the same run: a bare page that only loads hls.js
@@ -48,7 +51,7 @@ import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
-from support.archive import build_archive  # noqa: E402
+from support.archive import build_archive, build_separate_audio_archive  # noqa: E402
 from support.browser import chromium, new_page  # noqa: E402
 from support.waiting import wait_for  # noqa: E402
 
@@ -82,6 +85,7 @@ FROM (SELECT i, timestamp '2026-11-20' + i * interval '1 minute' AS t
 # First-frame part: a minute of real video from T0.
 T0 = datetime(2026, 11, 20, 12, 0, 0)
 STREAM, VARIANT = "bench", "source"
+AUDIO_STREAM = "bench-audio"  # its source variant's sound is the rendition audio-en
 # The edit page's performance marks, in order (the last is the first frame on screen).
 MARKS = ("editor:event-loaded", "editor:player-start", "editor:playlist-loaded",
          "editor:first-fragment-loaded", "editor:first-fragment-buffered", "editor:first-frame")
@@ -239,6 +243,7 @@ def bench_first_frame(server_dsn=DEFAULT_SERVER, runs=7):
     procs = []
     try:
         build_archive(os.path.join(base, "segments"), STREAM, VARIANT, T0, 60)
+        build_separate_audio_archive(os.path.join(base, "segments"), AUDIO_STREAM, VARIANT, T0, 30)
         proc, restreamer = start_service("restreamer", "--base-dir",
                                          os.path.join(base, "segments"))
         procs.append(proc)
@@ -253,11 +258,18 @@ def bench_first_frame(server_dsn=DEFAULT_SERVER, runs=7):
             event = api.post(editor + "/api/events", headers={"X-CSRF-Token": csrf}, json={
                 "event_start": start_at.isoformat() + "Z",
                 "event_end": (start_at + timedelta(seconds=20)).isoformat() + "Z"}).json()
+            audio_event = api.post(editor + "/api/events", headers={"X-CSRF-Token": csrf}, json={
+                "event_start": start_at.isoformat() + "Z",
+                "event_end": (start_at + timedelta(seconds=20)).isoformat() + "Z"}).json()
+            api.put(f"{editor}/api/events/{audio_event['id']}", headers={"X-CSRF-Token": csrf},
+                    json={"version": audio_event["version"], "video_stream": AUDIO_STREAM,
+                          "video_variant": VARIANT}).raise_for_status()
             window = (f"start={(start_at - timedelta(minutes=1)).isoformat()}Z"
                       f"&end={(start_at + timedelta(seconds=80)).isoformat()}Z")
             playlist = f"{restreamer}/playlist/{STREAM}/{VARIANT}.m3u8?{window}"
             with chromium() as browser:
-                results = measure(browser, editor, event["id"], playlist, runs)
+                results = measure(browser, editor, event["id"], audio_event["id"], playlist,
+                                  runs)
             for proc in procs:
                 proc.terminate()
                 proc.wait(30)
@@ -291,24 +303,33 @@ def serve_page(html):
     return f"http://127.0.0.1:{server.server_port}/"
 
 
-def measure(browser, editor, event_id, playlist, runs):
-    results = {"cold": [], "app": [], "bare": []}
+def open_cold(browser, editor, event_id):
+    page = new_page(browser)
+    page.goto(f"{editor}/#/events/{event_id}")
+    page.wait_for_function("performance.getEntriesByName('editor:first-frame').length > 0")
+    return page, marks(page)
+
+
+def open_from_list(page, editor, event_id):
+    """From the events list to the event's first frame, in the app -> marks from the click."""
+    page.goto(f"{editor}/#/events")
+    page.wait_for_selector("table.events tbody tr")
+    page.evaluate("performance.clearMarks(); performance.mark('bench:open')")
+    page.evaluate(f"location.hash = '#/events/{event_id}'")
+    page.wait_for_function("performance.getEntriesByName('editor:first-frame').length > 0")
+    opened = page.evaluate("performance.getEntriesByName('bench:open')[0].startTime / 1000")
+    return {k: (v - opened if v is not None else None) for k, v in marks(page).items()}
+
+
+def measure(browser, editor, event_id, audio_event_id, playlist, runs):
+    results = {"cold": [], "app": [], "audio-cold": [], "audio-app": [], "bare": []}
     bare_url = serve_page(BARE_PAGE.format(editor=editor, playlist=playlist))
     for _ in range(runs):
-        page = new_page(browser)
-        page.goto(f"{editor}/#/events/{event_id}")
-        page.wait_for_function("performance.getEntriesByName('editor:first-frame').length > 0")
-        results["cold"].append(marks(page))
-
-        page.goto(f"{editor}/#/events")
-        page.wait_for_selector("table.events tbody tr")
-        page.evaluate("performance.clearMarks(); performance.mark('bench:open')")
-        page.evaluate(f"location.hash = '#/events/{event_id}'")
-        page.wait_for_function("performance.getEntriesByName('editor:first-frame').length > 0")
-        opened = page.evaluate("performance.getEntriesByName('bench:open')[0].startTime / 1000")
-        results["app"].append({k: (v - opened if v is not None else None)
-                               for k, v in marks(page).items()})
-        page.context.close()
+        for key, event in (("", event_id), ("audio-", audio_event_id)):
+            page, cold = open_cold(browser, editor, event)
+            results[key + "cold"].append(cold)
+            results[key + "app"].append(open_from_list(page, editor, event))
+            page.context.close()
 
         page = new_page(browser)
         page.goto(bare_url)
@@ -323,18 +344,20 @@ def report(results, runs):
           " (target: under 1 s)")
     labels = {"cold": "opened cold (new browser context)",
               "app": "opened from the events list",
+              "audio-cold": "separate audio, opened cold",
+              "audio-app": "separate audio, opened from the list",
               "bare": "baseline: bare hls.js page, same playlist"}
     for key, label in labels.items():
         frames = [r["editor:first-frame"] for r in results[key]]
         print(f"  {label:<42} {median_ms(frames)}  (min {min(frames) * 1000:.0f},"
               f" max {max(frames) * 1000:.0f} ms)")
     print("  where the time goes (median, from the start of each measurement):")
-    for key in ("cold", "app"):
+    for key in ("cold", "app", "audio-cold", "audio-app"):
         parts = []
         for name in MARKS[:-1]:
             values = [r[name] for r in results[key] if r[name] is not None]
             parts.append(f"{name.split(':')[1]} {median_ms(values).strip()}")
-        print(f"    {key:<5} " + ", ".join(parts))
+        print(f"    {key:<10} " + ", ".join(parts))
     cold = statistics.median(r["editor:first-frame"] for r in results["cold"])
     bare = statistics.median(r["editor:first-frame"] for r in results["bare"])
     print(f"  cold page vs bare hls.js: {cold / bare:.2f}x")

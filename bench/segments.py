@@ -43,7 +43,7 @@ def build(base, hours=24, variants=("source", "480p")):
     for variant in variants:
         for h in range(hours):
             hour = START + timedelta(hours=h)
-            hour_dir = os.path.join(base, "bench", variant, hour.strftime("%Y-%m-%dT%H"))
+            hour_dir = segments.format_hour_path(base, "bench", variant, hour)
             os.makedirs(hour_dir)
             for i in range(1800):
                 r = rng.random()
@@ -66,8 +66,8 @@ def build(base, hours=24, variants=("source", "480p")):
     os.makedirs(week)
     for h in range(24 * 7):
         hour = START + timedelta(hours=h)
-        target = os.path.join(base, "bench", "source", (START + timedelta(hours=h % 24)).strftime("%Y-%m-%dT%H"))
-        os.symlink(target, os.path.join(week, hour.strftime("%Y-%m-%dT%H")))
+        target = segments.format_hour_path(base, "bench", "source", START + timedelta(hours=h % 24))
+        os.symlink(target, os.path.join(week, segments.hour_name(hour)))
     past = time.time() - 3600
     for dirpath, _, _ in os.walk(base):
         os.utime(dirpath, (past, past))

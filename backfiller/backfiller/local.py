@@ -7,7 +7,7 @@ from datetime import timedelta
 import gevent
 
 from common.segment_files import recover_temp_files
-from common.segments import HOUR, parse_hour, parse_segment_path
+from common.segments import HOUR, parse_hour, parse_segment_path, read_hour
 
 from . import metrics
 
@@ -50,10 +50,7 @@ def recover_leftover_temp_files(base_dir, streams=None, variants=None, earliest=
         if earliest is not None and hour + HOUR <= earliest:
             break
         try:
-            # Most hours have none: a listing is far cheaper than parsing and stat-ing every
-            # file, which recover_temp_files does.
-            if any("-temp-" in name for name in os.listdir(path)):
-                recovered += len(recover_temp_files(path, min_age=min_age))
+            recovered += len(recover_temp_files(path, min_age=min_age))
         except OSError as e:
             log.warning("cannot recover temp files in %s: %s", path, e)
         gevent.sleep(0)
@@ -71,7 +68,7 @@ def prune_old_hours(base_dir, cutoff, streams=None, variants=None):
     for hour, path in local_hours(base_dir, streams, variants):
         if hour + HOUR > cutoff:
             continue
-        for name in os.listdir(path):
+        for name in read_hour(path) or ():
             try:
                 parse_segment_path(os.path.join(path, name))
             except ValueError:

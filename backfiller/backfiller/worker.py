@@ -13,8 +13,11 @@ import gevent.pool
 
 from common import renditions
 from common.dateutil import utcnow
+from common.disk_full import DiskFullLog, is_disk_full
+from common.recent import RecentSet
 from common.segment_files import HashMismatch
-from common.segments import format_segment_path, hour_name, parse_hour
+from common.segments import (format_hour_path, format_segment_path, hour_name, parse_hour,
+                             read_hour)
 from common.service import safe_name
 
 from . import metrics
@@ -25,8 +28,13 @@ from .selection import HAVE, segment_key, select_missing
 
 log = logging.getLogger(__name__)
 
+# Hour listings a pass surveys at once (per peer).
+SURVEY_CONCURRENCY = 4
 # Per pass and peer, log this many individual failures; the rest only go into the summary.
 MAX_LOGGED_FAILURES = 5
+# Peer segments remembered as stored under another name (days of them at the rare rate they
+# occur; one forgotten is only fetched once more).
+SETTLED_MEMORY = 10000
 # A peer that stays down is warned about when it goes down, then at most this often (seconds).
 UNREACHABLE_LOG_INTERVAL = 600
 
@@ -109,7 +117,8 @@ class PeerWorker:
         self.retry = set()  # (stream, variant, hour) where something failed: checked next pass
         # (hour path, key) of peer segments fetched but stored under another name (an empty
         # "full" file is always stored as suspect): never fetch those again.
-        self.settled = set()
+        self.settled = RecentSet(SETTLED_MEMORY)
+        self.disk_full = DiskFullLog(log)
         self.unreachable_since = None   # when the current run of aborted passes began
         self.unreachable_warned = None  # monotonic time of the last warning about it
         metrics.init_peer(peer.name)
@@ -126,15 +135,27 @@ class PeerWorker:
         try:
             # First what is missing, hour by hour (only counts are kept: a long catch-up can
             # miss millions of segments), so that progress can say how much is left...
+            # Hours are surveyed a few at once, so that the peer lists one while we compare
+            # another (a sweep of a month of hours with nothing to fetch is all listings).
             todo = []
-            for stream, variant in self._stream_variants(result):
-                self._copy_variant_info(result, stream, variant)
-                for hour in self._hours(result, stream, variant, now, kind, earliest, retry):
-                    self._check_reachable(result)
-                    count = self._survey_hour(result, stream, variant, hour, now, earliest)
-                    if count:
-                        todo.append((stream, variant, hour, count))
-                        result.progress.want(count)
+            surveys = gevent.pool.Pool(SURVEY_CONCURRENCY)
+
+            def survey(args):
+                stream, variant, hour = args
+                self._check_reachable(result)
+                return args, self._survey_hour(result, stream, variant, hour, now, earliest)
+
+            try:
+                for stream, variant in self._stream_variants(result):
+                    self._copy_variant_info(result, stream, variant)
+                    hours = [(stream, variant, hour) for hour in
+                             self._hours(result, stream, variant, now, kind, earliest, retry)]
+                    for (stream, variant, hour), count in surveys.imap(survey, hours):
+                        if count:
+                            todo.append((stream, variant, hour, count))
+                            result.progress.want(count)
+            finally:
+                surveys.kill()
             metrics.segments_left.labels(self.peer.name).set(result.progress.left)
             # ... then fetch it, listing those hours again.
             for stream, variant, hour, count in todo:
@@ -199,7 +220,7 @@ class PeerWorker:
     def _missing(self, result, stream, variant, hour, now, earliest, count_skips):
         """(hour path, the peer's segments of the hour we should fetch), or None if the
         listing failed."""
-        hour_path = os.path.join(self.settings.base_dir, stream, variant, hour_name(hour))
+        hour_path = format_hour_path(self.settings.base_dir, stream, variant, hour)
         try:
             peer_names = self.client.list(stream, variant, hour_name(hour))
         except PeerUnreachable:
@@ -208,10 +229,7 @@ class PeerWorker:
             self._failure(result, "list", str(e))
             self.retry.add((stream, variant, hour))
             return None
-        try:
-            local_names = os.listdir(hour_path)
-        except FileNotFoundError:
-            local_names = []
+        local_names = read_hour(hour_path) or []
         wanted, skipped = select_missing(hour_path, local_names, peer_names, now,
                                          self.settings.recent_cutoff, earliest)
         if count_skips:
@@ -289,12 +307,19 @@ class PeerWorker:
             self._failure(result, "fetch", str(e))
             self.retry.add((stream, variant, hour))
         except OSError as e:
-            # Our own disk, not the peer: still retried, and loud, since it will affect everything.
+            # Our own disk, not the peer: still retried, and loud, since it will affect everything
+            # (a full disk once a minute: every segment of a pass would meet it).
             result.progress.dropped()
             result.errors += 1
-            log.error("cannot write segment from %s into %s: %s", self.peer.name, hour_path, e)
+            if is_disk_full(e):
+                self.disk_full.failed(f"segments from {self.peer.name} into "
+                                      f"{self.settings.base_dir}", e)
+            else:
+                log.error("cannot write segment from %s into %s: %s", self.peer.name,
+                          hour_path, e)
             self.retry.add((stream, variant, hour))
         else:
+            self.disk_full.succeeded(f"segments from {self.peer.name}")
             arrived = self.clock()
             result.fetched += 1
             result.bytes += size

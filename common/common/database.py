@@ -195,8 +195,8 @@ def apply_schema(conn: psycopg2.extensions.connection, sql: str) -> None:
     run_transaction(conn, run, isolation="READ COMMITTED")
 
 
-def query(conn: psycopg2.extensions.connection, sql: str, *args,
-          **kwargs) -> psycopg2.extensions.cursor:
+def query(conn: psycopg2.extensions.connection, sql: str, *args: object,
+          **kwargs: object) -> psycopg2.extensions.cursor:
     """Execute one statement and return the cursor. Parameters are positional (%s) or named
     (%(name)s), not both; with parameters, a literal % is written %%."""
     if args and kwargs:
@@ -264,18 +264,19 @@ def note_conflict(exc: BaseException, what: str, logger: logging.Logger = log) -
 class Attempt:
     """One try of retrying(): a context manager yielding a cursor in a transaction."""
 
-    def __init__(self, conn, number, retries, isolation):
+    def __init__(self, conn: psycopg2.extensions.connection, number: int, retries: int,
+                 isolation: str) -> None:
         self.conn, self.number, self.retries = conn, number, retries
         self.isolation = isolation
         self.succeeded = False
         self.reason = None
         self._tx = None
 
-    def __enter__(self):
+    def __enter__(self) -> psycopg2.extensions.cursor:
         self._tx = transaction(self.conn, self.isolation)
         return self._tx.__enter__()
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> bool:
         if exc is None:
             try:
                 self._tx.__exit__(None, None, None)  # commits

@@ -19,10 +19,12 @@ def fsync_directory(path: str) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str, data: bytes | str, mode: int | None = None) -> None:
+def atomic_write(path: str, data: bytes | str, mode: int | None = None,
+                 modified: float | None = None) -> None:
     """Write bytes or str to path so that readers see the old file or the whole new one.
     `mode` (e.g. 0o600 for a secret): the file's permissions from the start, whatever the
-    umask; by default those of a new file."""
+    umask; by default those of a new file. `modified`: the file's mtime (a copy keeping its
+    source's time), set before the rename so no reader sees another."""
     if isinstance(data, str):
         data = data.encode()
     directory = os.path.dirname(path) or "."
@@ -35,6 +37,8 @@ def atomic_write(path: str, data: bytes | str, mode: int | None = None) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            if modified is not None:
+                os.utime(f.fileno(), (modified, modified))
             os.fsync(f.fileno())
         os.replace(temp, path)
     except BaseException:

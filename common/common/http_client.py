@@ -42,7 +42,8 @@ class InstrumentedSession(requests.Session):
         self.name = name
         self.default_timeout = timeout
 
-    def request(self, method: str, url: str, *args, **kwargs) -> requests.Response:
+    def request(self, method: str, url: str, *args: object, **kwargs: object
+                ) -> requests.Response:
         if self.default_timeout is not None and kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         method_label = method.upper() if method.upper() in METHODS else "OTHER"

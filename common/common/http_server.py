@@ -21,14 +21,14 @@ class Handler(WSGIHandler):
     """One connection. Tracks whether it is busy with a request, so a stop can close idle
     keep-alive connections at once instead of waiting for their clients to go away."""
 
-    def handle(self):
+    def handle(self) -> None:
         self.server.connections.add(self)
         try:
             super().handle()
         finally:
             self.server.connections.discard(self)
 
-    def handle_one_response(self):
+    def handle_one_response(self) -> None:
         self.server.busy.add(self)
         try:
             super().handle_one_response()
@@ -37,12 +37,12 @@ class Handler(WSGIHandler):
             if self.server.draining:
                 self.close_connection = True
 
-    def get_environ(self):
+    def get_environ(self) -> dict:
         environ = super().get_environ()
         environ[SOCKET_KEY] = self.socket
         return environ
 
-    def shutdown_idle(self):
+    def shutdown_idle(self) -> None:
         sock = getattr(self, "socket", None)
         if sock is not None:
             try:
@@ -54,13 +54,13 @@ class Handler(WSGIHandler):
 class Server(WSGIServer):
     handler_class = Handler
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.connections = set()
         self.busy = set()
         self.draining = False
 
-    def handle(self, sock, address):
+    def handle(self, sock: socket.socket, address: tuple) -> None:
         # Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK stall every
         # small response on a keep-alive connection by ~40 ms.
         try:

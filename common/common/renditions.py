@@ -26,10 +26,10 @@ import logging
 import math
 import os
 import re
-import tempfile
 from datetime import timedelta
 from collections.abc import Sequence
 
+from .fs import atomic_write
 from .segments import SegmentInfo, get_best_segments
 
 log = logging.getLogger(__name__)
@@ -169,23 +169,9 @@ def _locked(variant_path):
 
 
 def _write(variant_path, info, modified=None):
-    """Atomic: a temp file in the directory, fsynced (its mtime set first), renamed over."""
-    fd, temp = tempfile.mkstemp(prefix=".variant-", suffix=".tmp", dir=variant_path)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(info, f, sort_keys=True)
-            f.write("\n")
-            f.flush()
-            if modified is not None:
-                os.utime(f.fileno(), (modified, modified))
-            os.fsync(f.fileno())
-        os.replace(temp, os.path.join(variant_path, INFO_FILE))
-    except BaseException:
-        try:
-            os.remove(temp)
-        except OSError:
-            pass
-        raise
+    """Atomic and durable (common.fs.atomic_write), its mtime set before the rename."""
+    text = json.dumps(info, sort_keys=True) + "\n"
+    atomic_write(os.path.join(variant_path, INFO_FILE), text, modified=modified)
 
 
 def video_info(audio_names: Sequence[str]) -> dict:

@@ -12,8 +12,8 @@ import time
 from datetime import datetime, timedelta
 
 from .fs import ensure_directory, fsync_directory
-from .segments import (format_segment_path, hash_name, hour_name, parse_segment_path,
-                       segment_file_name)
+from .segments import (format_hour_path, format_segment_path, hash_name, is_temp,
+                       parse_segment_path, read_hour, segment_file_name)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class SegmentWriter:
         self.bytes_written = 0
         self.hash = None
         self.path = None
+        self._failed = None
 
     def __enter__(self) -> "SegmentWriter":
         return self
@@ -61,8 +62,14 @@ class SegmentWriter:
             self.abort()
 
     def write(self, chunk: bytes) -> None:
+        try:
+            self._file.write(chunk)
+        except OSError as e:
+            # Some of the chunk may be in the file, some not (a full disk): what is there no
+            # longer matches any hash we could name it by, so it can never be finished.
+            self._failed = e
+            raise
         self._sha.update(chunk)
-        self._file.write(chunk)
         self.bytes_written += len(chunk)
 
     def content_hash(self) -> str:
@@ -76,6 +83,9 @@ class SegmentWriter:
         learnt the segment's place on the timeline from its bytes)."""
         if type not in ("full", "partial", "suspect"):
             raise ValueError(f"cannot finish a segment as {type!r}")
+        if self._failed is not None:
+            raise OSError(self._failed.errno, f"{self.temp_path}: a write failed earlier "
+                          f"({self._failed.strerror or self._failed}): nothing to keep")
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
@@ -88,19 +98,26 @@ class SegmentWriter:
             type = "suspect"
         if start is not None and start != self.start:
             self.start = start
-            ensure_directory(os.path.join(self.base_dir, self.stream, self.variant,
-                                          hour_name(start)))
+            ensure_directory(format_hour_path(self.base_dir, self.stream, self.variant, start))
         final = format_segment_path(self.base_dir, self.stream, self.variant, self.start,
                                     self.duration, type, self.hash)
-        # Same name means same bytes: replacing an existing copy changes nothing.
-        os.replace(self.temp_path, final)
-        fsync_directory(os.path.dirname(final))
+        if os.path.exists(final):
+            # Same name means same bytes: the copy there stays as it is. Replacing it would move
+            # its mtime, which the restreamer reads as when the segment arrived (a segment that
+            # arrived on time for live playlists would turn late, and drop out of them).
+            self.abort()
+        else:
+            os.replace(self.temp_path, final)
+            fsync_directory(os.path.dirname(final))
         self.path = final
         return final
 
     def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        try:
+            if not self._file.closed:
+                self._file.close()
+        except OSError:
+            pass  # its buffer could not be written (a full disk): the file goes anyway
         try:
             os.remove(self.temp_path)
         except FileNotFoundError:
@@ -119,12 +136,13 @@ def recover_temp_files(hour_path: str, min_age: timedelta = timedelta(minutes=5)
     """Turn temp files older than min_age (their writer died) into partials; delete empty ones.
     Returns the new paths. Younger temp files may still be being written and are left alone."""
     recovered = []
-    try:
-        names = os.listdir(hour_path)
-    except FileNotFoundError:
+    names = read_hour(hour_path)
+    if names is None:
         return recovered
     cutoff = time.time() - min_age.total_seconds()
     for name in names:
+        if not is_temp(name):  # most hours have none: no parse or stat for the other names
+            continue
         path = os.path.join(hour_path, name)
         try:
             segment = parse_segment_path(path)

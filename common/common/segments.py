@@ -1,6 +1,6 @@
 """The segment archive: file names, and choosing the best run of segments for a time range.
 
-Layout (DESIGN.md): BASE/STREAM/VARIANT/HOUR/MM:SS.ffffff-DURATION-TYPE-HASH.ts
+Layout (docs/design.md): BASE/STREAM/VARIANT/HOUR/MM:SS.ffffff-DURATION-TYPE-HASH.ts
 
 get_best_segments() is the hot path of the restreamer and the cutter. It stays fast on long
 ranges by caching, per hour directory, the parsed best-per-start list and the run of segments
@@ -17,11 +17,14 @@ import os
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import NamedTuple, Optional
 
 import gevent
 import prometheus_client as prom
+
+from .stats import timed
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +61,11 @@ class SegmentInfo(NamedTuple):
     hash: Optional[str]
 
     @property
-    def end(self):
+    def end(self) -> datetime:
         return self.start + self.duration
 
     @property
-    def is_partial(self):
+    def is_partial(self) -> bool:
         """Anything but full: it may be cut short and may not join the next segment cleanly."""
         return self.type != "full"
 
@@ -80,7 +83,7 @@ class SelectionStats:
         self.covered = timedelta(0)
         self.partials = 0
 
-    def add(self, other):
+    def add(self, other: "SelectionStats") -> None:
         for name in self.__slots__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -91,11 +94,11 @@ class SelectionStats:
 
 # --- names ---------------------------------------------------------------------------------
 
-def hour_name(dt):
+def hour_name(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H")
 
 
-def parse_hour(name):
+def parse_hour(name: str) -> datetime:
     """Parse HOUR (%Y-%m-%dT%H) by slicing; ValueError if it is anything else."""
     if len(name) != 13 or name[4] != "-" or name[7] != "-" or name[10] != "T":
         raise ValueError(f"not an hour directory name (want YYYY-MM-DDTHH): {name!r}")
@@ -113,23 +116,23 @@ def _parse_decimal_seconds(text):
     return timedelta(seconds=int(whole), microseconds=int(frac.ljust(6, "0")) if frac else 0)
 
 
-def format_duration(duration):
+def format_duration(duration: timedelta) -> str:
     """Seconds with millisecond precision, as the contract writes them."""
     micros = duration // timedelta(microseconds=1)
     return f"{micros // 1000000}.{(micros % 1000000) // 1000:03d}"
 
 
-def segment_file_name(start, duration, type, hash):
-    return "{:02d}:{:02d}.{:06d}-{}-{}-{}.ts".format(
-        start.minute, start.second, start.microsecond, format_duration(duration), type, hash)
+def segment_file_name(start: datetime, duration: timedelta, type: str, hash: str) -> str:
+    return f"{start_prefix(start)}{format_duration(duration)}-{type}-{hash}.ts"
 
 
-def format_segment_path(base_dir, stream, variant, start, duration, type, hash):
-    return os.path.join(base_dir, stream, variant, hour_name(start),
+def format_segment_path(base_dir: str, stream: str, variant: str, start: datetime,
+                        duration: timedelta, type: str, hash: str) -> str:
+    return os.path.join(format_hour_path(base_dir, stream, variant, start),
                         segment_file_name(start, duration, type, hash))
 
 
-def hash_name(digest):
+def hash_name(digest: bytes) -> str:
     """Unpadded url-safe base64 of a SHA-256 digest (the HASH field)."""
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
@@ -138,8 +141,8 @@ def _parse_name(name):
     """File name -> (offset within the hour, duration, type, hash). Slicing, no strptime."""
     if not name.endswith(".ts"):
         raise ValueError("does not end in .ts")
-    parts = name[:-3].split("-", 3)
-    if len(parts) != 4:
+    parts = _fields(name)
+    if parts is None:
         raise ValueError("want MM:SS.ffffff-DURATION-TYPE-HASH.ts")
     offset, duration, type, hash = parts
     if len(offset) < 5 or offset[2] != ":" or (len(offset) > 5 and offset[5] != "."):
@@ -163,7 +166,7 @@ def _parse_name(name):
     return offset, duration, type, hash
 
 
-def parse_segment_path(path):
+def parse_segment_path(path: str) -> SegmentInfo:
     """Parse BASE/STREAM/VARIANT/HOUR/FILE, or a bare FILE (stream, variant None; start counted
     from 1970-01-01T00:00, i.e. only the offset within its hour is known).
     Raises ValueError naming the path and why."""
@@ -180,6 +183,68 @@ def parse_segment_path(path):
     except ValueError as e:
         raise ValueError(f"bad segment path {path!r}: {e}") from None
     return SegmentInfo(path, stream, variant, hour + offset, duration, type, hash)
+
+
+# --- hour directories, and quick looks at names ----------------------------------------------
+# For code outside this module that lists an hour directory or filters its names without
+# parsing each one: every such read and check goes through these, so the name format has one
+# owner. (Full parsing and validation: parse_segment_path.)
+
+def format_hour_path(base_dir: str, stream: str, variant: str, start: datetime) -> str:
+    """BASE/STREAM/VARIANT/HOUR: the directory of a segment starting at `start`."""
+    return os.path.join(base_dir, stream, variant, hour_name(start))
+
+
+def read_hour(hour_path: str) -> list[str] | None:
+    """The names in one hour directory, unsorted and unfiltered (junk and temp files included);
+    None if there is no such directory. Every read of an hour directory goes through here.
+    Other OSErrors (permissions, I/O) propagate."""
+    try:
+        return os.listdir(hour_path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def start_prefix(start: datetime) -> str:
+    """'MM:SS.ffffff-': how the name of every segment we write for `start` begins, whatever
+    its duration, type and hash."""
+    return f"{start.minute:02d}:{start.second:02d}.{start.microsecond:06d}-"
+
+
+def names_starting_at(names: Iterable[str], start: datetime) -> list[str]:
+    """Those of `names` (one hour's listing) naming a segment that starts at `start`, of any
+    type. Matches the canonical form segment_file_name writes (all this suite writes)."""
+    prefix = start_prefix(start)
+    return [name for name in names if name.startswith(prefix)]
+
+
+def _fields(name):
+    """The four text fields OFFSET, DURATION, TYPE, HASH of a name ending in .ts, unchecked;
+    None for anything else."""
+    if not name.endswith(".ts"):
+        return None
+    parts = name[:-3].split("-", 3)
+    return parts if len(parts) == 4 else None
+
+
+def name_type(name: str) -> str | None:
+    """The TYPE field of a segment file name, read without validating the rest (None if the
+    name does not have the four fields). The HASH may itself contain '-', so a substring test
+    such as `"-full-" in name` can be fooled where this cannot."""
+    fields = _fields(name)
+    return fields[2] if fields else None
+
+
+def name_hash(name: str) -> str | None:
+    """The HASH field of a segment file name (a temp file's random id), unvalidated."""
+    fields = _fields(name)
+    return fields[3] if fields else None
+
+
+def is_temp(name: str) -> bool:
+    """Whether the name is a temp file's (being written, never listed, served or chosen).
+    Cheap enough for every name of a listing: most names fail the substring test at once."""
+    return "-temp-" in name and name_type(name) == "temp"
 
 
 # The canonical form of a name, validated and split by one regex on the hot path; anything else
@@ -265,7 +330,7 @@ def _file_size(segment):
 
 
 def _pick(candidates):
-    """Best of several segments with the same start, per DESIGN.md."""
+    """Best of several segments with the same start (docs/design.md, 'Choosing the best')."""
     best_rank = max(_rank(s) for s in candidates)
     top = [s for s in candidates if _rank(s) == best_rank]
     if len(top) == 1:
@@ -274,7 +339,8 @@ def _pick(candidates):
     return max(top, key=lambda s: (_file_size(s), s.hash))
 
 
-def choose_best_per_start(segments, ordered=False):
+def choose_best_per_start(segments: Iterable[SegmentInfo],
+                          ordered: bool = False) -> list[SegmentInfo]:
     """Segments -> best segment per start time, sorted by start. Temp is ignored.
     ordered: the input is already sorted by start (saves a sort on the hot path)."""
     if not ordered:
@@ -327,14 +393,14 @@ class _Walk:
             if segment.start > self.start + TOLERANCE:
                 self.hole(segment.start - self.start)
         else:
-            gap = segment.start - prev.end
-            if gap < -TOLERANCE:
+            kind = follows(prev.end, prev.is_partial, segment.start)
+            if kind is OVERLAP:
                 self.stats.overlaps += 1
                 self.stats.overlap_duration += min(prev.end, segment.end) - segment.start
                 return True
-            if gap > TOLERANCE:
-                self.hole(gap)
-            elif prev.is_partial:
+            if kind is HOLE:
+                self.hole(segment.start - prev.end)
+            elif kind is BREAK:
                 self.hole(timedelta(0))
         self.take(segment)
         return True
@@ -355,6 +421,54 @@ class _Walk:
         return self.out
 
 
+# How a segment follows the one before it (follows()).
+JOINS, BREAK, HOLE, OVERLAP = "joins", "break", "hole", "overlap"
+
+
+def follows(prev_end, prev_partial, start):
+    """The joining rule, its one owner: how a segment starting at `start` follows one that
+    ended at prev_end. OVERLAP: it starts more than TOLERANCE before that end (it is skipped);
+    HOLE: more than TOLERANCE after; BREAK: within TOLERANCE but the previous segment is
+    partial or suspect (a discontinuity without a gap); JOINS otherwise."""
+    gap = start - prev_end
+    if gap < -TOLERANCE:
+        return OVERLAP
+    if gap > TOLERANCE:
+        return HOLE
+    return BREAK if prev_partial else JOINS
+
+
+def chain_of(best):
+    """Best-per-start segments (sorted) -> (the run they give on their own, SelectionStats),
+    by follows(), from the first segment to the last: None at each hole and break,
+    overlapping segments skipped and counted (as get_best_segments walks a range)."""
+    stats = SelectionStats()
+    chain = []
+    append = chain.append
+    prev_end = prev_partial = None
+    for segment in best:
+        start, duration = segment.start, segment.duration
+        if prev_end is not None:
+            kind = follows(prev_end, prev_partial, start)
+            if kind is OVERLAP:
+                stats.overlaps += 1
+                stats.overlap_duration += min(prev_end, start + duration) - start
+                continue
+            if kind is HOLE:
+                append(None)
+                stats.holes += 1
+                stats.hole_duration += start - prev_end
+            elif kind is BREAK:
+                append(None)
+        append(segment)
+        stats.covered += duration
+        prev_end = start + duration
+        prev_partial = segment.type != "full"
+        if prev_partial:
+            stats.partials += 1
+    return chain, stats
+
+
 class _HourEntry:
     """Cached facts about one hour directory."""
 
@@ -368,34 +482,11 @@ class _HourEntry:
         self.chain = None  # built on first use as a middle hour
 
     def build_chain(self):
-        """The run this hour gives on its own, from its first segment to its last.
-        Same rules as _Walk.feed, in one tight loop: this runs for every middle hour."""
+        """The run this hour gives on its own, from its first segment to its last (chain_of),
+        built once: this runs for every middle hour."""
         if self.chain is not None:
             return self.chain
-        stats = SelectionStats()
-        chain = []
-        append = chain.append
-        prev_end = prev_partial = None
-        for segment in self.best:
-            start, duration = segment.start, segment.duration
-            if prev_end is not None:
-                gap = start - prev_end
-                if gap < -TOLERANCE:
-                    stats.overlaps += 1
-                    stats.overlap_duration += min(prev_end, start + duration) - start
-                    continue
-                if gap > TOLERANCE:
-                    append(None)
-                    stats.holes += 1
-                    stats.hole_duration += gap
-                elif prev_partial:
-                    append(None)
-            append(segment)
-            stats.covered += duration
-            prev_end = start + duration
-            prev_partial = segment.type != "full"
-            if prev_partial:
-                stats.partials += 1
+        chain, stats = chain_of(self.best)
         if stats.overlaps:
             overlap_counter.inc(stats.overlaps)
             _rate_limited_warning("overlap", "skipped %d overlapping segment(s) in %s",
@@ -411,16 +502,17 @@ class HourCache:
     # Directories changed this recently are never cached (see module docstring).
     SETTLE_SECONDS = 2.0
 
-    def __init__(self, max_segments=100_000):
+    def __init__(self, max_segments: int = 100_000) -> None:
         self.max_segments = max_segments
         self._entries = OrderedDict()
         self._size = 0
 
-    def clear(self):
+    def clear(self) -> None:
         self._entries.clear()
         self._size = 0
 
-    def get(self, hour_path, stream, variant):
+    def get(self, hour_path: str, stream: str | None,
+            variant: str | None) -> tuple["_HourEntry", bool]:
         """-> _HourEntry for the directory (empty if missing), and whether it was cached."""
         try:
             st = os.stat(hour_path)
@@ -431,10 +523,11 @@ class HourCache:
         if entry is not None and entry.key == key:
             self._entries.move_to_end(hour_path)
             return entry, True
-        gevent.sleep(0)  # parsing an hour takes a few ms: let other greenlets run first
-        try:
-            names = os.listdir(hour_path)
-        except FileNotFoundError:
+        # Parsing an hour takes a few ms: let other greenlets run first, and the loop poll
+        # sockets (after sleep(0) it runs dozens of such callbacks in a row before polling).
+        gevent.idle()
+        names = read_hour(hour_path)
+        if names is None:
             return _EMPTY, True
         hour = parse_hour(os.path.basename(hour_path))
         best = choose_best_per_start(*_parse_hour_listing(hour_path, hour, stream, variant, names))
@@ -458,7 +551,7 @@ _EMPTY = _HourEntry(None, [])
 _cache = HourCache()
 
 
-def hour_paths_for_range(hours_path, start, end):
+def hour_paths_for_range(hours_path: str, start: datetime, end: datetime) -> list[str]:
     """Paths of the hour directories that may hold segments starting in [start, end)."""
     hour = start.replace(minute=0, second=0, microsecond=0)
     paths = []
@@ -468,14 +561,11 @@ def hour_paths_for_range(hours_path, start, end):
     return paths
 
 
-def best_segments_by_start(hour_path):
-    """Best segment per start time in one hour directory, sorted by start (cached)."""
-    variant_path, _ = os.path.split(hour_path.rstrip("/"))
-    stream_path, variant = os.path.split(variant_path)
-    return list(_cache.get(hour_path, os.path.basename(stream_path), variant)[0].best)
-
-
-def get_best_segments(hours_path, start, end, allow_holes=True, stats=None):
+# Time per item returned (segments and the Nones between them): len() is free, a count of
+# the segments alone would cost a pass over a week-long answer.
+@timed("get_best_segments", normalize=lambda ret, *args, **kwargs: len(ret), unit="item returned")
+def get_best_segments(hours_path: str, start: datetime, end: datetime, allow_holes: bool = True,
+                      stats: SelectionStats | None = None) -> list[SegmentInfo | None]:
     """The best non-overlapping run of segments for [start, end) in BASE/STREAM/VARIANT.
 
     Returns SegmentInfo objects, with None at each discontinuity: a gap, an uncovered start or
@@ -548,3 +638,48 @@ def _extend_whole_hour(walk, entry):
     # chain_stats.covered and .partials already count the first segment, which feed() counted.
     s.covered += cs.covered - first.duration
     s.partials += cs.partials - first.is_partial
+
+
+# --- one hour's files, for callers that choose among them by a rule of their own --------------
+
+def hour_segments(hour_path, names=None):
+    """Every final segment file of one hour directory (junk skipped and counted), sorted by
+    start; [] if it is missing. names: only these (the caller listed the directory already).
+    Uncached: the restreamer's live listing filters files by when they arrived before choosing
+    the best (choose_best_per_start, chain_of)."""
+    hour_path = hour_path.rstrip("/")
+    variant_path, hour = os.path.split(hour_path)
+    stream_path, variant = os.path.split(variant_path)
+    if names is None:
+        try:
+            names = os.listdir(hour_path)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+    segments, ordered = _parse_hour_listing(hour_path, parse_hour(hour),
+                                            os.path.basename(stream_path), variant, list(names))
+    if not ordered:
+        segments.sort(key=_start_key)
+    return segments
+
+
+def is_final_segment_name(name):
+    """Whether a file name is a final (not temp) segment's, as listings and the segment route
+    show them: the canonical form by one regex, any other accepted form by the full parser."""
+    try:
+        m = _FAST_RE.fullmatch(name)
+        if m is not None:
+            return bool(_duration(m.group(4)))  # (memoised; a zero duration raises)
+        return _parse_name(name)[2] != "temp"
+    except ValueError:
+        return False
+
+
+def start_text(hour_and_name):
+    """'HOUR/NAME' (a segment's path below its variant directory) -> its start as ISO 8601 to
+    the millisecond ('YYYY-MM-DDTHH:MM:SS.fff'), sliced from the names when NAME has the
+    canonical form segment_file_name writes (10x faster than formatting a datetime, for
+    playlists of days); None for any other form."""
+    if hour_and_name[13:14] == "/" and hour_and_name[19:20] == "." \
+            and hour_and_name[26:27] == "-":
+        return f"{hour_and_name[:13]}:{hour_and_name[14:23]}"
+    return None

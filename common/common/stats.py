@@ -306,7 +306,7 @@ class ProfileCollector:
     MIN_SAMPLES = 100  # before picking stacks to export
     MIN_SHARE = 0.005  # of all samples so far, for a stack to be picked
 
-    def __init__(self, sampler, interval, top_n):
+    def __init__(self, sampler: "_Sampler", interval: float, top_n: int) -> None:
         self.sampler, self.interval, self.top_n = sampler, interval, top_n
         self.baseline = {}  # exported stack -> its count when it was picked
         self.lock = threading.Lock()  # scrape-side only; the signal handler never takes it
@@ -374,7 +374,7 @@ def install_profiler(interval: float = 0.01, top_n: int = 200, max_depth: int = 
 
 
 def install_profiler_if_requested(args: argparse.Namespace | None = None,
-                                  **kwargs) -> "ProfileCollector | None":
+                                  **kwargs: object) -> "ProfileCollector | None":
     """For service start-up: install the profiler if profiling_requested(args)."""
     if profiling_requested(args):
         return install_profiler(**kwargs)

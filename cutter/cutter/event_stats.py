@@ -9,6 +9,7 @@ from collections import Counter
 from common.database import run_transaction
 from common.events.progress import expected_duration
 from common.events.states import CLAIMED, FINALIZING, STATES
+from common.service import one_line
 
 from . import metrics
 
@@ -73,8 +74,7 @@ class EventStats:
                 metrics.event_stats_errors.inc()
                 failures += 1
                 if failures == 1:  # the loop says when the database is down: once is enough
-                    log.warning("cannot refresh the event figures: %s",
-                                " ".join(str(e).split())[:300])
+                    log.warning("cannot refresh the event figures: %s", one_line(e))
                 if conn is not None:
                     try:
                         conn.close()

@@ -14,6 +14,7 @@ import psycopg2
 
 from common.events import progress as event_progress
 from common.dateutil import utcnow
+from common.service import one_line
 from uploader.backends import Spool
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ class ProgressReporter:
         if not self.warned:
             self.warned = True
             log.warning("event %s: cannot record the job's progress (the job goes on): %s",
-                        self.event_id, " ".join(str(e).split())[:300])
+                        self.event_id, one_line(e))
 
     def _drop_conn(self):
         conn, self.conn = self.conn, None

@@ -9,7 +9,8 @@ import time
 import gevent.event
 
 from common.fs import ensure_directory, fsync_directory
-from common.segments import parse_segment_path, segment_file_name
+from common.segments import (is_temp, names_starting_at, parse_segment_path, read_hour,
+                             segment_file_name)
 
 from .timeline import RACE_WINDOW, UNSETTLED_FOR, TimelineLookup, Unsettled
 
@@ -125,10 +126,8 @@ class Anchors:
     def rename_stored(self, variant, old, new):
         """Rename the final files of the segment starting at `old` to start at `new`."""
         path = self.manager.hour_path(variant, old)
-        prefix = old.strftime("%M:%S.%f-")
-        try:
-            names = [n for n in os.listdir(path) if n.startswith(prefix) and "-temp-" not in n]
-        except FileNotFoundError:
+        names = [n for n in names_starting_at(read_hour(path) or (), old) if not is_temp(n)]
+        if not names:
             return 0
         target = self.manager.hour_path(variant, new)
         ensure_directory(target)
@@ -136,8 +135,7 @@ class Anchors:
             info = parse_segment_path(os.path.join(path, name))
             os.replace(os.path.join(path, name), os.path.join(target, segment_file_name(
                 new, info.duration, info.type, info.hash)))
-        if names:
-            fsync_directory(target)
-            if target != path:
-                fsync_directory(path)
+        fsync_directory(target)
+        if target != path:
+            fsync_directory(path)
         return len(names)

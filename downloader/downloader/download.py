@@ -13,6 +13,7 @@ import gevent.lock
 import requests
 import urllib3
 
+from common.disk_full import DiskFullLog, is_disk_full
 from common.fs import jitter
 from common.segment_files import SegmentWriter
 
@@ -30,6 +31,10 @@ SMALL_CACHE_SIZE = 16
 
 class Gone(Exception):
     """The origin says the segment does not exist (any more) or may not be fetched: 403/404."""
+
+
+class DiskFull(Exception):
+    """The archive's disk is full: nothing of this attempt is stored; retried."""
 
 
 class Unrecordable(Exception):
@@ -91,6 +96,7 @@ class Downloader:
         self.small_files = OrderedDict()
         self.small_lock = gevent.lock.BoundedSemaphore()
         self.transferring = set()  # ids of jobs with a request in flight
+        self.disk_full = DiskFullLog(log)
 
     def in_transfer(self, job):
         return id(job) in self.transferring
@@ -159,13 +165,12 @@ class Downloader:
                 log.warning("%s %s segment at %s: init section or key: %s, will retry",
                     job.stream, job.variant, job.start, e)
                 result = None
-            except OSError as e:
+            except (DiskFull, OSError) as e:
                 # The archive itself failed (disk full, permissions): worth retrying, loudly.
-                metrics.segment_errors.labels(job.stream, job.variant, "io").inc()
-                log.error("%s %s segment at %s: cannot write to the archive: %s",
-                    job.stream, job.variant, job.start, e)
+                self.archive_failed(job, e)
                 result = None
             if result in ("full", "suspect"):
+                self.disk_full.succeeded(f"{job.stream} {job.variant}")
                 return result
             if result == "partial":
                 stored = "partial"
@@ -175,6 +180,14 @@ class Downloader:
                 return stored
             gevent.sleep(jitter(delay))
             delay = min(delay * 2, self.max_retry_delay)
+
+    def archive_failed(self, job, error):
+        metrics.segment_errors.labels(job.stream, job.variant, "io").inc()
+        if isinstance(error, DiskFull) or is_disk_full(error):
+            self.disk_full.failed(f"{job.describe()} into {self.base_dir}",
+                                  error.__cause__ or error)
+        else:
+            log.error("%s: cannot write to the archive: %s", job.describe(), error)
 
     def complain(self, job, error):
         if self.complaints is not None:
@@ -195,9 +208,8 @@ class Downloader:
         except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
             metrics.segment_errors.labels(job.stream, job.variant, error_kind(e)).inc()
             log.warning("%s: init section or key: %s", job.describe(), e)
-        except OSError as e:
-            metrics.segment_errors.labels(job.stream, job.variant, "io").inc()
-            log.error("%s: cannot write to the archive: %s", job.describe(), e)
+        except (DiskFull, OSError) as e:
+            self.archive_failed(job, e)
         return None
 
     def attempt(self, job):
@@ -244,6 +256,9 @@ class Downloader:
                 # A wrong key: what we have is not the video. Nothing is stored.
                 raise Unrecordable(problems.KEY_INVALID, str(e)) from None
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as e:
+                if is_disk_full(e):
+                    # Not the origin's fault, and nothing can be kept: no partial either.
+                    raise DiskFull(str(e)) from e
                 metrics.segment_errors.labels(job.stream, job.variant, error_kind(e)).inc()
                 if body_bytes == 0:
                     log.warning("%s %s segment at %s: %s, will retry",

@@ -13,7 +13,10 @@ import gevent.pool
 import requests
 
 from common import renditions
+from common.recent import RecentSet
 from common.segment_files import recover_temp_files
+from common.segments import (format_hour_path, name_type, names_starting_at, parse_hour,
+                             read_hour)
 
 from . import metrics
 from .download import Downloader, error_kind
@@ -32,6 +35,9 @@ JOB_MEMORY = 5000
 # replacement fails too (a playlist URL that keeps failing must not spawn workers in a loop).
 MIN_REPLACE_DELAY = 1
 MAX_REPLACE_DELAY = 30
+# Hour directories remembered as recovered (a few hours of every variant; one forgotten is
+# only listed once more).
+RECOVERED_HOURS_MEMORY = 256
 # A temp file untouched this long has lost its writer (ours are written to every few seconds).
 TEMP_MIN_AGE = timedelta(minutes=5)
 
@@ -94,7 +100,7 @@ class StreamManager:
         self.wakeup = gevent.event.Event()
         self.stopping = gevent.event.Event()
         self.master_fetched_at = None
-        self.recovered_hours = set()
+        self.recovered_hours = RecentSet(RECOVERED_HOURS_MEMORY)
         self.temp_min_age = temp_min_age
         self.recovery_interval = recovery_interval
         self.live = None
@@ -189,15 +195,11 @@ class StreamManager:
     # --- the archive ---
 
     def hour_path(self, variant, start):
-        return os.path.join(self.base_dir, self.stream, variant, start.strftime("%Y-%m-%dT%H"))
+        return format_hour_path(self.base_dir, self.stream, variant, start)
 
     def stored_full(self, job):
-        prefix = job.start.strftime("%M:%S.%f-")
-        try:
-            names = os.listdir(self.hour_path(job.variant, job.start))
-        except FileNotFoundError:
-            return False
-        return any(name.startswith(prefix) and "-full-" in name for name in names)
+        names = read_hour(self.hour_path(job.variant, job.start)) or ()
+        return any(name_type(name) == "full" for name in names_starting_at(names, job.start))
 
     def recover_hour(self, job):
         """Once per hour directory we write into: turn a dead writer's temp files into partials."""
@@ -208,12 +210,6 @@ class StreamManager:
         self.recover_in(path)
 
     def recover_in(self, path):
-        # Most hours have none: a listing is far cheaper than recover_temp_files' stat of each.
-        try:
-            if not any("-temp-" in name for name in os.listdir(path)):
-                return
-        except (FileNotFoundError, NotADirectoryError):
-            return
         recover_temp_files(path, min_age=self.temp_min_age)  # logs each file it recovers
 
     def recover_recent(self):
@@ -227,9 +223,13 @@ class StreamManager:
             variant_dir = os.path.join(stream_dir, variant)
             if variant.startswith(".") or not os.path.isdir(variant_dir):
                 continue
-            hours = [h for h in os.listdir(variant_dir)  # not variant.json
-                     if os.path.isdir(os.path.join(variant_dir, h))]
-            for hour in sorted(hours)[-2:]:
+            hours = []
+            for name in os.listdir(variant_dir):
+                try:
+                    hours.append((parse_hour(name), name))
+                except ValueError:  # variant.json, anything else not an hour
+                    continue
+            for _, hour in sorted(hours)[-2:]:
                 path = os.path.join(variant_dir, hour)
                 self.recovered_hours.add(path)
                 self.recover_in(path)

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import requests
 
-from common.segments import hour_name, parse_hour, parse_segment_path
+from common.segments import hour_name, name_hash, parse_hour, parse_segment_path, read_hour
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,9 @@ def hours_around(estimate, window=WINDOW):
 
 def matches(names, hour, hash):
     """(start, type) of each segment file name in `names` (an hour's listing) holding `hash`."""
-    suffix = f"-{hash}.ts"
     found = []
     for name in names:
-        if isinstance(name, str) and name.endswith(suffix) and "/" not in name:
+        if isinstance(name, str) and "/" not in name and name_hash(name) == hash:
             try:
                 # A bare name parses with its offset in the hour counted from the epoch.
                 info = parse_segment_path(name)
@@ -109,7 +108,7 @@ class TimelineLookup:
 
     def local(self, variant, hour):
         try:
-            return os.listdir(os.path.join(self.base_dir, self.stream, variant, hour))
+            return read_hour(os.path.join(self.base_dir, self.stream, variant, hour)) or []
         except OSError:
             return []
 

@@ -25,6 +25,20 @@ class PlaylistGone(Exception):
     """403/404 on the media playlist URL: it has expired or the stream moved."""
 
 
+# Retries of a failing media playlist back off to this at most (about what a player does): once
+# an outage of the origin ends, the segments it listed during the outage stay listed only for
+# what is left of a playlist's window (Twitch: about 12 s), possibly a second or two.
+MAX_ERROR_DELAY = 1
+
+
+def error_delays():
+    """Waits between retries of a failing media playlist: 0.5, then MAX_ERROR_DELAY."""
+    delay = 0.5
+    while True:
+        yield delay
+        delay = min(delay * 2, MAX_ERROR_DELAY)
+
+
 def poll_delays(target_duration, newest_duration):
     """(wait after a poll that found new segments, wait after one that found none).
 
@@ -84,7 +98,7 @@ class Worker:
             self.manager.worker_stopped(self)
 
     def poll_loop(self):
-        error_delay = 1
+        delays = error_delays()
         while not self.stopping.is_set():
             try:
                 read_at = utcnow()
@@ -94,10 +108,9 @@ class Worker:
                     "invalid" if isinstance(e, ValueError) else error_kind(e))
                 metrics.playlist_errors.labels(self.manager.stream, self.variant, kind).inc()
                 self.report_trouble(f"media playlist fetch failed: {e}")
-                self.stopping.wait(error_delay)
-                error_delay = min(error_delay * 2, 10)
+                self.stopping.wait(next(delays))
                 continue
-            error_delay = 1
+            delays = error_delays()
             newest = self.handle(playlist, read_at)
             if playlist.ended:
                 log.info("%r: playlist ended (EXT-X-ENDLIST); stopping", self)

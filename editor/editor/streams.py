@@ -16,7 +16,7 @@ import gevent
 import gevent.lock
 
 from common.http_client import InstrumentedSession
-from common.service import safe_name
+from common.service import one_line, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class StreamCatalog:
                     known = merged.setdefault(stream, [])
                     known += [v for v in variants if v not in known]
             except Exception as e:  # any failure of one restreamer: ask the next
-                errors.append(f"{url}: {_one_line(e)}")
+                errors.append(f"{url}: {type(e).__name__}: {one_line(e, 200)}")
         if errors:
             self.error = "; ".join(errors)
             log.warning("cannot list streams from %s", self.error)
@@ -84,8 +84,3 @@ class StreamCatalog:
         if not isinstance(names, list):
             raise ValueError(f"{url} did not answer with a JSON list")
         return [n for n in names if isinstance(n, str) and safe_name(n)]
-
-
-def _one_line(e):
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0][:200]}" if text else type(e).__name__

@@ -8,19 +8,21 @@ import json
 import logging
 import os
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+import gevent
 import gevent.lock
 import prometheus_client as prom
 from flask import Flask, Response, request, send_file
 from werkzeug.exceptions import HTTPException
 
 from common import cuts, http_server, renditions
-from common.segments import ContainsHoles, get_best_segments, parse_hour, parse_segment_path
+from common.dateutil import utcnow
+from common.segments import ContainsHoles, get_best_segments, is_final_segment_name, parse_hour
 
 from . import audio_groups, live, playlists, variants
-from .arrivals import ArrivalCache
-from .numbering import HourList, TallyMemo
+from .listings import HourListings
+from .live_playlists import LivePlaylists
 from .cut_body import CutBody
 from .params import BadRequest, check_component, parse_bool, parse_choice, parse_range
 from .variant_info import blueprint as variant_info_routes
@@ -31,7 +33,6 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 CUT_TYPES = ("rough", "fast", "full")
 CONTAINERS = {"ts": ("mpegts", "video/MP2T"), "mp4": ("mp4", "video/mp4")}
 FULL_CUT_RETRY_AFTER = 30
-EPSILON = timedelta(microseconds=1)
 
 requests_total = prom.Counter(
     "http_requests", "HTTP requests handled", ["endpoint", "method", "status"])
@@ -58,9 +59,8 @@ def create_app(config):
     app = Flask(__name__, root_path=os.path.dirname(os.path.abspath(__file__)))
     app.config["restreamer"] = config
     full_cuts = gevent.lock.BoundedSemaphore(config.max_concurrent_full_cuts)
-    arrivals = ArrivalCache()
-    tallies = TallyMemo()
-    hour_list = HourList()
+    live_playlists = LivePlaylists(config.base_dir)
+    hour_listings = HourListings()
 
     # --- plumbing: errors, CORS, metrics ----------------------------------------------------
 
@@ -131,19 +131,14 @@ def create_app(config):
         for value, what in ((stream, "stream"), (variant, "variant"), (hour, "hour")):
             check_component(value, what)
         path = os.path.join(config.base_dir, stream, variant, hour)
-        try:
-            names = os.listdir(path)
-        except OSError:  # missing, not a directory, name too long...
-            names = []
-        return _json(sorted(name for name in names
-                            if not name.startswith(".") and _is_servable_segment(name)))
+        return Response(hour_listings.json(path), mimetype="application/json")
 
     @app.route("/segments/<stream>/<variant>/<hour>/<name>")
     def segment(stream, variant, hour, name):
         for value, what in ((stream, "stream"), (variant, "variant"), (hour, "hour"),
                             (name, "segment")):
             check_component(value, what)
-        if not _is_servable_segment(name):
+        if not is_final_segment_name(name):
             raise BadRequest(f"not a segment file name: {name!r}", 404)
         path = os.path.join(config.base_dir, stream, variant, hour, name)
         try:
@@ -190,71 +185,32 @@ def create_app(config):
         start, end = parse_range(request.args, config.max_playlist_duration, "playlist",
                                  require_end=False)
         prefix = playlists.segment_uri_prefix(stream, variant)
-        now = datetime.utcnow()
+        now = utcnow()
         if end is None:
             body = live_playlist(hours_path, prefix, start, now)
         else:
             body = fixed_playlist(hours_path, prefix, start, end, now)
-        return Response(body, mimetype=PLAYLIST_TYPE)
+        return Response(_yielding(body), mimetype=PLAYLIST_TYPE)
 
     def fixed_playlist(hours_path, prefix, start, end, now):
         """A range whose end has settled is finished: VOD with ENDLIST, holes or not (holes
         are DISCONTINUITY tags). A range reaching into the last few seconds lists what has
         settled, by the live rules, so it only grows, and stays open."""
         if end > now - live.SETTLE:
-            listed = live_listable(hours_path, start, now)
-            entries, _, _ = live.window(listed, size=len(listed))
-            return playlists.media_playlist(entries, hours_path, prefix)
+            return playlists.media_playlist(live_playlists.settling(hours_path, start, now),
+                                            hours_path, prefix)
         segments = get_best_segments(hours_path, start, end)
         return playlists.media_playlist(segments, hours_path, prefix, endlist=True,
                                         playlist_type="VOD")
 
     def live_playlist(hours_path, prefix, start, now):
-        """Numbered from `start`, or from the fixed live.ORIGIN (see live.live_window)."""
+        """Numbered from `start`, or from the fixed live.ORIGIN (see live.py)."""
         if start is not None and now - start > config.max_playlist_duration:
             raise BadRequest("live playlist start is further back than the maximum playlist "
                              "range; give a later start")
-        origin = start or live.ORIGIN
-        horizon = now - live.SETTLE
-        if horizon <= origin:
-            entries, sequence, discontinuities = [], 0, 0
-        else:
-            first_hour = origin.replace(minute=0, second=0, microsecond=0)
-            hours = hour_list.hours(hours_path, first_hour, horizon)
-            arrivals.trim()
-
-            def listing(hour):
-                return hour_listing(hours_path, hour, origin, first_hour, now)
-
-            with tallies.lock(hours_path, origin):
-                entries, sequence, discontinuities = live.live_window(
-                    hours, horizon, listing, tallies.view(hours_path, origin))
+        entries, sequence, discontinuities = live_playlists.live(hours_path, start, now)
         return playlists.media_playlist(entries, hours_path, prefix, media_sequence=sequence,
                                         discontinuity_sequence=discontinuities)
-
-    def hour_listing(hours_path, hour, origin, first_hour, now):
-        """What the live rules list of the segments starting in `hour` (in the origin's hour,
-        also one that started before the origin and covers it)."""
-        end = hour + live.HOUR
-        # Reaching a microsecond into the neighbouring hours makes a whole hour a middle hour
-        # of the range, which get_best_segments takes from its cached chain (fast when cold).
-        low = max(origin, hour) if hour == first_hour else hour - EPSILON
-        high = min(end + EPSILON, now - live.SETTLE)
-        if high <= low:
-            return []
-        segments = [s for s in get_best_segments(hours_path, low, high)
-                    if s is None or (s.start < end and (s.start >= hour or hour == first_hour))]
-        return live.listable(segments, now, arrivals.arrival, arrivals.on_time_alternative,
-                             known=arrivals.on_time)
-
-    def live_listable(hours_path, origin, now):
-        horizon = now - live.SETTLE
-        if horizon <= origin:
-            return []
-        segments = get_best_segments(hours_path, origin, horizon)
-        arrivals.trim()
-        return live.listable(segments, now, arrivals.arrival, arrivals.on_time_alternative,
-                             known=arrivals.on_time)
 
     # --- cuts -------------------------------------------------------------------------------
 
@@ -325,6 +281,14 @@ def _text(message, status):
     return Response(message.rstrip("\n") + "\n", status=status, mimetype="text/plain")
 
 
+def _yielding(chunks):
+    """Let other requests run between a long body's chunks: writing to a fast client's socket
+    never blocks, so a 7-day playlist would otherwise hold the server for its whole length."""
+    for chunk in chunks:
+        yield chunk
+        gevent.idle()  # (sleep(0) would let dozens of chunks pass before sockets are polled)
+
+
 def _json(value):
     return Response(json.dumps(value), mimetype="application/json")
 
@@ -345,10 +309,3 @@ def _is_hour(name):
     except ValueError:
         return False
 
-
-def _is_servable_segment(name):
-    """A final segment file name (temp files are never served or listed)."""
-    try:
-        return parse_segment_path(name).type != "temp"
-    except ValueError:
-        return False

@@ -10,30 +10,28 @@ once it is listed:
   arrives later (a backfilled one filling a hole) is left out of live playlists for good,
   because listing it would change what players already saw; fixed-range playlists show it.
 
+Per hour, the candidates are the files that arrived on time, best per start among them
+(on_time_chain): a late file is never looked at again and never displaces an on-time one.
+
 Numbering (live_window): a segment's number is the count of listed segments before it since the
 origin (the `start` parameter, else the fixed ORIGIN), taken hour by hour: each segment belongs
 to the hour it starts in, and the first one of an hour gets a discontinuity when it does not
 join the previous listed segment. Once an hour is closed (its last possible segment has
-settled) its listing no longer changes, so a running Tally through it is memoised and a request
-only walks the hours after the newest memoised one (normally the current one or two).
-Where "a closed hour never changes" does not hold:
-- files deleted (pruning by the backfiller's --delete-older-than, by hand) or whose mtime
-  changes (touched, copied without times): the memo keeps the numbers within a process, but a
-  fresh process counts only what is on disk, so after a restart numbers can be lower than
-  before by the segments pruned since the origin;
-- a late segment that starts earlier than an on-time one and overlaps it: get_best_segments
-  keeps the earlier start, so the on-time one drops out of the selection (and out of the live
-  listing; the same breaks "only appends" in the open hour). Likewise the previous hour's last
-  segment overlapping an hour's first one (so pruning it changes that hour's count, cold).
-A fresh process's first request counts the whole archive from the origin (~0.25 s per day of
-2-second segments); the memo is process memory only.
+settled) its listing no longer changes: it is reduced to an HourSummary (kept, and persisted by
+hour_facts.py), and a running Tally through it is memoised, so a request only walks the hours
+after the newest memoised one (normally the current one or two).
+Where "a closed hour never changes" does not hold: files deleted (pruning by the backfiller's
+--delete-older-than, by hand) or whose mtime changes (touched, copied without times). The memo
+keeps the numbers within a process, but a fresh process counts only what is on disk, so after a
+restart numbers can be lower than before by the segments pruned since the origin.
 """
 
 import bisect
 from datetime import datetime, timedelta
 from typing import NamedTuple, Optional
 
-from common.segments import MAX_SEGMENT_DURATION, TOLERANCE
+from common.segments import (JOINS, MAX_SEGMENT_DURATION, chain_of, choose_best_per_start,
+                             follows)
 
 SETTLE = timedelta(seconds=10)
 WINDOW_SEGMENTS = 30
@@ -42,48 +40,39 @@ HOUR = timedelta(hours=1)
 ORIGIN = datetime(2000, 1, 1)
 
 
-def listable(segments, now, arrival, alternative=None, settle=SETTLE, known=None):
-    """-> list of (segment, break_before) for the segments a live playlist may list.
-
-    segments: get_best_segments(origin, now - settle) (None = discontinuity).
-    arrival(segment) -> naive UTC datetime its file appeared, or None if it is gone.
-    alternative(segment) -> an on-time segment with the same start to list instead of a late
-    one, or None. break_before marks a discontinuity (a hole, a late segment left out, or a
-    partial/suspect segment before it).
-    known: optional dict path -> whether that segment arrived on time, read and filled here;
-    a final file's answer never changes, so callers keep it between requests (hot path).
-    """
-    horizon = now - settle
-    known = {} if known is None else known
-    out = []
-    append = out.append
-    pending = False
+def on_time_chain(segments, arrival, settle=SETTLE):
+    """The live view of one hour: of its files (common.segments.hour_segments, sorted by
+    start), those that arrived on time, best per start, joined by the archive's rules
+    (common.segments.chain_of; None at each discontinuity). Late files are not looked at
+    again, so the cost is one arrival() per file.
+    arrival(segment) -> naive UTC datetime its file appeared, or None if it is gone."""
+    on_time = []
     for segment in segments:
+        arrived = arrival(segment)
+        if arrived is not None and arrived <= segment.start + segment.duration + settle:
+            on_time.append(segment)
+    return chain_of(choose_best_per_start(on_time, ordered=True))[0]
+
+
+def listed(chain, horizon, origin=None):
+    """-> [(segment, break_before)]: the settled part of an on_time_chain (segments ending
+    by `horizon`), from the first one ending after `origin` if given. A break marks a
+    discontinuity (a hole, a late segment left out, or a partial one before it); the first
+    entry never has one (joining hours is join's business)."""
+    out = []
+    pending = False
+    for segment in chain:
         if segment is None:
             pending = bool(out)
             continue
         end = segment.start + segment.duration
+        if origin is not None and end <= origin:
+            continue
         if end > horizon:
             break
-        ok = known.get(segment.path)
-        if ok is None:
-            arrived = arrival(segment)
-            ok = arrived is not None and arrived <= end + settle
-            if arrived is not None:
-                known[segment.path] = ok
-        if not ok:
-            segment = alternative(segment) if alternative is not None else None
-            if segment is None or not _on_time(segment, arrival, settle):
-                pending = bool(out)
-                continue
-        append((segment, pending))
+        out.append((segment, pending))
         pending = False
     return out
-
-
-def _on_time(segment, arrival, settle):
-    arrived = arrival(segment)
-    return arrived is not None and arrived <= segment.end + settle
 
 
 def window(listed, size=WINDOW_SEGMENTS):
@@ -111,60 +100,93 @@ class Tally(NamedTuple):
     last_partial: bool = False
 
 
+class HourSummary(NamedTuple):
+    """What a Tally needs of one hour's listing: a closed hour's is small and never changes,
+    so it is kept (and persisted, see hour_facts.py) instead of the listing."""
+    count: int = 0
+    breaks: int = 0  # of the entries after the first
+    first_break: bool = False
+    first_start: Optional[datetime] = None
+    last_end: Optional[datetime] = None
+    last_partial: bool = False
+
+
+def summarize(part):
+    """An hour's listing [(segment, break_before)] -> HourSummary."""
+    if not part:
+        return HourSummary()
+    first, last = part[0], part[-1][0]
+    return HourSummary(len(part), sum(1 for _, brk in part[1:] if brk), first[1],
+                       first[0].start, last.start + last.duration, last.is_partial)
+
+
 def closed(hour, horizon):
     """An hour is closed once every segment that starts in it has ended before the horizon."""
     return hour + HOUR + MAX_SEGMENT_DURATION <= horizon
 
 
+def _joins(tally, first_start):
+    """Whether an hour's first listed segment starting at first_start follows on from the
+    Tally's last one without a discontinuity (common.segments.follows; across hours an
+    overlap is a discontinuity too, since the earlier hour's segment was listed already)."""
+    return tally.last_end is None or \
+        follows(tally.last_end, tally.last_partial, first_start) is JOINS
+
+
 def join(part, tally):
     """An hour's listing with its first entry's break judged against the listing before it
-    (a gap or overlap beyond TOLERANCE, or a partial segment before it)."""
+    (_joins)."""
     if not part or tally.last_end is None:
         return part
     first, brk = part[0]
-    gap = first.start - tally.last_end
-    brk = brk or tally.last_partial or abs(gap) > TOLERANCE
-    return [(first, brk)] + part[1:]
+    return [(first, brk or not _joins(tally, first.start))] + part[1:]
 
 
-def advance(tally, joined):
-    """The Tally after an hour whose (joined) listing is `joined`."""
-    if not joined:
+def advance(tally, summary):
+    """The Tally after an hour whose HourSummary is `summary`."""
+    if not summary.count:
         return tally
-    last = joined[-1][0]
-    return Tally(tally.count + len(joined), tally.breaks + sum(1 for _, b in joined if b),
-                 last.start + last.duration, last.is_partial)
+    first_break = summary.first_break or (
+        tally.last_end is not None and not _joins(tally, summary.first_start))
+    return Tally(tally.count + summary.count, tally.breaks + summary.breaks + first_break,
+                 summary.last_end, summary.last_partial)
 
 
-def live_window(hours, horizon, listing, memo, size=WINDOW_SEGMENTS):
+def live_window(hours, horizon, listing, memo, size=WINDOW_SEGMENTS, summary=None):
     """-> (entries, media_sequence, discontinuity_sequence) of a live playlist, as window().
 
     hours: sorted start times of the hours that may hold data, from the origin's hour to the
-    horizon's. listing(hour) -> that hour's [(segment, break_before)] (listable() of the
-    segments starting in it). memo: .get(hour) -> Tally through that hour or None, and
-    .put(hour, tally); only closed hours are put, so a memoised Tally never changes.
+    horizon's. listing(hour) -> that hour's [(segment, break_before)] (listed() of the hour's
+    on_time_chain). summary(hour) -> summarize(listing(hour)) of a closed hour, possibly from
+    a store (the default computes it). memo: .get(hour) -> Tally through that hour or None,
+    and .put(hour, tally); only closed hours are put, so a memoised Tally never changes.
     """
-    # The tail: the open hours, then closed ones back until the window is full.
+    summary = summary or (lambda hour: summarize(listing(hour)))
+    # The tail: the open hours, then closed ones back until the window is full. A closed
+    # hour's listing is read only if its summary says it lists something.
     i, n, tail = len(hours), 0, []
     while i > 0 and (n < size or not closed(hours[i - 1], horizon)):
         i -= 1
-        part = listing(hours[i])
-        tail.append((hours[i], part))
+        hour = hours[i]
+        if closed(hour, horizon) and not summary(hour).count:
+            part = []
+        else:
+            part = listing(hour)
+        tail.append((hour, part))
         n += len(part)
     tail.reverse()
-    base = tally_before(hours, i, listing, memo)
-    listed, tally = [], base
+    base = tally_before(hours, i, summary, memo)
+    listed_, tally = [], base
     for hour, part in tail:
-        part = join(part, tally)
-        listed.extend(part)
-        tally = advance(tally, part)
+        listed_.extend(join(part, tally))
+        tally = advance(tally, summarize(part))
         if closed(hour, horizon):
             memo.put(hour, tally)
-    entries, first, breaks = window(listed, size)
+    entries, first, breaks = window(listed_, size)
     return entries, base.count + first, base.breaks + breaks
 
 
-def tally_before(hours, i, listing, memo):
+def tally_before(hours, i, summary, memo):
     """The Tally through hours[:i] (all closed): from the newest memoised one, walking on.
     The newest memoised hour counts even if it is no longer in `hours` (pruned from disk)."""
     j, tally = i - 1, None
@@ -180,6 +202,6 @@ def tally_before(hours, i, listing, memo):
         j = bisect.bisect_right(hours, newest[0], 0, i) - 1
     tally = tally or Tally()
     for hour in hours[j + 1:i]:
-        tally = advance(tally, join(listing(hour), tally))
+        tally = advance(tally, summary(hour))
         memo.put(hour, tally)
     return tally

@@ -4,7 +4,8 @@ import argparse
 import logging
 import os
 
-from common.service import HelpFormatter, die, duration, setup_logging, stop_event_on_signals
+from common.service import (HelpFormatter, die, duration, port_number, positive_int,
+                            setup_logging, stop_event_on_signals)
 
 log = logging.getLogger("restreamer")
 
@@ -21,25 +22,22 @@ def parse_args(argv=None):
     parser.add_argument("--base-dir", required=True,
                         help="segments directory (BASE/STREAM/VARIANT/HOUR/FILE.ts)")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8000,
-                        help="port for the HTTP API, which also serves /metrics")
+    parser.add_argument("--port", type=port_number, default=8000,
+                        help="port for the HTTP API, which also serves /metrics (0: any free "
+                             "port, logged at start-up)")
     parser.add_argument("--max-cut-duration", type=duration, default="6h",
                         help="longest range a /cut request may ask for")
     parser.add_argument("--max-playlist-duration", type=duration, default="7d",
                         help="longest range a playlist request may ask for")
-    parser.add_argument("--max-concurrent-full-cuts", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--max-concurrent-full-cuts", type=positive_int,
+                        default=os.cpu_count() or 1,
                         help="full (re-encoding) cuts allowed at once; more get 429")
     # Like common.service.add_common_args, minus --metrics-port: /metrics is on --port.
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log verbosity")
     parser.add_argument("--profile", action="store_true",
                         help="sample stacks and export them as a flamegraph metric on /metrics")
-    args = parser.parse_args(argv)
-    if not 0 <= args.port <= 65535:
-        parser.error(f"--port {args.port} is not a TCP port (0-65535)")
-    if args.max_concurrent_full_cuts < 1:
-        parser.error("--max-concurrent-full-cuts must be at least 1")
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv=None):

@@ -88,8 +88,9 @@ class HourList:
     # A directory changed this recently may change again within its mtime's granularity.
     SETTLE_SECONDS = 2.0
 
-    def __init__(self):
+    def __init__(self, on_change=None):
         self._cache = {}  # hours_path -> (mtime_ns, sorted hours)
+        self.on_change = on_change  # (hours_path, sorted hours) after each re-read
 
     def hours(self, hours_path, first, last):
         """Hours with a directory, from first to last (inclusive)."""
@@ -102,6 +103,8 @@ class HourList:
             if len(self._cache) >= self.MAX_VARIANTS:
                 self._cache.clear()
             cached = (mtime, _read_hours(hours_path))
+            if self.on_change is not None:
+                self.on_change(hours_path, cached[1])
             if time.time() - mtime / 1e9 > self.SETTLE_SECONDS:
                 self._cache[hours_path] = cached
         hours = cached[1]

@@ -7,6 +7,8 @@ model: this is the restreamer's hottest path.
 
 from urllib.parse import quote
 
+from common.segments import start_text
+
 VERSION = 3  # decimal EXTINF durations
 CHUNK_SEGMENTS = 1000
 
@@ -59,12 +61,8 @@ def media_playlist(entries, hours_path, uri_prefix, media_sequence=0, discontinu
             append("#EXT-X-DISCONTINUITY\n")
             pending_break = False
         started = True
-        rel = segment.path[cut:]  # HOUR/MM:SS.ffffff-DURATION-TYPE-HASH.ts
-        if rel[26:27] == "-" and rel[13:14] == "/":
-            # The name spells the start out already: slicing beats datetime formatting 10x.
-            pdt = f"{rel[:13]}:{rel[14:23]}"
-        else:
-            pdt = segment.start.isoformat(timespec="milliseconds")
+        rel = segment.path[cut:]  # HOUR/NAME
+        pdt = start_text(rel) or segment.start.isoformat(timespec="milliseconds")
         line = extinf.get(segment.duration)
         if line is None:
             millis = _millis(segment.duration)

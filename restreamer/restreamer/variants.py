@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import subprocess
+import time
 
 from common.segments import parse_hour, parse_segment_path
 
@@ -18,7 +19,12 @@ _AVC_PROFILES = {
 }
 _AAC_PROFILES = {"LC": "mp4a.40.2", "HE-AAC": "mp4a.40.5", "HE-AACv2": "mp4a.40.29"}
 
-_probe_cache = {}  # (stream, variant) -> (resolution or None, codecs or None)
+# (stream, variant) -> (monotonic time probed, (resolution or None, codecs or None)). A probe is
+# redone after PROBE_MAX_AGE (a stream may change resolution under the same variant name), and
+# only the PROBE_CACHE_SIZE most recently probed variants are kept.
+_probe_cache = {}
+PROBE_MAX_AGE = 600
+PROBE_CACHE_SIZE = 256
 
 
 def hours_in_range(hours_path, start, end):
@@ -87,14 +93,21 @@ def variant_info(base_dir, stream, variant, start, end):
     return info
 
 
-def probe_variant(stream, variant, path):
-    """(RESOLUTION, CODECS) of a variant, from ffprobe of one segment; cached per variant."""
+def probe_variant(stream, variant, path, now=time.monotonic):
+    """(RESOLUTION, CODECS) of a variant, from ffprobe of one segment; cached per variant for
+    PROBE_MAX_AGE seconds."""
     key = (stream, variant)
-    if key in _probe_cache:
-        return _probe_cache[key]
+    cached = _probe_cache.get(key)
+    if cached is not None and now() - cached[0] < PROBE_MAX_AGE:
+        return cached[1]
     result = _probe(path)
     if result != (None, None):  # a failure (e.g. a corrupt segment) is retried next time
-        _probe_cache[key] = result
+        _probe_cache.pop(key, None)  # re-inserted as the newest
+        _probe_cache[key] = (now(), result)
+        while len(_probe_cache) > PROBE_CACHE_SIZE:
+            del _probe_cache[next(iter(_probe_cache))]
+    elif cached is not None:
+        return cached[1]  # keep what we knew rather than lose it to one bad segment
     return result
 
 

@@ -7,6 +7,7 @@ import os
 import time
 
 from common.dateutil import utcnow
+from common.disk_full import DiskFullLog, is_disk_full
 from common.fs import atomic_write
 from common.service import (HelpFormatter, add_common_args, die, name_list, positive_float,
                             positive_int, safe_name, setup_logging, start_daemon)
@@ -105,6 +106,7 @@ class Checker:
         self.out = output_dir(args.base_dir)
         self._last_logged = {}
         self._checked = set()
+        self.disk_full = DiskFullLog(log)
 
     def check(self, now=None):
         """Returns (coverages, number of stream/variants or files that failed)."""
@@ -124,7 +126,10 @@ class Checker:
                 self.metrics.publish(coverage)
                 self._write_variant(coverage)
             except OSError as e:
-                log.error("checking %s/%s failed: %s", stream, variant, e)
+                if is_disk_full(e):
+                    self.disk_full.failed(f"the coverage of {stream}/{variant} into {self.out}", e)
+                else:
+                    log.error("checking %s/%s failed: %s", stream, variant, e)
             except Exception:
                 log.exception("checking %s/%s failed", stream, variant)
             else:
@@ -137,8 +142,14 @@ class Checker:
         try:
             atomic_write(os.path.join(self.out, INDEX), page)
         except OSError as e:
-            log.error("cannot write the coverage page: %s", e)
+            if is_disk_full(e):
+                self.disk_full.failed(f"the coverage page into {self.out}", e)
+            else:
+                log.error("cannot write the coverage page: %s", e)
             failures += 1
+        else:
+            if not failures:
+                self.disk_full.succeeded(f"the coverage into {self.out}")
         self.metrics.check_duration.observe(time.monotonic() - started)
         self.metrics.last_check.set_to_current_time()
         return coverages, failures

@@ -13,7 +13,7 @@ from datetime import timedelta
 import gevent
 
 from common.segments import (
-    SelectionStats, get_best_segments, hour_name, parse_hour, parse_segment_path,
+    SelectionStats, get_best_segments, hour_name, parse_hour, parse_segment_path, read_hour,
 )
 
 from .cache import CacheEntry, reusable
@@ -79,9 +79,8 @@ def list_hour(hour_path):
     """Segments of one hour directory, parsed from their bare names (so their `start` is only
     right within the hour: enough to count types and duplicates), and the number of names that
     do not parse. (None, 0) if the directory does not exist."""
-    try:
-        names = os.listdir(hour_path)
-    except FileNotFoundError:
+    names = read_hour(hour_path)
+    if names is None:
         return None, 0
     segments = []
     bad = 0

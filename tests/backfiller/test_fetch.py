@@ -1,6 +1,7 @@
 """Backfill passes over real HTTP against peers that misbehave on purpose (see conftest.FakePeer):
 verification, skip rules, retries, concurrency bounds, local housekeeping."""
 
+import errno
 import logging
 import os
 import re
@@ -12,8 +13,9 @@ import gevent
 import gevent.event
 from prometheus_client import REGISTRY, CollectorRegistry
 
+from common import segment_files
 from common.dateutil import utcnow
-from common.segments import hour_name, parse_segment_path
+from common.segments import hour_name, is_temp, name_hash, name_type, parse_segment_path
 from support.archive import build_archive, write_segment
 
 from backfiller import metrics
@@ -21,6 +23,7 @@ from backfiller.client import PeerClient, make_session
 from backfiller.daemon import run_once
 from backfiller.peers import peer_from_url
 from backfiller.schedule import RECENT, SWEEP
+from backfiller import worker as worker_module
 from backfiller.worker import InFlight, PeerWorker, Settings
 
 TWO = timedelta(seconds=2)
@@ -249,7 +252,7 @@ def test_daemon_recovers_temp_files_too_young_at_start_up_later(tmp_path):
 
 
 def temp_files(base):
-    return [p for p in names(base) if "-temp-" in p]
+    return [p for p in names(base) if is_temp(os.path.basename(p))]
 
 
 def test_a_peer_trickling_bytes_is_cut_off_at_the_deadline(tmp_path, fake_peer):
@@ -285,9 +288,54 @@ def test_an_empty_full_segment_is_stored_once_as_suspect(tmp_path, fake_peer):
                         settings(tmp_path / "local"), InFlight())
     assert worker.run_pass(SWEEP).fetched == 1
     [held] = names(tmp_path / "local")
-    assert "-suspect-" in held and held.endswith(os.path.basename(empty).split("-full-")[1])
+    held = os.path.basename(held)
+    assert name_type(held) == "suspect" and name_hash(held) == name_hash(os.path.basename(empty))
     assert worker.run_pass(SWEEP).fetched == 0
     assert len(peer.segment_requests()) == 1
+
+
+def test_the_memory_of_settled_segments_is_bounded(tmp_path, fake_peer, monkeypatch):
+    # Forgetting a settled segment costs one more fetch of it, never a second copy.
+    monkeypatch.setattr(worker_module, "SETTLED_MEMORY", 2)
+    for i in range(5):
+        write_segment(tmp_path / "peer", "s", "source", hours_ago(3) + i * TWO, TWO, b"", "full")
+    peer = fake_peer(tmp_path / "peer")
+    worker = PeerWorker(peer_from_url(peer.url), client_factory()(peer_from_url(peer.url)),
+                        settings(tmp_path / "local"), InFlight())
+    assert worker.run_pass(SWEEP).fetched == 5
+    assert len(worker.settled) == 2
+    held = names(tmp_path / "local")
+    assert len(held) == 5 and all("-suspect-" in name for name in held)
+    assert worker.run_pass(SWEEP).fetched == 3
+    assert names(tmp_path / "local") == held
+
+
+def test_a_full_disk_is_logged_once_keeps_nothing_and_the_next_pass_fills_in(
+        tmp_path, fake_peer, monkeypatch, caplog):
+    # The full disk is injected at the writer (ENOSPC from its writes); peer and HTTP are real.
+    build_archive(tmp_path / "peer", "s", "source", hours_ago(3), 6, real=False)
+    full = {"on": True}
+    real_write = segment_files.SegmentWriter.write
+
+    def write(self, chunk):
+        if full["on"]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(self, chunk)
+
+    monkeypatch.setattr(segment_files.SegmentWriter, "write", write)
+    peer = fake_peer(tmp_path / "peer")
+    worker = PeerWorker(peer_from_url(peer.url), client_factory()(peer_from_url(peer.url)),
+                        settings(tmp_path / "local"), InFlight())
+    with caplog.at_level(logging.INFO, logger="backfiller"):
+        for _ in range(3):
+            assert worker.run_pass(SWEEP).errors == 6
+        assert names(tmp_path / "local") == set()
+        full["on"] = False
+        assert worker.run_pass(SWEEP).fetched == 6
+    assert names(tmp_path / "local") == names(tmp_path / "peer")
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if "disk full" in m]) == 1
+    assert any("disk space is back" in m for m in messages)
 
 
 def test_metric_labels_are_bounded(tmp_path, fake_peer):

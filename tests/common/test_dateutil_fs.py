@@ -94,3 +94,10 @@ def test_utcnow_is_naive_utc():
     after = datetime.now(timezone.utc).replace(tzinfo=None)
     assert now.tzinfo is None
     assert before <= now <= after
+
+
+def test_atomic_write_sets_the_modified_time_before_the_rename(tmp_path):
+    path = tmp_path / "info.json"
+    atomic_write(str(path), "{}", modified=1_000_000_000.5)
+    assert path.stat().st_mtime == 1_000_000_000.5
+    assert os.listdir(tmp_path) == ["info.json"]  # no temp file left

@@ -1,3 +1,4 @@
+import errno
 import hashlib
 import os
 import time
@@ -40,6 +41,42 @@ def test_exception_leaves_no_temp_file(tmp_path):
         with SegmentWriter(str(tmp_path), "s", "v", START, DUR) as w:
             w.write(b"abc")
             raise RuntimeError("connection lost")
+    assert files(tmp_path) == []
+
+
+def test_a_second_copy_of_the_same_bytes_leaves_the_first_untouched(tmp_path):
+    # Its mtime is when it arrived (the restreamer's live playlists list it by that).
+    with SegmentWriter(str(tmp_path), "s", "v", START, DUR) as w:
+        w.write(b"abc")
+        first = w.finish("partial")
+    os.utime(first, (1_000_000, 1_000_000))
+    with SegmentWriter(str(tmp_path), "s", "v", START, DUR) as w:
+        w.write(b"abc")
+        second = w.finish("partial")
+    assert second == first and os.stat(first).st_mtime == 1_000_000
+    assert files(tmp_path) == [os.path.basename(first)]
+
+
+def on_full_disk(writer, buffering):
+    """The writer's file replaced by /dev/full: every write that reaches it fails with ENOSPC,
+    as on a full filesystem."""
+    writer._file.close()
+    writer._file = open("/dev/full", "wb", buffering=buffering)
+
+
+@pytest.mark.parametrize("buffering", [0, -1], ids=["failing write", "failing flush"])
+@pytest.mark.parametrize("kind", ["full", "partial"])
+def test_full_disk_never_gives_a_file_named_by_bytes_it_lacks(tmp_path, buffering, kind):
+    # The chunk that failed must not count: neither as a partial nor as an empty "suspect"
+    # named by the hash of bytes that never reached the disk.
+    with pytest.raises(OSError) as raised:
+        with SegmentWriter(str(tmp_path), "s", "v", START, DUR) as w:
+            on_full_disk(w, buffering)
+            try:
+                w.write(b"x" * 1000)
+            finally:
+                w.finish(kind)
+    assert raised.value.errno == errno.ENOSPC
     assert files(tmp_path) == []
 
 

@@ -241,3 +241,22 @@ def test_long_range_yields_to_other_greenlets(tmp_path):
     best(tmp_path, 0, 4 * 3600)
     assert ticks, "get_best_segments never let another greenlet run while parsing hours"
     ticker.kill()
+
+
+def test_is_final_segment_name():
+    from common.segments import is_final_segment_name
+    hash = "A" * 43
+    assert is_final_segment_name(f"01:02.345678-2.000-full-{hash}.ts")
+    assert is_final_segment_name(f"01:02-2-partial-{hash}.ts")  # a non-canonical accepted form
+    for name in (f"01:02.345678-2.000-temp-{hash}.ts", "01:02.345678-2.000-temp-x.ts",
+                 f"01:02.345678-2.000-full-{hash}", f"61:02.345678-2.000-full-{hash}.ts",
+                 "notes.txt", f"01:02.345678-0.000-full-{hash}.ts"):
+        assert not is_final_segment_name(name), name
+
+
+def test_start_text_slices_canonical_names_only():
+    from common.segments import segment_file_name, start_text
+    start = datetime(2026, 11, 27, 13, 45, 51, 608765)
+    rel = f"2026-11-27T13/{segment_file_name(start, timedelta(seconds=2), 'full', HASH)}"
+    assert start_text(rel) == start.isoformat(timespec="milliseconds") == "2026-11-27T13:45:51.608"
+    assert start_text(f"2026-11-27T13/45:51-2-full-{HASH}.ts") is None

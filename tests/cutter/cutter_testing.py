@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from common import database
+from common.segments import format_hour_path
 from support.archive import build_archive
 from uploader import cli
 from support.fake_youtube import FakeYoutube
@@ -166,7 +167,7 @@ def seconds(s):
 
 def segment_path(base_dir, index):
     """Path of the archive's segment number `index` (sorted by start)."""
-    hour = os.path.join(base_dir, STREAM, VARIANT, T0.strftime("%Y-%m-%dT%H"))
+    hour = format_hour_path(base_dir, STREAM, VARIANT, T0)
     return os.path.join(hour, sorted(os.listdir(hour))[index])
 
 

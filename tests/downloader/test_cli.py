@@ -6,6 +6,7 @@ import sys
 
 import requests
 
+from common.segments import is_temp
 from support.hls_origin import archived
 from support.waiting import free_port, wait_for
 from support.waiting import stop_process as stop
@@ -77,7 +78,7 @@ def test_sigterm_finishes_in_flight_segment_and_leaves_no_temp(hls_origin, chann
     assert code == 0, output[-3000:]
     assert "Traceback" not in output
     names = [n for _, _, files in os.walk(base) for n in files]
-    assert names and not [n for n in names if "-temp-" in n]
+    assert names and not [n for n in names if is_temp(n)]
     # The in-flight segment was allowed to finish.
     start = hls_origin.history[0][seq][0]
     assert [s for s in archived(base, "cli", "source") if s.start == start and s.type == "full"]

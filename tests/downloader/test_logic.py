@@ -11,7 +11,7 @@ from downloader.sources import variants_from_playlist
 from downloader.times import (TWITCH_SKEW_LIMIT, UnknownStart, after_discontinuity,
     exact_duration, segment_start, skew_exceeds)
 from downloader.variants import name_variants, select_variants
-from downloader.worker import Worker, poll_delays
+from downloader.worker import MAX_ERROR_DELAY, Worker, error_delays, poll_delays
 
 BASE = "http://origin.test/live/master.m3u8"
 
@@ -182,6 +182,15 @@ def test_new_entries_counts_from_known_and_stops_at_discontinuities():
     pairs = [(e.uri, p) for e, p in new_entries(later, known)]
     # c.ts follows the known b.ts; d.ts is after a discontinuity (and c.ts was never recorded).
     assert pairs == [("http://o.test/c.ts", (T0 + TWO, TWO)), ("http://o.test/d.ts", None)]
+
+
+def test_a_failing_playlist_is_retried_often_enough_to_miss_no_segment():
+    # After an origin outage of any length, a segment listed during it stays listed for what is
+    # left of the playlist's window: the soak found 8 s, then 3 s between retries too slow.
+    delays = error_delays()
+    waits = [next(delays) for _ in range(50)]
+    assert waits[0] == 0.5
+    assert max(waits) == MAX_ERROR_DELAY <= 1
 
 
 def test_poll_delays_stay_under_a_second_of_lateness():

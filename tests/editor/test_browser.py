@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 import psycopg2
 import pytest
+from browser_testing import (SETTLED, Site, button, cutter_moves, open_event, row, set_mark,
+                             shown_frame)
 from editor_testing import Server, iso
 from support import framecode
 from support.archive import SEGMENT_SECONDS, build_archive, real_segments
-from support.browser import chromium, new_page
 from support.waiting import free_port, wait_for
 
 T1 = datetime(2026, 11, 27, 12, 0, 0)
@@ -19,28 +20,6 @@ COUNT = 30  # 60 s of 30 fps video
 HOLE = 20  # the segment left out: no video from T1 + 40 s to T1 + 42 s
 FRAME = timedelta(seconds=1 / 30)
 XSS = "<img src=x onerror=alert(1)>"
-
-# The frame on screen, read from the picture: brightness at each code block's centre.
-READ_FRAME = """(points) => {
-  const v = document.querySelector('video');
-  const c = document.createElement('canvas');
-  c.width = v.videoWidth; c.height = v.videoHeight;
-  const g = c.getContext('2d', { willReadFrequently: true });
-  g.drawImage(v, 0, 0);
-  return points.map(([x, y]) => {
-    const d = g.getImageData(x - 2, y - 2, 5, 5).data;
-    let sum = 0;
-    for (let i = 0; i < d.length; i += 4) sum += 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
-    return sum / (d.length / 4);
-  });
-}"""
-SETTLED = "() => { const v = document.querySelector('video'); return v && v.readyState >= 2 && !v.seeking; }"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
@@ -55,36 +34,13 @@ def coded_restreamer(tmp_path_factory):
 
 @pytest.fixture
 def site(editor_factory, users, coded_restreamer, db_dsn):
-    """The editor over the coded archive; `site.page(name)` is a browser page signed in as name.
-    Its first restreamer is down (nothing listens there): the page must fall back to the next."""
+    """The editor over the coded archive; `site.page(browser, name)` is a browser page signed in
+    as name. Its first restreamer is down (nothing listens there): the page must fall back to
+    the next."""
     editor = editor_factory(restreamer_urls=[f"http://127.0.0.1:{free_port()}", coded_restreamer.url])
-    pages = []
-
-    class Site:
-        url = editor.url
-        dsn = db_dsn
-        restreamer = coded_restreamer.url
-
-        def client(self, name):
-            return users.client(editor, name)
-
-        def page(self, browser, name):
-            page = new_page(browser)
-            page.dialogs = []
-            page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-            page.errors = []
-            page.on("pageerror", lambda e: page.errors.append(str(e)))
-            token = users.add(name)
-            page.goto(editor.url + "/#/events")
-            page.fill("#token", token)
-            page.press("#token", "Enter")
-            page.wait_for_selector(f".who >> text={name}")
-            pages.append(page)
-            return page
-
-    yield Site()
-    for page in pages:
-        page.context.close()
+    site = Site(editor, users, db_dsn, coded_restreamer.url)
+    yield site
+    site.close()
 
 
 def frame_time(index):
@@ -92,40 +48,6 @@ def frame_time(index):
     sources = real_segments(COUNT, coded=True)
     segments = [(T1 + i * timedelta(seconds=SEGMENT_SECONDS), path) for i, path in enumerate(sources)]
     return framecode.frame_wall_clock(segments, index)
-
-
-def shown_frame(page):
-    page.wait_for_function(SETTLED)
-    return framecode.decode(page.evaluate(READ_FRAME, framecode.sample_points()))
-
-
-def open_event(page, site, event_id):
-    page.goto(f"{site.url}/#/events/{event_id}")
-    page.wait_for_function("performance.getEntriesByName('editor:first-frame').length > 0")
-    page.wait_for_function(SETTLED)
-
-
-def set_mark(page, key, which):
-    page.keyboard.press(key)
-    page.wait_for_function(f"document.querySelector('.mark-{which} .mark-utc').textContent !== 'not set'")
-
-
-def cutter_moves(site, event_id, assignments):
-    """Change the row as a cutter would (the page only watches)."""
-    with psycopg2.connect(site.dsn) as conn, conn.cursor() as cur:
-        cur.execute(f"UPDATE events SET {assignments} WHERE id = %s", (event_id,))
-
-
-def button(page, name):
-    return page.get_by_role("button", name=name, exact=True)
-
-
-def row(site, event_id):
-    with psycopg2.connect(site.dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT state, video_start, video_end, video_title, allow_holes FROM events"
-                    " WHERE id = %s", (event_id,))
-        return dict(zip(("state", "video_start", "video_end", "video_title", "allow_holes"),
-                        cur.fetchone()))
 
 
 def test_keyboard_marks_are_stored_to_the_frame_shown(browser, site):
@@ -136,6 +58,7 @@ def test_keyboard_marks_are_stored_to_the_frame_shown(browser, site):
     open_event(page, site, event["id"])
     assert shown_frame(page) == 300  # the event's start: 10 s of 30 fps
     assert page.inner_text(".source-info").endswith(site.restreamer)  # the one that is up
+    page.wait_for_selector(".fps-info >> text=/^30 fps$/")  # the stream's own, before it plays
 
     # It plays: the video's clock advances.
     before = page.evaluate("document.querySelector('video').currentTime")

@@ -328,4 +328,7 @@ def test_cli_errors_are_one_line(tmp_path):
     bad = run("--base-dir", str(tmp_path), "--max-cut-duration", "soon")
     assert bad.returncode == 2 and "bad duration" in bad.stderr and "Traceback" not in bad.stderr
     port = run("--base-dir", str(tmp_path), "--port", "99999")
-    assert port.returncode == 2 and "--port 99999" in port.stderr and "Traceback" not in port.stderr
+    assert port.returncode == 2 and "--port: not a TCP port" in port.stderr \
+        and "Traceback" not in port.stderr
+    cuts = run("--base-dir", str(tmp_path), "--max-concurrent-full-cuts", "0")
+    assert cuts.returncode == 2 and "at least 1" in cuts.stderr

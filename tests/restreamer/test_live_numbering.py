@@ -1,5 +1,6 @@
-"""Live playlist numbering across hour and day boundaries (live.live_window), with synthetic
-segments and a simulated clock, then a real server: a segment keeps its MEDIA-SEQUENCE number
+"""Live playlist numbering across hour and day boundaries: the real policy
+(live_playlists.LivePlaylists) on an archive with chosen arrival times, polled at simulated
+times, then a real server: a segment keeps its MEDIA-SEQUENCE number
 whatever the time of day, however it was counted (memoised or from scratch), and after the
 hours before it are pruned."""
 
@@ -8,9 +9,11 @@ import re
 import shutil
 from datetime import datetime, timedelta
 
+import pytest
+
 from common.segments import SegmentInfo
 from restreamer import live
-from restreamer.numbering import TallyMemo
+from restreamer.live_playlists import LivePlaylists
 from support.archive import write_segment
 
 TWO = timedelta(seconds=2)
@@ -39,98 +42,102 @@ def archive():
 
 
 SEGMENTS, ARRIVAL = archive()
-BY_HOUR = {}
-for _s in SEGMENTS:
-    BY_HOUR.setdefault(_s.start.replace(minute=0, second=0), []).append(_s)
+EPOCH = datetime(1970, 1, 1)
 
 
-def listing_at(now):
-    """The live rules on what is on disk at `now` (what app.hour_listing does)."""
-    def arrival(s):
-        arrived = ARRIVAL[s.path]
-        return arrived if arrived <= now else None
-
-    def listing(hour):
-        chain, prev = [], None
-        for s in BY_HOUR.get(hour, []):
-            if arrival(s) is None:
-                continue
-            if prev is not None and (s.start != prev.end or prev.is_partial):
-                chain.append(None)
-            chain.append(s)
-            prev = s
-        return live.listable(chain, now, arrival)
-    return listing
+@pytest.fixture(scope="module")
+def hours_path(tmp_path_factory):
+    """SEGMENTS as files, each with its ARRIVAL as mtime. At a simulated `now`, a file that
+    arrives later is on disk already, but it is late for every segment settled by then, so the
+    live rules see what they would have seen at `now`."""
+    base = str(tmp_path_factory.mktemp("numbering"))
+    for s in SEGMENTS:
+        path = os.path.join(base, s.path[1:].split("/", 1)[1])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "wb").close()
+        arrived = (ARRIVAL[s.path] - EPOCH).total_seconds()
+        os.utime(path, (arrived, arrived))
+    settle(os.path.join(base, "s", "v"))
+    return os.path.join(base, "s", "v")
 
 
-def numbers(entries, sequence, disc):
-    """-> {path: (media sequence number, discontinuity sequence number)}."""
+def settle(hours_path):
+    """Date the directories back: facts of a directory changed within 2 s are not kept."""
+    past = (datetime.utcnow() - timedelta(minutes=1) - EPOCH).total_seconds()
+    for name in os.listdir(hours_path):
+        os.utime(os.path.join(hours_path, name), (past, past))
+
+
+def numbers(entries, sequence, disc, hours_path):
+    """-> {HOUR/NAME: (media sequence number, discontinuity sequence number)}."""
     out, n, d = {}, sequence, disc
     for e in entries:
         if e is None:
             d += 1
             continue
-        out[e.path] = (n, d)
+        out[e.path[len(hours_path) + 1:]] = (n, d)
         n += 1
     return out
 
 
-def poll(now, memo, hours=None):
-    horizon = now - live.SETTLE
-    if hours is None:
-        hours = [FIRST.replace(minute=0, second=0) + k * live.HOUR for k in range(5)]
-    hours = [h for h in hours if h <= horizon]
-    return live.live_window(hours, horizon, listing_at(now), memo, size=30)
-
-
-def check_polls(times, memo, seen, hours=None):
+def check_polls(times, playlists, hours_path, seen):
+    """Polls the real live playlist policy at simulated times: numbers never go back."""
     last_sequence = -1
     for now in times:
-        entries, sequence, disc = poll(now, memo, hours)
+        entries, sequence, disc = playlists.live(hours_path, None, now)
         assert sequence >= last_sequence, f"MEDIA-SEQUENCE went back at {now}"
         last_sequence = sequence
-        for path, number in numbers(entries, sequence, disc).items():
+        for path, number in numbers(entries, sequence, disc, hours_path).items():
             assert seen.setdefault(path, number) == number, f"{path} renumbered at {now}"
 
 
-def test_numbering_is_consistent_across_hours_midnight_and_0100():
-    memo, seen = TallyMemo().view("/b/s/v", live.ORIGIN), {}
+def test_numbering_is_consistent_across_hours_midnight_and_0100(hours_path):
+    base = os.path.dirname(os.path.dirname(hours_path))
+    playlists, seen = LivePlaylists(base, sidecars=False), {}
     # Polled every 3 s across midnight (a day boundary) and across 01:00 UTC, where the
     # numbering used to restart: the same segment keeps its numbers, they never decrease.
     start = datetime(2026, 3, 1, 23, 57)
-    check_polls([start + k * timedelta(seconds=3) for k in range(100)], memo, seen)
+    check_polls([start + k * timedelta(seconds=3) for k in range(100)], playlists, hours_path,
+                seen)
     start = datetime(2026, 3, 2, 0, 58)
-    check_polls([start + k * timedelta(seconds=3) for k in range(100)], memo, seen)
+    check_polls([start + k * timedelta(seconds=3) for k in range(100)], playlists, hours_path,
+                seen)
     # Each segment's number is the count of on-time segments before it since the origin.
-    on_time = [s.path for s in SEGMENTS if ARRIVAL[s.path] <= s.end + live.SETTLE]
+    on_time = [s.path[len("/b/s/v/"):] for s in SEGMENTS
+               if ARRIVAL[s.path] <= s.end + live.SETTLE]
     assert len(seen) > 200
     assert all(seen[path][0] == i for i, path in enumerate(on_time) if path in seen)
-    # A fresh process (nothing memoised) numbers them the same.
-    for now in (datetime(2026, 3, 2, 0, 0, 40), datetime(2026, 3, 2, 1, 2, 7)):
-        entries, sequence, disc = poll(now, TallyMemo().view("/b/s/v", live.ORIGIN))
-        for path, number in numbers(entries, sequence, disc).items():
-            assert seen[path] == number
+    # A fresh process numbers them the same: counting from scratch, or from the sidecars
+    # the first one wrote.
+    for sidecars in (False, True, True):
+        for now in (datetime(2026, 3, 2, 0, 0, 40), datetime(2026, 3, 2, 1, 2, 7)):
+            entries, sequence, disc = LivePlaylists(base, sidecars).live(hours_path, None, now)
+            for path, number in numbers(entries, sequence, disc, hours_path).items():
+                assert seen[path] == number
 
 
-def test_memo_keeps_numbers_when_old_hours_are_pruned():
-    memo, seen = TallyMemo().view("/b/s/v", live.ORIGIN), {}
+def test_memo_keeps_numbers_when_old_hours_are_pruned(hours_path, tmp_path):
+    copy = os.path.join(str(tmp_path), "s", "v")
+    shutil.copytree(hours_path, copy)  # (copy2 keeps the mtimes)
+    settle(copy)
+    playlists, seen = LivePlaylists(str(tmp_path)), {}
     start = datetime(2026, 3, 2, 1, 0)
-    check_polls([start + k * timedelta(seconds=5) for k in range(20)], memo, seen)
-    hours = [datetime(2026, 3, 2, h) for h in (0, 1, 2)]  # 22:00 and 23:00 deleted
-    check_polls([start + k * timedelta(seconds=5) for k in range(20, 40)], memo, seen, hours)
+    check_polls([start + k * timedelta(seconds=5) for k in range(20)], playlists, copy, seen)
+    for hour in ("2026-03-01T22", "2026-03-01T23"):
+        shutil.rmtree(os.path.join(copy, hour))
+    check_polls([start + k * timedelta(seconds=5) for k in range(20, 40)], playlists, copy, seen)
     assert len(seen) > 30
 
 
-def test_window_reaches_back_over_empty_hours():
+def test_window_reaches_back_over_empty_hours(hours_path):
     """An idle stream: the window is the last segments, hours back; numbers are unchanged."""
-    memo = TallyMemo().view("/b/s/v", live.ORIGIN)
+    base = os.path.dirname(os.path.dirname(hours_path))
+    playlists = LivePlaylists(base, sidecars=False)
     now = datetime(2026, 3, 2, 2, 11, 30)  # after the last segment
-    before = numbers(*poll(now, memo))
+    before = numbers(*playlists.live(hours_path, None, now), hours_path)
     later = now + timedelta(hours=5)
-    hours = [FIRST.replace(minute=0, second=0) + k * live.HOUR for k in range(5)]
-    for memo in (memo, TallyMemo().view("/b/s/v", live.ORIGIN)):
-        after = numbers(*live.live_window(hours, later - live.SETTLE, listing_at(later), memo))
-        assert after == before
+    for playlists in (playlists, LivePlaylists(base, sidecars=False)):
+        assert numbers(*playlists.live(hours_path, None, later), hours_path) == before
 
 
 # --- a real server ---------------------------------------------------------------------------------
@@ -165,7 +172,6 @@ def test_start_less_live_playlist_counts_from_a_fixed_origin(tmp_path, restreame
     since = (old - timedelta(minutes=1)).isoformat()
     assert media_sequence(server.get(f"/playlist/s/live.m3u8?start={since}Z")) == sequence
     assert media_sequence(restreamer_factory(base).get("/playlist/s/live.m3u8")) == sequence
-    shutil.rmtree(os.path.join(base, "s", "live", f"{old:%Y-%m-%dT%H}"))
-    if old + 10 * TWO >= (old + live.HOUR).replace(minute=0, second=0):
-        shutil.rmtree(os.path.join(base, "s", "live", f"{old + live.HOUR:%Y-%m-%dT%H}"))
+    for hour in {f"{old + i * TWO:%Y-%m-%dT%H}" for i in range(10)}:  # one or two hours
+        shutil.rmtree(os.path.join(base, "s", "live", hour))
     assert media_sequence(server.get("/playlist/s/live.m3u8")) == sequence

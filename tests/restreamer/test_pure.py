@@ -104,18 +104,47 @@ def on_time(segment):
     return segment.end + timedelta(seconds=1)
 
 
-def test_listable_leaves_out_unsettled_and_late():
+def listable(segments, now, arrival):
+    """The live rules on one hour's files, as live_playlists does it."""
+    return live.listed(live.on_time_chain(segments, arrival), now - live.SETTLE)
+
+
+def test_live_listing_leaves_out_unsettled_and_late():
     now = T + timedelta(seconds=30)
     segments = [seg(T + timedelta(seconds=2 * i)) for i in range(14)]
     late = {segments[3].path}
     arrival = lambda s: now if s.path in late else on_time(s)  # noqa: E731
-    listed = live.listable(segments, now, arrival)
+    listed = listable(segments, now, arrival)
     # Segments ending after now - 10 s are unsettled: up to index 9 (ends at T+20).
     assert [s for s, _ in listed] == segments[:3] + segments[4:10]
     assert [brk for _, brk in listed] == [False] * 3 + [True] + [False] * 5
+    # A worse copy with the same start that arrived on time is listed instead of the late one
+    # (and a partial one is followed by a discontinuity).
     alternative = seg(segments[3].start, type="partial")
-    listed = live.listable(segments, now, arrival, lambda s: alternative)
-    assert listed[3] == (alternative, False)
+    listed = listable(sorted(segments + [alternative], key=lambda s: s.start), now, arrival)
+    assert listed[3] == (alternative, False) and listed[4] == (segments[4], True)
+    # A late segment never displaces an on-time one, even one it overlaps with an earlier start.
+    early = seg(segments[5].start - timedelta(seconds=1), type="full")
+    late.add(early.path)
+    listed = listable(sorted(segments + [early], key=lambda s: s.start), now, arrival)
+    assert [s for s, _ in listed] == segments[:3] + segments[4:10]
+
+
+def test_live_listing_from_an_origin_and_summary():
+    now = T + timedelta(seconds=60)
+    segments = [seg(T + timedelta(seconds=2 * i), type="partial" if i == 6 else "full")
+                for i in range(20)]
+    chain = live.on_time_chain(segments, on_time)
+    # From an origin inside segment 2: it covers the origin, so it is the first listed.
+    listed = live.listed(chain, now - live.SETTLE, origin=segments[2].start + timedelta(seconds=1))
+    assert listed[0] == (segments[2], False) and len(listed) == 18
+    summary = live.summarize(listed)
+    assert summary == live.HourSummary(18, 1, False, segments[2].start, segments[19].end, False)
+    # The Tally after it joins the next hour's first segment only within the tolerance.
+    tally = live.advance(live.Tally(5, 1, segments[2].start, False), summary)
+    assert tally == live.Tally(23, 2, segments[19].end, False)
+    tally = live.advance(live.Tally(5, 1, segments[2].start - timedelta(seconds=1)), summary)
+    assert tally.breaks == 3
 
 
 def test_window_numbering():
@@ -144,13 +173,8 @@ def test_reloads_only_append(layout, size):
     for step in range(len(layout) + 1):
         now = T + timedelta(seconds=2 * step + 10)
         visible = [s for s in segments if s.path not in late or s.end + timedelta(seconds=10) < now]
-        chain = []
-        for s in visible:
-            if chain and chain[-1] is not None and chain[-1].end != s.start:
-                chain.append(None)
-            chain.append(s)
         arrival = lambda s: s.end + timedelta(seconds=60) if s.path in late else on_time(s)  # noqa
-        entries, sequence, disc = live.window(live.listable(chain, now, arrival), size)
+        entries, sequence, disc = live.window(listable(visible, now, arrival), size)
         n, d = sequence, disc
         for e in entries:
             if e is None:

@@ -167,3 +167,38 @@ def test_a_variant_that_goes_is_forgotten(tmp_path, scenario):
     assert registry.get_sample_value("segment_coverage_holes", labels) is None
     assert registry.get_sample_value("segment_coverage_holes", dict(labels, variant="source")) == 1
     assert list(checker.scanner._cache) == [("a", "source")]
+
+
+def test_a_full_disk_is_logged_once_a_minute_and_outputs_return(tmp_path, scenario,
+                                                                 monkeypatch, caplog):
+    # The full disk is injected at the file writes (ENOSPC); the archive and scans are real.
+    import errno
+    import logging
+
+    from segment_coverage import main
+    from support.archive import write_segment
+    base = str(tmp_path)
+    write_segment(base, "a", "source", scenario.H2, 2 * S, b"x")
+    full = {"on": True}
+    real_write = main.atomic_write
+
+    def atomic_write(path, data):
+        if full["on"]:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(path, data)
+
+    monkeypatch.setattr(main, "atomic_write", atomic_write)
+    args = parse_args(["--base-dir", base])
+    checker = Checker(args, Metrics(prom.CollectorRegistry()), NodeList([]))
+    with caplog.at_level(logging.INFO, logger="segment_coverage"):
+        for _ in range(3):
+            coverages, failures = checker.check(now=scenario.NOW)
+            assert failures == 2   # the variant's files and the page
+        full["on"] = False
+        coverages, failures = checker.check(now=scenario.NOW)
+    assert failures == 0 and [c.variant for c in coverages] == ["source"]
+    assert sorted(os.listdir(os.path.join(base, ".coverage"))) == [
+        "a-source.json", "a-source.png", "index.html"]
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len([m for m in messages if "disk full" in m]) == 1
+    assert any("disk space is back" in m for m in messages)

@@ -14,7 +14,9 @@ a change its author never saw. Every change by a person records who (`editor`, `
 import re
 import uuid
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from psycopg2.extensions import connection as Connection
 
 from common import database
 from common.dateutil import format_utc_ms, utcnow
@@ -33,6 +35,8 @@ _SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
 SEARCH_TEXT = ("(description || E'\\n' || category || E'\\n' || notes || E'\\n'"
                " || coalesce(video_title, ''))")
 _ID_PREFIX_RE = re.compile(r"^[0-9a-fA-F-]{4,36}$")
+# An event as read or written: a dict of COLUMNS.
+Event = dict[str, Any]
 
 
 class EventError(Exception):
@@ -46,7 +50,7 @@ class NoSuchEvent(EventError):
 class EventConflict(EventError):
     """The event changed since the caller read it; `event` is the row as it is now."""
 
-    def __init__(self, message, event):
+    def __init__(self, message: str, event: Event) -> None:
         super().__init__(message)
         self.event = event
 
@@ -67,7 +71,7 @@ def _in_transaction(conn, fn):
     return database.run_transaction(conn, fn)
 
 
-def resolve_id(conn, text):
+def resolve_id(conn: Connection, text: str) -> str:
     """A full event id, from a full id or a unique prefix of one."""
     text = text.strip().lower()
     try:
@@ -86,8 +90,9 @@ def resolve_id(conn, text):
     return found[0]
 
 
-def create(conn, event_start, event_end=None, category="", description="", notes="",
-           editor=None):
+def create(conn: Connection, event_start: datetime, event_end: datetime | None = None,
+           category: str = "", description: str = "", notes: str = "",
+           editor: str | None = None) -> Event:
     """A new UNEDITED event; returns it (a dict of COLUMNS)."""
     problems = edits.event_problems(dict(event_start=event_start, event_end=event_end))
     if problems:
@@ -105,7 +110,8 @@ def _like_pattern(text):
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def list_events(conn, state=None, limit=100, q=None, newest_first=False):
+def list_events(conn: Connection, state: str | None = None, limit: int = 100,
+                q: str | None = None, newest_first: bool = False) -> list[Event]:
     """Events by event_start (oldest first, or newest first), optionally only those in `state`
     and those whose description, category, notes or title contain `q` (any case)."""
     where, args = [], []
@@ -132,7 +138,7 @@ def _get(cur, event_id):
     return rows[0]
 
 
-def get(conn, event_id):
+def get(conn: Connection, event_id: str) -> Event:
     return _in_transaction(conn, lambda cur: _get(cur, event_id))
 
 
@@ -150,7 +156,7 @@ def _update(cur, event_id, from_state, values):
     return rows[0]
 
 
-def conflict_message(row, version):
+def conflict_message(row: Event, version: int) -> str:
     """Who changed the event and when, for someone whose copy is `version`."""
     parts = [f"event {row['id']} was changed after you loaded it (your version {version}, "
              f"now {row['version']})"]
@@ -181,7 +187,9 @@ def _to_ms(dt):
     return dt.replace(microsecond=dt.microsecond // 1000 * 1000)
 
 
-def save(conn, event_id, changes, editor, version=None, submit=False, known=None):
+def save(conn: Connection, event_id: str, changes: dict[str, Any], editor: str | None,
+         version: int | None = None, submit: bool = False,
+         known: edits.Known | None = None) -> Changed:
     """Change an event's description (edits.EVENT_INFO, in any state) and edit inputs
     (edits.CUT_INPUTS). With submit, the complete edit is validated and the event becomes
     EDITED (the "edit" action: a CLAIMED event's cutter abandons its job); without, changed
@@ -222,7 +230,8 @@ def save(conn, event_id, changes, editor, version=None, submit=False, known=None
     return _in_transaction(conn, run)
 
 
-def edit(conn, event_id, changes, editor, version=None, known=None):
+def edit(conn: Connection, event_id: str, changes: dict[str, Any], editor: str | None,
+         version: int | None = None, known: edits.Known | None = None) -> Changed:
     """Apply edit-input changes (a dict of columns) and make the event EDITED."""
     unknown = set(changes) - set(edits.CUT_INPUTS)
     if unknown:
@@ -230,11 +239,13 @@ def edit(conn, event_id, changes, editor, version=None, known=None):
     return save(conn, event_id, changes, editor, version, submit=True, known=known)
 
 
-def cancel(conn, event_id, editor=None, version=None):
+def cancel(conn: Connection, event_id: str, editor: str | None = None,
+           version: int | None = None) -> Changed:
     return _simple(conn, event_id, "cancel", {"uploader": None, "error": None}, editor, version)
 
 
-def reset(conn, event_id, retry=False, editor=None, version=None):
+def reset(conn: Connection, event_id: str, retry: bool = False, editor: str | None = None,
+          version: int | None = None) -> Changed:
     """FINALIZING/TRANSCODING -> UNEDITED, or FINALIZING -> EDITED with retry: the operator has
     checked whether the upload happened."""
     action = "retry" if retry else "reset"
@@ -242,7 +253,8 @@ def reset(conn, event_id, retry=False, editor=None, version=None):
     return _simple(conn, event_id, action, {"uploader": None, "error": None}, editor, version)
 
 
-def manual_link(conn, event_id, link, video_id=None, editor=None, version=None):
+def manual_link(conn: Connection, event_id: str, link: str, video_id: str | None = None,
+                editor: str | None = None, version: int | None = None) -> Changed:
     if not isinstance(link, str) or not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$", link):
         raise EventError(f"not a URL: {link!r}")
     return _simple(conn, event_id, "manual-link", {

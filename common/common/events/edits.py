@@ -7,7 +7,9 @@ Both call the same functions, so each refuses exactly what the other refuses.
 
 import re
 from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from common.cuts import MIN_CUT_DURATION
 from common.dateutil import format_duration
@@ -44,7 +46,8 @@ class EditError(ValueError):
     pass
 
 
-def problems(values, known=None, draft=False):
+def problems(values: Mapping[str, Any], known: Known | None = None,
+             draft: bool = False) -> list[str]:
     """Every problem with a set of edit inputs (a dict), as a list of strings. A draft (an
     event not submitted yet) may lack required inputs; what it has must still be valid."""
     known = known or Known()
@@ -119,7 +122,7 @@ def _text_problems(values):
     return found
 
 
-def event_problems(values):
+def event_problems(values: Mapping[str, Any]) -> list[str]:
     """Problems with an event's description of the moment (EVENT_INFO)."""
     start, end = values.get("event_start"), values.get("event_end")
     if start is None:
@@ -129,7 +132,9 @@ def event_problems(values):
     return []
 
 
-def validate(values, known=None, draft=False):
+def validate(values: Mapping[str, Any], known: Known | None = None,
+             draft: bool = False) -> None:
+    """problems(), raised as one EditError if there are any."""
     found = problems(values, known, draft)
     if found:
         raise EditError("; ".join(found))

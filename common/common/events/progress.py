@@ -13,9 +13,13 @@ keeping these frequent statements out of Postgres' serializable conflict trackin
 never make the events' own (SERIALIZABLE) transactions fail.
 """
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Any, Optional
+from uuid import UUID
+
+from psycopg2.extensions import connection as Connection
 
 from ..database import run_transaction
 from ..dateutil import format_duration
@@ -31,7 +35,7 @@ EXPECTED_BASE = timedelta(minutes=10)
 EXPECTED_PER_VIDEO_SECOND = 2.0
 
 
-def expected_duration(video_seconds):
+def expected_duration(video_seconds: float) -> timedelta:
     """How long a cut and upload of a video this long is expected to take at most."""
     return EXPECTED_BASE + timedelta(seconds=EXPECTED_PER_VIDEO_SECOND * max(video_seconds, 0))
 
@@ -45,14 +49,15 @@ class Progress:
     started: datetime      # when the job began (naive UTC)
     updated: datetime      # when this was last written (naive UTC)
 
-    def describe(self, now):
+    def describe(self, now: datetime) -> str:
         """One line for people: 'upload 42% (cutter node-a, started 3m10s ago, updated 2s
         ago)'."""
         amount = "" if self.percent is None else f" {self.percent:.0f}%"
         return (f"{self.phase}{amount} (cutter {self.uploader}, started "
                 f"{_ago(now - self.started)} ago, updated {_ago(now - self.updated)} ago)")
 
-    def as_json(self, format_time=datetime.isoformat):
+    def as_json(self, format_time: Callable[[datetime], Any] = datetime.isoformat
+                ) -> dict[str, Any]:
         return {"phase": self.phase, "percent": self.percent, "uploader": self.uploader,
                 "started": format_time(self.started), "updated": format_time(self.updated)}
 
@@ -76,7 +81,8 @@ def _run(conn, sql, args):
     return run_transaction(conn, run, isolation="READ COMMITTED")
 
 
-def record(conn, event_id, uploader, phase, percent, started, now):
+def record(conn: Connection, event_id: str, uploader: str, phase: str, percent: float | None,
+           started: datetime, now: datetime) -> None:
     """Insert or replace the event's progress (one row per event)."""
     if percent is not None:
         percent = min(100.0, max(0.0, float(percent)))
@@ -88,18 +94,18 @@ def record(conn, event_id, uploader, phase, percent, started, now):
     """, (event_id, uploader, phase, percent, started, now))
 
 
-def clear(conn, event_id, uploader):
+def clear(conn: Connection, event_id: str, uploader: str) -> None:
     """Remove the event's progress, if it is still this uploader's (the job ended)."""
     _run(conn, "DELETE FROM event_progress WHERE event_id = %s AND uploader = %s",
          (event_id, uploader))
 
 
-def get(conn, event_id):
+def get(conn: Connection, event_id: str | UUID) -> Progress | None:
     """The event's progress, or None if no job is (or was left) working on it."""
     return get_many(conn, [event_id]).get(str(event_id))
 
 
-def get_many(conn, event_ids):
+def get_many(conn: Connection, event_ids: Iterable[str | UUID]) -> dict[str, Progress]:
     """{event id: Progress} for those of the ids that have progress."""
     ids = [str(i) for i in event_ids]
     if not ids:

@@ -52,7 +52,7 @@ CUTTER_STEPS = {
 }
 
 
-def action_target(action, current):
+def action_target(action: str, current: str) -> str:
     """The state `action` moves an event in state `current` to, or TransitionError."""
     sources, target, why = ACTIONS[action]
     if current not in sources:
@@ -61,7 +61,7 @@ def action_target(action, current):
     return target
 
 
-def allowed_transitions():
+def allowed_transitions() -> set[tuple[str, str]]:
     """Every (from, to) pair anyone may perform; the documented state diagram."""
     pairs = set()
     for sources, target, *_ in list(ACTIONS.values()) + list(CUTTER_STEPS.values()):

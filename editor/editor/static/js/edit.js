@@ -2,15 +2,24 @@
 // details, save or submit, and watch the cutter take it to DONE.
 
 import { get, post, put } from "./api.js";
+import { ask, checkLink } from "./dialog.js";
 import { h, replace } from "./dom.js";
-import { buildFields, differences, renderConflict, renderStatus, valuesFromRow } from "./editform.js";
+import { buildFields, differences, editDifferences, renderConflict, renderStatus, valuesFromRow } from "./editform.js";
 import { bindKeys, kbd } from "./keys.js";
 import { holesIn, mark, Player } from "./player.js";
-import { EDITABLE, MOVING } from "./states.js";
+import { EDITABLE, EVENT_FIELDS, MOVING } from "./states.js";
 import { Timeline } from "./timeline.js";
 import { fmtDuration, fmtLocal, fmtRelative, fmtUtc, parseIso, parseTimeInput, toIso } from "./time.js";
 
 const PAD_MS = 60000; // the window: event start - 1 min to event end + 1 min
+// An event without an end plays live (the window grows) while it is recent. One started longer
+// ago plays as a finished window of OPEN_SPAN_MS after its start, at most up to a little before
+// now (SETTLED_MS: what the restreamer has settled): a live playlist lists only segments that
+// arrived on time, which leaves out footage a node backfilled later. ] and the window buttons
+// widen it (up to that same point).
+const LIVE_RECENT_MS = 30 * 60000;
+const OPEN_SPAN_MS = 60 * 60000;
+const SETTLED_MS = 15000;
 const POLL_MOVING_MS = 2000;
 const POLL_IDLE_MS = 10000;
 
@@ -44,9 +53,12 @@ function build(main, ctx, row, view) {
   let base = row; // the row the inputs are based on: its version goes with every write
   let latest = row;
   const marks = { inMs: parseIso(row.video_start), outMs: parseIso(row.video_end) };
+  const openEvent = eventEnd === null;
+  const settledNow = () => Date.now() - SETTLED_MS;
   const win = {
     startMs: eventStart - PAD_MS,
-    endMs: eventEnd === null ? null : eventEnd + PAD_MS,
+    endMs: !openEvent ? eventEnd + PAD_MS
+      : eventStart > Date.now() - LIVE_RECENT_MS ? null : Math.min(eventStart + OPEN_SPAN_MS, settledNow()),
   };
   let preview = null;
   let conflictShown = false;
@@ -59,7 +71,7 @@ function build(main, ctx, row, view) {
   const clockUtc = h("span", { class: "clock-utc mono" }, "—");
   const clockRel = h("span", { class: "clock-rel mono" });
   const clockLocal = h("span", { class: "clock-local mono muted" });
-  const fpsInfo = h("span", { class: "muted small" });
+  const fpsInfo = h("span", { class: "muted small fps-info" });
   const liveTag = h("span", { class: "live-tag", hidden: true }, "LIVE");
   const sourceInfo = h("span", { class: "muted small source-info" });
   const playButton = h("button", { type: "button", class: "play", title: "play / pause (Space, K)", onclick: () => togglePlay() }, "▶");
@@ -114,13 +126,14 @@ function build(main, ctx, row, view) {
   const syncNote = h("p", { class: "error small sync-note", role: "status" });
   let lastSync = Date.now();
   const conflictBox = h("div", { class: "conflict-box" });
+  const eventDesc = h("span", { class: "event-desc" });
+  const categoryBadge = h("span", { class: "badge category" });
 
   replace(main, h("section", { class: "edit-page" },
     h("div", { class: "edit-head" },
       h("a", { href: "#/events", class: "back" }, "← Events"),
       h("div", { class: "event-title" },
-        h("span", { class: "event-desc" }, row.description || "(no description)"),
-        row.category ? h("span", { class: "badge" }, row.category) : null),
+        eventDesc, categoryBadge),
       h("div", { class: "event-times mono small muted" },
         `event ${fmtUtc(eventStart, true)} → ${eventEnd === null ? "open" : fmtUtc(eventEnd)} UTC`,
         eventEnd !== null ? ` (${fmtDuration(eventEnd - eventStart)})` : ""),
@@ -157,7 +170,7 @@ function build(main, ctx, row, view) {
           holesNote, marksNote)),
       h("div", { class: "right" },
         h("form", { class: "card edit-form", onsubmit: (e) => { e.preventDefault(); save(true); } },
-          h("h2", {}, "Video ", dirtyTag),
+          h("div", { class: "form-head" }, dirtyTag),
           fields.el, formError, actions),
         statusBox, syncNote, conflictBox))));
 
@@ -217,10 +230,11 @@ function build(main, ctx, row, view) {
 
   function showSource() {
     const src = fields.source();
-    sourceInfo.textContent = player.restreamer ? `${src.stream}/${src.variant} from ${player.restreamer}` : "";
+    const sound = player.withAudio ? " with its audio rendition" : "";
+    sourceInfo.textContent = player.restreamer ? `${src.stream}/${src.variant}${sound} from ${player.restreamer}` : "";
     const fps = 1 / player.frameDuration;
-    fpsInfo.textContent = `${Math.abs(fps - Math.round(fps)) < 0.01 ? Math.round(fps) : fps.toFixed(2)} fps` +
-      (player.frameMeasured ? "" : " (assumed until it plays)");
+    fpsInfo.textContent = `${Math.abs(fps - Math.round(fps)) < 0.01 ? Math.round(fps) : fps.toFixed(3)} fps` +
+      (player.frameMeasured ? "" : " (assumed until the video loads)");
     liveTag.hidden = !player.live;
   }
 
@@ -346,7 +360,7 @@ function build(main, ctx, row, view) {
       widened = true;
     }
     if (win.endMs !== null && ms > win.endMs) {
-      win.endMs = ms + 30000;
+      win.endMs = openEvent ? Math.max(win.endMs, Math.min(ms + 30000, settledNow())) : ms + 30000;
       widened = true;
     }
     if (widened) reload(ms);
@@ -355,7 +369,10 @@ function build(main, ctx, row, view) {
 
   function widen(earlierMs, laterMs) {
     win.startMs += earlierMs;
-    if (win.endMs !== null) win.endMs += laterMs;
+    if (win.endMs !== null) {
+      win.endMs += laterMs;
+      if (openEvent) win.endMs = Math.min(win.endMs, Math.max(settledNow(), win.startMs + PAD_MS));
+    }
     reload(currentWall());
   }
 
@@ -435,6 +452,8 @@ function build(main, ctx, row, view) {
 
   function inputsChanged() {
     dirtyTag.hidden = !dirty();
+    const saveButton = actions.querySelector(".save-main");
+    if (saveButton && latest.state !== "UNEDITED" && EDITABLE.has(latest.state)) saveButton.textContent = saveLabel();
     showHoles();
   }
 
@@ -448,41 +467,67 @@ function build(main, ctx, row, view) {
 
   function showState() {
     renderStatus(statusBox, latest);
+    eventDesc.textContent = latest.description || "(no description)";
+    categoryBadge.textContent = latest.category || "";
+    categoryBadge.hidden = !latest.category;
     const editable = EDITABLE.has(latest.state);
     fields.setDisabled(!editable);
     main.querySelectorAll(".mark .set, .mark .clear").forEach((b) => { b.disabled = !editable; });
     const buttons = [];
     const button = (text, title, fn, cls) => h("button", { type: "button", class: cls || "", title, disabled: busy, onclick: fn }, text);
+    const submitButton = (text, title) => h("button", { type: "submit", class: "primary save-main", disabled: busy, title }, text);
     if (latest.state === "UNEDITED") {
       buttons.push(button("Save draft", "save without submitting (Ctrl+S)", () => save(false)));
-      buttons.push(h("button", { type: "submit", class: "primary", disabled: busy, title: "submit to the cutter (Ctrl+Enter)" }, "Submit"));
+      buttons.push(submitButton("Submit", "submit to the cutter (Ctrl+Enter)"));
     } else if (editable) {
-      buttons.push(h("button", { type: "submit", class: "primary", disabled: busy, title: "save the changes; the cutter takes the new inputs (Ctrl+S)" }, "Save and resubmit"));
+      buttons.push(submitButton(saveLabel(), "save; changed video inputs are resubmitted and the cutter takes them (Ctrl+S)"));
       buttons.push(button("Cancel submission", "back to UNEDITED; a cutter working on it abandons the cut", () => act("cancel")));
     } else {
+      buttons.push(submitButton("Save", "save the event's category, description and notes (Ctrl+S)"));
       buttons.push(h("span", { class: "muted small" }, latest.state === "DONE"
-        ? "Done: these are the inputs it was cut from."
-        : "The upload has started: the inputs can no longer change."));
+        ? "Done: the video inputs are the ones it was cut from."
+        : "The upload has started: the video inputs can no longer change."));
     }
     if (ctx.session.admin) {
       if (latest.state === "FINALIZING" || latest.state === "TRANSCODING") {
-        buttons.push(button("Reset", "admin: back to UNEDITED (check first that the upload did not happen)", () => act("reset")));
+        buttons.push(button("Reset…", "admin: back to UNEDITED (check first that the upload did not happen)", () => reset(false), "admin-action"));
       }
       if (latest.state === "FINALIZING") {
-        buttons.push(button("Retry", "admin: back to EDITED, cut and upload again", () => act("reset", { retry: true })));
+        buttons.push(button("Retry…", "admin: back to EDITED, cut and upload again", () => reset(true), "admin-action"));
       }
       if (latest.state === "UNEDITED") {
-        buttons.push(button("Manual link…", "admin: mark DONE with a link to a video uploaded by hand", () => manualLink()));
+        buttons.push(button("Manual link…", "admin: mark DONE with a link to a video uploaded by hand", () => manualLink(), "admin-action"));
       }
     }
     replace(actions, buttons);
   }
 
+  /** Whether the cut's inputs differ from the saved ones (once submitted: a resubmit). */
+  function inputsEdited() {
+    return editDifferences(valuesFromRow(base, config), currentValues()).length > 0;
+  }
+
+  function saveLabel() {
+    return inputsEdited() ? "Save and resubmit" : "Save";
+  }
+
+  /**
+   * Save the form. Before the first submit: a draft, or the submit. Once submitted, changed
+   * video inputs are submitted again (a cutter working on the old ones abandons them); only
+   * the event's own fields changed, they are saved alone and the cut goes on undisturbed.
+   */
   async function save(submit) {
-    if (busy || !EDITABLE.has(latest.state)) return;
+    if (busy) return;
     const values = currentValues();
+    const state = latest.state;
     formError.textContent = "";
-    if (submit || latest.state !== "UNEDITED") {
+    const resubmit = state === "UNEDITED" ? submit : EDITABLE.has(state) && inputsEdited();
+    let body = values;
+    if (state !== "UNEDITED" && !resubmit) {
+      if (!dirty()) return ctx.toast("Nothing to save.");
+      body = Object.fromEntries(EVENT_FIELDS.map((f) => [f, values[f]]));
+    }
+    if (resubmit) {
       const holes = markedHoles(player.wallFragments());
       if (holes.length && !values.allow_holes) {
         formError.textContent = "The marked range has holes: tick \"Allow holes\" to submit it, or move the marks.";
@@ -490,20 +535,48 @@ function build(main, ctx, row, view) {
         return;
       }
     }
-    const resubmit = submit || latest.state !== "UNEDITED";
-    await write(() => put(`/api/events/${encodeURIComponent(base.id)}`, { version: base.version, ...values, submit: resubmit }),
-      resubmit ? "Submitted: waiting for a cutter." : "Draft saved.", () => save(submit));
+    const done = resubmit ? (state === "UNEDITED" ? "Submitted: waiting for a cutter." : "Resubmitted: the cutter takes the new inputs.")
+      : state === "UNEDITED" ? "Draft saved." : "Saved.";
+    await write(() => put(`/api/events/${encodeURIComponent(base.id)}`, { version: base.version, ...body, submit: resubmit }),
+      done, () => save(submit));
   }
 
   async function act(action, extra) {
     await write(() => post(`/api/events/${encodeURIComponent(base.id)}/${action}`, { version: base.version, ...(extra || {}) }),
-      { cancel: "Cancelled: back to UNEDITED.", reset: "Reset." }[action] || "Done.", () => act(action, extra), true);
+      { cancel: "Cancelled: back to UNEDITED.", reset: extra && extra.retry ? "Back to EDITED: a cutter will retry." : "Reset: back to UNEDITED." }[action] || "Done.",
+      () => act(action, extra), true);
+  }
+
+  async function reset(retry) {
+    const answer = await ask(retry ? {
+      title: "Retry the upload?",
+      text: `The event goes back to EDITED and a cutter cuts and uploads it again. If the upload ` +
+        `that was running (${latest.uploader || "cutter unknown"}) did reach the video site, it will be there twice.`,
+      confirm: "Retry",
+    } : {
+      title: "Reset the event?",
+      text: "The event goes back to UNEDITED, its upload forgotten. Check first on the video site " +
+        "that the upload did not happen: a video that did would stay there without a link here.",
+      confirm: "Reset", danger: true,
+    });
+    if (!answer) return;
+    await act("reset", retry ? { retry: true } : undefined);
   }
 
   async function manualLink() {
-    const link = window.prompt("Link to the video uploaded by hand:");
-    if (!link) return;
-    await write(() => post(`/api/events/${encodeURIComponent(base.id)}/manual-link`, { version: base.version, link }),
+    const answer = await ask({
+      title: "Link a video uploaded by hand",
+      text: "The event becomes DONE with this link (location \"manual\"); no cutter will cut it.",
+      inputs: [
+        { name: "link", label: "Link to the video", type: "url", placeholder: "https://", required: true, check: checkLink },
+        { name: "video_id", label: "Video id (optional)", placeholder: "the video site's id" },
+      ],
+      confirm: "Mark DONE",
+    });
+    if (!answer) return;
+    const body = { version: base.version, link: answer.link };
+    if (answer.video_id) body.video_id = answer.video_id;
+    await write(() => post(`/api/events/${encodeURIComponent(base.id)}/manual-link`, body),
       "Marked DONE with the manual link.", () => manualLink(), true);
   }
 
@@ -583,6 +656,10 @@ function build(main, ctx, row, view) {
         }
         showState();
         inputsChanged();
+      } else if (JSON.stringify(fresh.progress) !== JSON.stringify(latest.progress)) {
+        // The cutter's progress is kept apart from the row: it moves without a new version.
+        latest = { ...latest, progress: fresh.progress };
+        renderStatus(statusBox, latest);
       }
       lastSync = Date.now();
       syncNote.textContent = "";

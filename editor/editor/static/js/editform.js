@@ -1,10 +1,11 @@
-// The edit page's right-hand side: the cut's inputs (title, description, tags, stream/variant,
-// location, cut type, allow holes), the event's state as the cutter moves it, and the
-// difference view after a conflicting save. Values are compared in a normal form so that
+// The edit page's right-hand side: the event's own fields (category, description, notes), the
+// cut's inputs (title, description, tags, stream/variant, location, cut type, allow holes), the
+// event's state and the cutter's progress as it moves, and the difference view after a
+// conflicting save. Values are compared in a normal form so that
 // "unsaved changes" and the difference view agree with what the server stores.
 
 import { h, option, replace, safeLink } from "./dom.js";
-import { EDIT_FIELDS, FIELD_LABELS, MEANING, STATES } from "./states.js";
+import { EDIT_FIELDS, FIELD_LABELS, FORM_FIELDS, MEANING, STATES } from "./states.js";
 import { fmtAgo, fmtUtc, parseIso, toIso } from "./time.js";
 
 // The server's limits (/api/config "limits"): the server checks them; here they only drive the
@@ -32,6 +33,9 @@ export function valuesFromRow(row, config) {
   const variants = (config.streams || {})[stream] || [];
   const variant = row.video_variant || (variants.includes("source") ? "source" : variants[0] || "source");
   return {
+    category: row.category || "",
+    description: row.description || "",
+    notes: row.notes || "",
     video_start: row.video_start ? toIso(parseIso(row.video_start)) : null,
     video_end: row.video_end ? toIso(parseIso(row.video_end)) : null,
     video_title: row.video_title || "",
@@ -58,13 +62,22 @@ export function same(field, a, b) {
   return shown(field, a) === shown(field, b);
 }
 
+/** The form fields whose values differ between a and b. */
 export function differences(a, b) {
+  return FORM_FIELDS.filter((f) => !same(f, a[f], b[f]));
+}
+
+/** Only the cut's inputs that differ (a change of these is a (re)submit once submitted). */
+export function editDifferences(a, b) {
   return EDIT_FIELDS.filter((f) => !same(f, a[f], b[f]));
 }
 
 /** The form fields. onChange() after any edit; onSource() when stream or variant changes. */
 export function buildFields(config, { onChange, onSource }) {
   const LIMITS = limitsOf(config);
+  const category = h("input", { type: "text", id: "f-category", autocomplete: "off", placeholder: "e.g. speedrun, donation" });
+  const eventDescription = h("textarea", { id: "f-event-description", rows: 2, placeholder: "what happened (for the editors)" });
+  const notes = h("textarea", { id: "f-notes", rows: 2, placeholder: "notes for the other editors" });
   const title = h("input", { type: "text", id: "f-title", autocomplete: "off", spellcheck: "true" });
   const titleCount = h("span", { class: "count" });
   const description = h("textarea", { id: "f-description", rows: 6, spellcheck: "true" });
@@ -107,7 +120,7 @@ export function buildFields(config, { onChange, onSource }) {
     tagsCount.textContent = `${g}/${LIMITS.tags}`;
     tagsCount.classList.toggle("over", g > LIMITS.tags);
   };
-  for (const el of [title, description, tags, cutType, location, allowHoles]) {
+  for (const el of [category, eventDescription, notes, title, description, tags, cutType, location, allowHoles]) {
     el.addEventListener("input", () => { counters(); onChange(); });
     el.addEventListener("change", () => { counters(); onChange(); });
   }
@@ -118,6 +131,11 @@ export function buildFields(config, { onChange, onSource }) {
     h("span", { class: "label" }, labelText, extra || null), input);
 
   const el = h("div", { class: "fields" },
+    h("fieldset", { class: "event-fields" },
+      h("legend", {}, "Event ", h("span", { class: "muted small" }, "editable in every state")),
+      h("div", { class: "grid2" }, field("Category", category), field("Notes", notes)),
+      field("Description of the moment", eventDescription)),
+    h("h2", {}, "Video"),
     field("Title", title, titleCount),
     field("Description", description, descriptionCount),
     field("Tags", tags, tagsCount),
@@ -131,6 +149,9 @@ export function buildFields(config, { onChange, onSource }) {
     allowHoles,
     title,
     set(values) {
+      category.value = values.category;
+      eventDescription.value = values.description;
+      notes.value = values.notes;
       title.value = values.video_title;
       description.value = values.video_description;
       tags.value = values.video_tags.join(", ");
@@ -143,6 +164,9 @@ export function buildFields(config, { onChange, onSource }) {
     },
     values() {
       return {
+        category: category.value,
+        description: eventDescription.value,
+        notes: notes.value,
         video_title: title.value,
         video_description: description.value,
         video_tags: parseTags(tags.value),
@@ -156,6 +180,7 @@ export function buildFields(config, { onChange, onSource }) {
     source() {
       return { stream: stream.value, variant: variant.value };
     },
+    /** The cut's inputs only: the event's own fields stay editable. */
     setDisabled(disabled) {
       for (const input of [title, description, tags, stream, variant, location, cutType, allowHoles]) {
         input.disabled = disabled;
@@ -164,7 +189,35 @@ export function buildFields(config, { onChange, onSource }) {
   };
 }
 
-/** The event's state as the cutter moves it: steps, meaning, error, link, who and when. */
+const PHASES = { cut: "Cutting", upload: "Uploading", cut_and_upload: "Cutting and uploading" };
+const STALE_PROGRESS_MS = 60000; // the cutter writes every few seconds while a job runs
+
+/** A running job's progress ({phase, percent, uploader, started, updated}) in words and as a
+ * bar; null when no job runs. */
+export function renderProgress(progress, { compact = false, now = Date.now() } = {}) {
+  if (!progress) return null;
+  const phase = PHASES[progress.phase] || progress.phase;
+  const percent = typeof progress.percent === "number" ? progress.percent : null;
+  const bar = h("progress", { max: 100, class: "job-bar", title: `${phase} ${percent === null ? "" : percent.toFixed(0) + "%"}` });
+  if (percent !== null) bar.value = percent;
+  const updated = parseIso(progress.updated);
+  const stale = updated !== null && now - updated > STALE_PROGRESS_MS;
+  const amount = percent === null ? "" : ` ${Math.floor(percent)}%`;
+  if (compact) {
+    return h("div", { class: `job small${stale ? " stale" : ""}` }, bar, " ", `${phase.toLowerCase()}${amount}`);
+  }
+  const started = parseIso(progress.started);
+  return h("div", { class: `job progress-line${stale ? " stale" : ""}` },
+    h("div", {}, h("strong", { class: "job-what" }, `${phase}${amount}`), " ", bar),
+    h("div", { class: "muted small" },
+      `cutter ${progress.uploader}`,
+      started !== null ? ` · started ${fmtUtc(started)} UTC (${fmtAgo(started, now)})` : "",
+      updated !== null ? ` · updated ${fmtAgo(updated, now)}` : "",
+      stale ? " · no news from the cutter for a while: is it still running?" : ""));
+}
+
+/** The event's state as the cutter moves it: steps, meaning, progress, error, link, who and
+ * when. */
 export function renderStatus(box, row) {
   const index = STATES.indexOf(row.state);
   const steps = h("ol", { class: "stepper" }, STATES.map((s, i) => h("li", {
@@ -178,6 +231,7 @@ export function renderStatus(box, row) {
     steps,
     h("p", { class: "state-line" },
       h("span", { class: `state s-${row.state}` }, row.state), " ", MEANING[row.state] || ""),
+    renderProgress(row.progress),
     row.error ? h("div", { class: "error-box", role: "alert" },
       h("strong", {}, "Error: "), h("span", { class: "error-text" }, row.error)) : null,
     row.video_link ? h("p", {}, "Video: ", safeLink(row.video_link)) : null,

@@ -2,6 +2,7 @@
 
 import { get, post, query } from "./api.js";
 import { h, replace, safeLink, typingIn } from "./dom.js";
+import { renderProgress } from "./editform.js";
 import { MEANING, STATES } from "./states.js";
 import { fmtAgo, fmtDuration, fmtLocal, fmtUtc, parseIso, parseTimeInput, toIso } from "./time.js";
 
@@ -119,10 +120,12 @@ export function mount(main, ctx, params) {
       class: isSelected ? "selected" : "",
       onclick: (e) => { if (!e.target.closest("a")) ctx.go(href); },
     },
-    h("td", {}, h("span", { class: `state s-${ev.state}`, title: MEANING[ev.state] || "" }, ev.state)),
+    h("td", { class: "state-cell" }, h("span", { class: `state s-${ev.state}`, title: MEANING[ev.state] || "" }, ev.state),
+      renderProgress(ev.progress, { compact: true })),
     h("td", { class: "mono nowrap", title: start !== null ? fmtLocal(start, true) + " local" : "" },
       h("a", { href }, start !== null ? fmtUtc(start, true) : ev.event_start || "—")),
-    h("td", { class: "mono nowrap" }, end !== null && start !== null ? fmtDuration(end - start) : h("span", { class: "badge open" }, "open")),
+    h("td", { class: "mono nowrap", title: end !== null ? `ends ${fmtUtc(end, true)} UTC` : "no end yet" },
+      end !== null && start !== null ? fmtDuration(end - start) : h("span", { class: "badge open" }, "open")),
     h("td", { class: "clip" }, ev.category || ""),
     h("td", { class: "clip wide", title: ev.description || "" }, ev.description || ""),
     h("td", { class: "clip wide", title: ev.video_title || "" }, ev.video_title || ""),
@@ -193,7 +196,7 @@ export function mount(main, ctx, params) {
   }
 
   function onKey(e) {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || document.querySelector("dialog[open]")) return;
     if (typingIn(e.target)) {
       if (e.key === "Escape") e.target.blur();
       return;

@@ -47,6 +47,7 @@ export function bindKeys(bindings, title) {
   }
 
   function onKey(e) {
+    if (document.querySelector("dialog[open]")) return; // a question is being answered
     const name = keyName(e);
     if (sheet && (name === "Escape" || name === "?")) {
       e.preventDefault();

@@ -6,11 +6,17 @@
 // - frame stepping, and the exact presentation time of the frame on screen
 //   (requestVideoFrameCallback's mediaTime), so a mark is the frame the editor sees;
 // - the restreamers in order: when one fails, the next one, at the same wall-clock time;
-// - where the playlist has holes (its #EXT-X-DISCONTINUITY tags, which hls.js counts in `cc`).
+// - where the playlist has holes (its #EXT-X-DISCONTINUITY tags, which hls.js counts in `cc`);
+// - the stream's own frame rate (from the frames hls.js parses), for stepping frame by frame;
+// - sound: a variant whose audio is a separate rendition (common/renditions.py: the restreamer
+//   serves its variant.json) plays from the restreamer's master playlist, picture and sound.
 
 const SEEK_INTO = 0.001; // seek this far into a frame, so rounding never shows the one before
 const SNAP_SLACK = 0.002; // a time this close before a frame start belongs to that frame
-const DEFAULT_FRAME = 1 / 30;
+const DEFAULT_FRAME = 1 / 30; // only until the first fragment is parsed
+// Nominal frame rates: a measured rate within 0.03 % of one of these (the nearest) is taken to
+// be it exactly (30 and 29.97 are 0.1 % apart).
+const FRAME_RATES = [24000 / 1001, 24, 25, 30000 / 1001, 30, 48, 50, 60000 / 1001, 60, 100, 120];
 const LIVE_WINDOW_HOURS = 6; // an open window asks for this much future (the list only grows)
 const NO_VIDEO = "no video in this window";
 
@@ -53,15 +59,66 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-export function playlistUrl(base, source, now = Date.now()) {
-  const path = `/playlist/${encodeURIComponent(source.stream)}/${encodeURIComponent(source.variant)}.m3u8`;
+function rangeQuery(source, now) {
   const end = source.endMs === null ? Math.max(now, source.startMs) + LIVE_WINDOW_HOURS * 3600e3 : source.endMs;
   const start = source.startMs === null ? null : source.startMs;
   const params = new URLSearchParams();
   if (start !== null) params.set("start", isoMs(start));
   if (start !== null || source.endMs !== null) params.set("end", isoMs(end));
   const text = params.toString();
-  return trimSlash(base) + path + (text ? "?" + text : "");
+  return text ? "?" + text : "";
+}
+
+/** The variant's own (media) playlist over the source's window. */
+export function playlistUrl(base, source, now = Date.now()) {
+  const path = `/playlist/${encodeURIComponent(source.stream)}/${encodeURIComponent(source.variant)}.m3u8`;
+  return trimSlash(base) + path + rangeQuery(source, now);
+}
+
+/** The stream's master playlist over the same window: its variants with their audio groups. */
+export function masterUrl(base, source, now = Date.now()) {
+  return trimSlash(base) + `/playlist/${encodeURIComponent(source.stream)}.m3u8` + rangeQuery(source, now);
+}
+
+/** Whether a variant.json (common/renditions.py) says the variant's sound is a rendition of
+ * its own. */
+export function hasAudioGroup(info) {
+  return Boolean(info && Array.isArray(info.audio) && info.audio.length);
+}
+
+/**
+ * The number of samples (for video: frames) in a media segment as hls.js appends it to the
+ * buffer (ISO BMFF moof + mdat): the sample_count of each track run (trun) in the moof. Reads
+ * box headers only; anything unexpected counts nothing.
+ */
+export function sampleCount(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const type = (at) => String.fromCharCode(bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]);
+  let count = 0;
+  const walk = (from, to) => {
+    for (let at = from; at + 8 <= to;) {
+      const size = view.getUint32(at);
+      if (size < 8 || at + size > to) return;
+      const name = type(at);
+      if (name === "moof" || name === "traf") walk(at + 8, at + size);
+      else if (name === "trun" && size >= 16) count += view.getUint32(at + 12); // after version+flags
+      at += size;
+    }
+  };
+  walk(0, bytes.byteLength);
+  return count;
+}
+
+/** Frame duration (s) from `count` frames spanning `seconds`, snapped to a nominal rate when it
+ * is one; null when the numbers say nothing (too few frames, absurd rates). */
+export function frameDurationOf(seconds, count) {
+  if (!(count >= 2 && seconds > 0)) return null;
+  const duration = seconds / count;
+  if (!(duration > 0.004 && duration < 0.2)) return null;
+  const rate = 1 / duration;
+  const off = (r) => Math.abs(r - rate) / r;
+  const nearest = FRAME_RATES.reduce((a, b) => (off(b) < off(a) ? b : a));
+  return off(nearest) < 0.0003 ? 1 / nearest : duration;
 }
 
 /**
@@ -103,6 +160,9 @@ export class Player extends EventTarget {
     this.frameKey = null;
     this.frameDuration = DEFAULT_FRAME;
     this.frameMeasured = false;
+    this.frameFromFragments = [];
+    this.withAudio = false; // playing from the master playlist, with a separate audio rendition
+    this.audioInfo = new Map(); // variant.json URL -> Promise<bool> (one per restreamer and variant)
     this.firstFrame = false;
     this.destroyed = false;
     this.autoLive = Boolean(options.live);
@@ -130,6 +190,7 @@ export class Player extends EventTarget {
     const stored = Number(window.localStorage.getItem(this.frameKey));
     this.frameDuration = stored > 0 && stored < 0.2 ? stored : DEFAULT_FRAME;
     this.frameMeasured = false;
+    this.frameFromFragments = [];
     this._start(positionMs);
   }
 
@@ -145,26 +206,40 @@ export class Player extends EventTarget {
   _start(positionMs) {
     this._teardown();
     const serial = (this._serial = (this._serial || 0) + 1);
-    if (!Hls) {
-      hlsLoaded().then((loaded) => {
-        if (this.destroyed || serial !== this._serial) return;
-        Hls = loaded;
-        if (Hls) this._start(positionMs);
-        else this._fail("the video player (hls.js) did not load: reload the page");
-      });
-      return;
-    }
-    if (!Hls.isSupported()) {
-      this._fail("this browser cannot play HLS with hls.js (Media Source Extensions missing)");
-      return;
-    }
+    this.startPositionMs = positionMs;
+    this.details = null;
     if (!this.urls.length) {
       this._fail("the editor server lists no restreamer URL (--restreamer-url)");
       return;
     }
-    this.startPositionMs = positionMs;
-    this.details = null;
-    const url = playlistUrl(this.restreamer, this.source);
+    // Both at once: the variant.json answer and hls.js (which loads async).
+    const audio = this._audioGroup(this.restreamer, this.source);
+    const loaded = Hls ? Promise.resolve(Hls) : hlsLoaded();
+    Promise.all([loaded, audio]).then(([hls, withAudio]) => {
+      if (this.destroyed || serial !== this._serial) return;
+      Hls = hls;
+      if (!Hls) this._fail("the video player (hls.js) did not load: reload the page");
+      else if (!Hls.isSupported()) this._fail("this browser cannot play HLS with hls.js (Media Source Extensions missing)");
+      else this._open(positionMs, withAudio);
+    });
+  }
+
+  /** Whether the variant plays with a separate audio rendition, by its variant.json on this
+   * restreamer (404: it has none, the usual kind). Asked once per restreamer and variant. */
+  _audioGroup(base, source) {
+    const url = `${trimSlash(base)}/variant/${encodeURIComponent(source.stream)}/${encodeURIComponent(source.variant)}.json`;
+    if (!this.audioInfo.has(url)) {
+      const answer = fetch(url, { cache: "no-store" })
+        .then((response) => (response.ok ? response.json() : null))
+        .then(hasAudioGroup, () => false); // unreachable: the playlist's error will say so
+      this.audioInfo.set(url, answer);
+    }
+    return this.audioInfo.get(url);
+  }
+
+  _open(positionMs, withAudio) {
+    this.withAudio = withAudio;
+    const url = withAudio ? masterUrl(this.restreamer, this.source) : playlistUrl(this.restreamer, this.source);
     this.playlist = url;
     const hls = new Hls({
       autoStartLoad: false,
@@ -177,10 +252,25 @@ export class Player extends EventTarget {
       fragLoadPolicy: loadPolicy(10000, 60000, 2),
       liveDurationInfinity: true,
       enableWorker: false,
+      capLevelToPlayerSize: false,
     });
     this.hls = hls;
     const E = Hls.Events;
     let started = false;
+    // The frame rate, from each video fragment as hls.js buffers it (before it plays): its
+    // frames (counted in what hls.js appends) over its presentation time.
+    const frames = new Map(); // fragment sn -> frames appended so far
+    hls.on(E.BUFFER_APPENDING, (event, data) => {
+      if (hls !== this.hls || data.type !== "video" || !data.frag || !data.data) return;
+      if (frames.size > 16) frames.clear(); // aborted fragments never report buffered
+      frames.set(data.frag.sn, (frames.get(data.frag.sn) || 0) + sampleCount(data.data));
+    });
+    hls.on(E.FRAG_BUFFERED, (event, data) => {
+      const count = frames.get(data.frag.sn);
+      frames.delete(data.frag.sn);
+      const video = data.frag.elementaryStreams && data.frag.elementaryStreams.video;
+      if (hls === this.hls && count && video) this._fragmentFrames(video.endPTS - video.startPTS, count);
+    });
     const onLevel = (event, data) => {
       if (hls !== this.hls) return;
       mark("editor:playlist-loaded");
@@ -194,12 +284,29 @@ export class Player extends EventTarget {
         }
         const live = this.autoLive && data.details.live;
         const target = live ? -1 : this.mediaAt(positionMs ?? this.wallOf(fragments[0]).startMs);
+        // From a master playlist this restarts the loading begun below, before any fragment.
         hls.startLoad(live ? -1 : Math.max(0, target.t + SEEK_INTO));
       }
       this._emit("levels");
     };
     hls.on(E.LEVEL_LOADED, onLevel);
     hls.on(E.LEVEL_UPDATED, onLevel);
+    if (withAudio) {
+      // The master lists every variant: play the chosen one (never another: it is what is cut),
+      // with its audio group. Loading must start for hls.js to fetch the variant's playlist.
+      hls.on(E.MANIFEST_PARSED, (event, data) => {
+        if (hls !== this.hls) return;
+        const index = data.levels.findIndex((level) => level.name === this.source.variant ||
+          String(level.url).split("?")[0].endsWith(`/${encodeURIComponent(this.source.variant)}.m3u8`));
+        if (index < 0) {
+          this._onError(hls, { fatal: true, details: "noSuchVariant" });
+          return;
+        }
+        hls.startLevel = index;
+        hls.loadLevel = index;
+        hls.startLoad(-1);
+      });
+    }
     hls.on(E.FRAG_LOADED, () => mark("editor:first-fragment-loaded"));
     hls.on(E.FRAG_BUFFERED, () => {
       mark("editor:first-fragment-buffered");
@@ -210,6 +317,24 @@ export class Player extends EventTarget {
     hls.attachMedia(this.video);
     hls.loadSource(url);
     this._emit("status", { text: `loading from ${this.restreamer}` });
+  }
+
+  /** A video fragment's frames: `count` spanning `seconds` of presentation time. */
+  _fragmentFrames(seconds, count) {
+    const duration = frameDurationOf(seconds, count);
+    if (duration === null) return;
+    const seen = this.frameFromFragments;
+    seen.push(duration);
+    if (seen.length > 9) seen.shift();
+    this._setFrameDuration(median(seen));
+  }
+
+  _setFrameDuration(duration) {
+    if (this.frameMeasured && Math.abs(duration - this.frameDuration) < 1e-6) return;
+    this.frameDuration = duration;
+    this.frameMeasured = true;
+    if (this.frameKey) window.localStorage.setItem(this.frameKey, String(duration));
+    this._emit("framerate");
   }
 
   async _onError(hls, data) {
@@ -243,8 +368,11 @@ export class Player extends EventTarget {
   async _describe(data) {
     const code = data.response && data.response.code;
     if (data.details === Hls.ErrorDetails.LEVEL_EMPTY_ERROR) return NO_VIDEO;
+    if (data.details === "noSuchVariant") return NO_VIDEO; // none of the variant in the window
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       const url = (data.context && data.context.url) || (data.frag && data.frag.url) || this.playlist;
+      // The master playlist of a window without video is a 404 (a media playlist is empty).
+      if (this.withAudio && code === 404 && url === this.playlist) return NO_VIDEO;
       if (code) {
         let text = "";
         try {
@@ -292,8 +420,8 @@ export class Player extends EventTarget {
       this.presented = { mediaTime: meta.mediaTime, frames: meta.presentedFrames };
       // Paused after a seek of ours: is this the frame holding the seek's target? (A frame
       // reported late from before the seek is not; the frame may come before "seeked".)
-      // Before the frame rate is measured (no playback yet, so no late frames) be lenient:
-      // up to a 22 fps frame.
+      // Before the frame rate is known (nothing parsed or played yet, so no late frames) be
+      // lenient: up to a 22 fps frame.
       const target = this.seekTarget;
       const within = this.frameMeasured ? this.frameDuration : 0.045;
       if (video.paused && target !== null && meta.mediaTime <= target + 0.0005 &&
@@ -315,18 +443,14 @@ export class Player extends EventTarget {
     video.requestVideoFrameCallback(onFrame);
   }
 
+  /** Frame durations seen while playing: the rate only where hls.js reported no fragment's. */
   _measure(delta) {
-    if (!(delta > 0.004 && delta < 0.2)) return;
+    if (this.frameFromFragments.length || !(delta > 0.004 && delta < 0.2)) return;
     this.samples.push(delta);
     if (this.samples.length > 41) this.samples.shift();
     if (this.samples.length >= 5) {
       const fd = median(this.samples);
-      if (!this.frameMeasured || Math.abs(fd - this.frameDuration) > 1e-4) {
-        this.frameDuration = fd;
-        this.frameMeasured = true;
-        if (this.frameKey) window.localStorage.setItem(this.frameKey, String(fd));
-        this._emit("framerate");
-      }
+      if (!this.frameMeasured || Math.abs(fd - this.frameDuration) > 1e-4) this._setFrameDuration(fd);
     }
   }
 

@@ -18,13 +18,20 @@ export const MOVING = new Set(["EDITED", "CLAIMED", "FINALIZING", "TRANSCODING"]
 /** States whose edit inputs may still change (the server has the final word). */
 export const EDITABLE = new Set(["UNEDITED", "EDITED", "CLAIMED"]);
 
-/** The edit inputs the page sends, in the order the difference view lists them. */
+/** The event's own fields (the moment: editable in every state). */
+export const EVENT_FIELDS = ["category", "description", "notes"];
+
+/** The cut's inputs (change only by (re)submitting, or as a draft before the first submit). */
 export const EDIT_FIELDS = [
   "video_start", "video_end", "video_title", "video_description", "video_tags",
   "video_stream", "video_variant", "upload_location", "cut_type", "allow_holes",
 ];
 
+/** Every field of the edit page's form, in the order the difference view lists them. */
+export const FORM_FIELDS = [...EVENT_FIELDS, ...EDIT_FIELDS];
+
 export const FIELD_LABELS = {
+  category: "Category", description: "Event description", notes: "Notes",
   video_start: "In", video_end: "Out", video_title: "Title", video_description: "Description",
   video_tags: "Tags", video_stream: "Stream", video_variant: "Variant",
   upload_location: "Location", cut_type: "Cut type", allow_holes: "Allow holes",

@@ -1,0 +1,46 @@
+"""A full archive disk: the downloader stores nothing of what it cannot write (no partial, no
+temp file, never a truncated file named full), says so once a minute rather than once per
+write, and stores the segment once space returns. The full disk is injected at the writer
+(ENOSPC from its writes); the origin, the HTTP transfers and the archive are real."""
+
+import errno
+import logging
+import os
+
+from common import segment_files
+from common.segments import parse_segment_path
+from support.waiting import wait_for
+
+
+def archive_files(base):
+    return [parse_segment_path(os.path.join(root, name))
+            for root, _dirs, names in os.walk(base) for name in names if name.endswith(".ts")]
+
+
+def test_full_disk_keeps_nothing_logs_once_and_recovers(hls_origin, channel, run_downloader,
+                                                        tmp_path, monkeypatch, caplog):
+    base = str(tmp_path / "archive")
+    full = {"on": True, "failed": 0}
+    real_write = segment_files.SegmentWriter.write
+
+    def write(self, chunk):
+        if full["on"]:
+            full["failed"] += 1
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(self, chunk)
+
+    monkeypatch.setattr(segment_files.SegmentWriter, "write", write)
+    caplog.set_level(logging.INFO, logger="downloader")
+    run_downloader(channel.master_url, base_dir=base, qualities=["source"],
+                   first_retry_delay=0.05)
+    wait_for(lambda: full["failed"] >= 8, 30, "8 failed writes")
+    assert archive_files(base) == []
+    lines = [r for r in caplog.records if "disk full" in r.getMessage()]
+    assert len(lines) == 1 and "No space left on device" in lines[0].getMessage()
+
+    full["on"] = False
+    stored = wait_for(lambda: [s for s in archive_files(base) if s.type == "full"], 20,
+                      "a full segment once space returned")
+    assert all(s.type == "full" for s in archive_files(base))
+    assert segment_files.hash_file(stored[0].path) == stored[0].hash
+    assert any("disk space is back" in r.getMessage() for r in caplog.records)
