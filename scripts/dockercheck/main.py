@@ -554,6 +554,10 @@ class Check:
         origin_uids = self.process_uids(self.origin)
         if 0 in origin_uids:
             raise CheckFailed(f"the demo origin runs a process as root: {origin_uids}")
+        origin_health = inspect(self.client, self.origin)["State"]["Health"]["Status"]
+        if origin_health != "healthy":
+            raise CheckFailed(f"the demo origin's container is {origin_health}")
+        self.report.figure("health", "the demo origin's container healthy")
         self.report.figure("non-root", f"every process of every container runs as a non-root "
                            f"user: {'; '.join(rows)}; origin uid "
                            f"{','.join(map(str, sorted(origin_uids)))}")
