@@ -342,8 +342,8 @@ class Check:
         for n, found in counts.items():
             figures = ", ".join(f"{v} {len(s)}" for v, s in sorted(found.items()))
             self.report.figure("recording", f"node-{n}: {len(found)}/{self.origin_variants} "
-                               f"variants, segments {figures} ({time.monotonic() - t:.0f} s "
-                               "after start)")
+                               f"variants, segments {figures} (waited "
+                               f"{time.monotonic() - t:.0f} s for 44 s on both)")
         # Each restreamer's playlist of 20 s that ended 20 s ago (a range ending within the
         # restreamer's 10 s settling time is served by the live rules, which list only what
         # has settled), read by ffmpeg (from a container of the restreamer image on the host's
