@@ -3,16 +3,26 @@ hashed as stored; the key is fetched once. A key that cannot be fetched, or a me
 decrypt, records nothing (never ciphertext), is counted, and is logged at most once a minute."""
 
 import logging
+import os
 import re
 import subprocess
+from datetime import datetime, timedelta
 
+import gevent
 import pytest
+import requests
+from gevent.pywsgi import WSGIServer
 from prometheus_client import REGISTRY
 
 from downloader.decrypt import SegmentDecryptor, sequence_iv
-from support.hls_origin import KEY, HLSOrigin, archived
+from downloader.download import Downloader, SegmentJob
+from downloader.playlist import parse_media_playlist
+from support.hls_origin import KEY, HLSOrigin, archived, respond
 from support.stream_checks import assert_all_decode, assert_no_duplicate_bytes, read, stored
 from support.waiting import wait_for
+
+T0 = datetime(2026, 11, 27, 12, 0, 0)
+TWO = timedelta(seconds=2)
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +105,53 @@ def test_iv_is_the_media_sequence_number_when_the_tag_has_none(tmp_path):
     # Fed in odd pieces, as a body arrives.
     out = b"".join(decryptor.update(data[i:i + 1000]) for i in range(0, len(data), 1000))
     assert out + decryptor.finish() == clear
+
+
+def openssl_encrypt(clear, key, iv):
+    run = subprocess.run(["openssl", "enc", "-aes-128-cbc", "-K", key.hex(), "-iv", iv.hex()],
+                         input=clear, capture_output=True, check=True)
+    return run.stdout
+
+
+def test_each_key_uri_is_fetched_once_when_the_key_rotates(tmp_path):
+    """A playlist whose key changes half way (as servers rotate keys): each key URI is
+    requested once, by segments arriving together too, and every segment is stored clear."""
+    keys = {"/k1": bytes(range(16)), "/k2": bytes(range(100, 116))}
+    tag_iv = bytes(range(200, 216))
+    clear = {f"/s{i}.ts": os.urandom(1000 + 37 * i) for i in range(4)}
+    # (key, IV) of each segment: the tag's IV, then none (the media sequence number is the IV)
+    crypto = {"/s0.ts": ("/k1", tag_iv), "/s1.ts": ("/k1", tag_iv),
+              "/s2.ts": ("/k2", sequence_iv(12)), "/s3.ts": ("/k2", sequence_iv(13))}
+    bodies = dict(keys)
+    for path, data in clear.items():
+        key, iv = crypto[path]
+        bodies[path] = openssl_encrypt(data, keys[key], iv)
+    requested = []
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        requested.append(path)
+        return respond(start_response, 200 if path in bodies else 404, bodies.get(path, b""),
+                       "application/octet-stream")
+
+    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/live/index.m3u8"
+        playlist = parse_media_playlist(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:10\n"
+            f'#EXT-X-KEY:METHOD=AES-128,URI="/k1",IV=0x{tag_iv.hex()}\n'
+            "#EXTINF:2,\n/s0.ts\n#EXTINF:2,\n/s1.ts\n"
+            '#EXT-X-KEY:METHOD=AES-128,URI="/k2"\n#EXTINF:2,\n/s2.ts\n#EXTINF:2,\n/s3.ts\n', url)
+        base = str(tmp_path / "archive")
+        downloader = Downloader(requests.Session(), base)
+        jobs = [SegmentJob("test", "source", entry.uri, T0 + i * TWO, TWO, key=entry.key,
+                           seq=entry.seq) for i, entry in enumerate(playlist.entries)]
+        fetches = [gevent.spawn(downloader.fetch, job) for job in jobs]
+        gevent.joinall(fetches, timeout=20, raise_error=True)
+    finally:
+        server.stop()
+    assert [f.value for f in fetches] == ["full"] * 4
+    assert sorted(p for p in requested if p.startswith("/k")) == ["/k1", "/k2"]
+    segments = archived(base, "test", "source")
+    assert [read(s.path) for s in segments] == list(clear.values())
