@@ -162,8 +162,7 @@ class Downloader:
             except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
                 # Fetching the init section or key failed: nothing written yet.
                 metrics.segment_errors.labels(job.stream, job.variant, error_kind(e)).inc()
-                log.warning("%s %s segment at %s: init section or key: %s, will retry",
-                    job.stream, job.variant, job.start, e)
+                self.small_failed(job, e)
                 result = None
             except (DiskFull, OSError) as e:
                 # The archive itself failed (disk full, permissions): worth retrying, loudly.
@@ -195,6 +194,14 @@ class Downloader:
         else:
             log.error("not recording %s: %s", job.describe(), error)
 
+    def small_failed(self, job, error):
+        """The init section or key could not be fetched (retried like a segment)."""
+        if self.complaints is not None:
+            self.complaints.retrying(job.variant, f"segment at {job.start}: init section or key:"
+                                     f" {error}")
+        else:
+            log.warning("%s: init section or key: %s, will retry", job.describe(), error)
+
     def probe(self, job):
         """One attempt now (for the first segment of a timeline being anchored): the type
         stored, or None. Errors are counted and logged like fetch's; nothing is retried."""
@@ -207,7 +214,7 @@ class Downloader:
             metrics.segment_errors.labels(job.stream, job.variant, "gone").inc()
         except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
             metrics.segment_errors.labels(job.stream, job.variant, error_kind(e)).inc()
-            log.warning("%s: init section or key: %s", job.describe(), e)
+            self.small_failed(job, e)
         except (DiskFull, OSError) as e:
             self.archive_failed(job, e)
         return None

@@ -17,6 +17,7 @@ from prometheus_client import REGISTRY
 from downloader.decrypt import SegmentDecryptor, sequence_iv
 from downloader.download import Downloader, SegmentJob
 from downloader.playlist import parse_media_playlist
+from downloader.problems import Complaints
 from support.hls_origin import KEY, HLSOrigin, archived, respond
 from support.stream_checks import assert_all_decode, assert_no_duplicate_bytes, read, stored
 from support.waiting import wait_for
@@ -113,45 +114,93 @@ def openssl_encrypt(clear, key, iv):
     return run.stdout
 
 
+class KeyServer:
+    """A local HTTP server of keys and encrypted segments: /k1, /k2 and /s0.ts ... /s3.ts (s0
+    and s1 under /k1 with the tag's IV, s2 and s3 under /k2 with their sequence numbers'), as
+    the playlist `PLAYLIST` lists them. `failing_keys`: that many key requests answer 500."""
+
+    KEYS = {"/k1": bytes(range(16)), "/k2": bytes(range(100, 116))}
+    TAG_IV = bytes(range(200, 216))
+    PLAYLIST = ("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:10\n"
+                f'#EXT-X-KEY:METHOD=AES-128,URI="/k1",IV=0x{TAG_IV.hex()}\n'
+                "#EXTINF:2,\n/s0.ts\n#EXTINF:2,\n/s1.ts\n"
+                '#EXT-X-KEY:METHOD=AES-128,URI="/k2"\n#EXTINF:2,\n/s2.ts\n#EXTINF:2,\n/s3.ts\n')
+
+    def __init__(self, failing_keys=0):
+        self.clear = {f"/s{i}.ts": os.urandom(1000 + 37 * i) for i in range(4)}
+        crypto = {"/s0.ts": ("/k1", self.TAG_IV), "/s1.ts": ("/k1", self.TAG_IV),
+                  "/s2.ts": ("/k2", sequence_iv(12)), "/s3.ts": ("/k2", sequence_iv(13))}
+        self.bodies = dict(self.KEYS)
+        for path, data in self.clear.items():
+            key, iv = crypto[path]
+            self.bodies[path] = openssl_encrypt(data, self.KEYS[key], iv)
+        self.failing_keys = failing_keys
+        self.requests = []  # (path, status)
+        self.server = WSGIServer(("127.0.0.1", 0), self.app, log=None)
+
+    def app(self, environ, start_response):
+        path = environ["PATH_INFO"]
+        status = 200 if path in self.bodies else 404
+        if path in self.KEYS and self.failing_keys > 0:
+            self.failing_keys -= 1
+            status = 500
+        self.requests.append((path, status))
+        return respond(start_response, status, self.bodies[path] if status == 200 else b"",
+                       "application/octet-stream")
+
+    def __enter__(self):
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.stop()
+
+    def fetch_all(self, base, **kwargs):
+        """Every segment of the playlist fetched at once by one Downloader: their results."""
+        url = f"http://127.0.0.1:{self.server.server_port}/live/index.m3u8"
+        entries = parse_media_playlist(self.PLAYLIST, url).entries
+        downloader = Downloader(requests.Session(), base, **kwargs)
+        jobs = [SegmentJob("test", "source", entry.uri, T0 + i * TWO, TWO, key=entry.key,
+                           seq=entry.seq) for i, entry in enumerate(entries)]
+        fetches = [gevent.spawn(downloader.fetch, job) for job in jobs]
+        gevent.joinall(fetches, timeout=20, raise_error=True)
+        return [f.value for f in fetches]
+
+    def key_requests(self, status=200):
+        return sorted(path for path, answer in self.requests
+                      if path in self.KEYS and answer == status)
+
+
 def test_each_key_uri_is_fetched_once_when_the_key_rotates(tmp_path):
     """A playlist whose key changes half way (as servers rotate keys): each key URI is
     requested once, by segments arriving together too, and every segment is stored clear."""
-    keys = {"/k1": bytes(range(16)), "/k2": bytes(range(100, 116))}
-    tag_iv = bytes(range(200, 216))
-    clear = {f"/s{i}.ts": os.urandom(1000 + 37 * i) for i in range(4)}
-    # (key, IV) of each segment: the tag's IV, then none (the media sequence number is the IV)
-    crypto = {"/s0.ts": ("/k1", tag_iv), "/s1.ts": ("/k1", tag_iv),
-              "/s2.ts": ("/k2", sequence_iv(12)), "/s3.ts": ("/k2", sequence_iv(13))}
-    bodies = dict(keys)
-    for path, data in clear.items():
-        key, iv = crypto[path]
-        bodies[path] = openssl_encrypt(data, keys[key], iv)
-    requested = []
-
-    def app(environ, start_response):
-        path = environ["PATH_INFO"]
-        requested.append(path)
-        return respond(start_response, 200 if path in bodies else 404, bodies.get(path, b""),
-                       "application/octet-stream")
-
-    server = WSGIServer(("127.0.0.1", 0), app, log=None)
-    server.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/live/index.m3u8"
-        playlist = parse_media_playlist(
-            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:10\n"
-            f'#EXT-X-KEY:METHOD=AES-128,URI="/k1",IV=0x{tag_iv.hex()}\n'
-            "#EXTINF:2,\n/s0.ts\n#EXTINF:2,\n/s1.ts\n"
-            '#EXT-X-KEY:METHOD=AES-128,URI="/k2"\n#EXTINF:2,\n/s2.ts\n#EXTINF:2,\n/s3.ts\n', url)
-        base = str(tmp_path / "archive")
-        downloader = Downloader(requests.Session(), base)
-        jobs = [SegmentJob("test", "source", entry.uri, T0 + i * TWO, TWO, key=entry.key,
-                           seq=entry.seq) for i, entry in enumerate(playlist.entries)]
-        fetches = [gevent.spawn(downloader.fetch, job) for job in jobs]
-        gevent.joinall(fetches, timeout=20, raise_error=True)
-    finally:
-        server.stop()
-    assert [f.value for f in fetches] == ["full"] * 4
-    assert sorted(p for p in requested if p.startswith("/k")) == ["/k1", "/k2"]
+    base = str(tmp_path / "archive")
+    with KeyServer() as server:
+        assert server.fetch_all(base) == ["full"] * 4
+    assert [path for path, _ in server.requests if path in server.KEYS] == ["/k1", "/k2"]
     segments = archived(base, "test", "source")
-    assert [read(s.path) for s in segments] == list(clear.values())
+    assert [read(s.path) for s in segments] == list(server.clear.values())
+
+
+def key_errors():
+    return REGISTRY.get_sample_value("downloader_segment_fetch_errors_total",
+        {"stream": "test", "variant": "source", "kind": "http_5xx"}) or 0
+
+
+def test_a_key_server_that_fails_for_a_while_is_retried_and_told_once(tmp_path, caplog):
+    """Keys answering 500 are retried like segments; every segment meets the failure, so it is
+    counted each time but logged once (a minute), and the segments are stored once it is back."""
+    base = str(tmp_path / "archive")
+    before, refused = key_errors(), unrecordable("key_unavailable")
+    with caplog.at_level(logging.INFO, logger="downloader"), KeyServer(failing_keys=12) as server:
+        results = server.fetch_all(base, complaints=Complaints("test"), first_retry_delay=0.01,
+                                   max_retry_delay=0.05)
+    assert results == ["full"] * 4
+    assert len(server.key_requests(500)) == 12 and server.key_requests(200) == ["/k1", "/k2"]
+    assert key_errors() == before + 12
+    assert unrecordable("key_unavailable") == refused  # they were recorded after all
+    told = [r for r in caplog.records if "init section or key" in r.getMessage()]
+    assert len(told) == 1 and told[0].levelno == logging.WARNING, [r.getMessage() for r in told]
+    assert "500" in told[0].getMessage()
+    segments = archived(base, "test", "source")
+    assert [read(s.path) for s in segments] == list(server.clear.values())
