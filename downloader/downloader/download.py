@@ -128,6 +128,10 @@ class Downloader:
                     self.small_files.popitem(last=False)
             return data
 
+    def forget_key(self, job):
+        with self.small_lock:
+            self.small_files.pop((job.key.uri, None), None)
+
     def decryptor(self, job):
         """A SegmentDecryptor for an AES-128 job (None if clear); Unrecordable if its key
         cannot be had."""
@@ -148,10 +152,17 @@ class Downloader:
         deadline = time.monotonic() + self.retry_deadline
         delay = self.first_retry_delay
         stored = None
+        key_refetched = False
         while True:
             try:
                 result = self.attempt(job)
             except Unrecordable as e:
+                if e.reason == problems.KEY_INVALID and not key_refetched:
+                    # The key behind its URI may have changed since we kept it: once more,
+                    # with the key fetched afresh.
+                    key_refetched = True
+                    self.forget_key(job)
+                    continue
                 self.complain(job, e)
                 return stored
             except Gone as e:

@@ -14,7 +14,7 @@ import requests
 from gevent.pywsgi import WSGIServer
 from prometheus_client import REGISTRY
 
-from downloader.decrypt import SegmentDecryptor, sequence_iv
+from downloader.decrypt import DecryptError, SegmentDecryptor, sequence_iv
 from downloader.download import Downloader, SegmentJob
 from downloader.playlist import parse_media_playlist
 from downloader.problems import Complaints
@@ -204,3 +204,45 @@ def test_a_key_server_that_fails_for_a_while_is_retried_and_told_once(tmp_path, 
     assert "500" in told[0].getMessage()
     segments = archived(base, "test", "source")
     assert [read(s.path) for s in segments] == list(server.clear.values())
+
+
+def test_a_key_changed_behind_its_uri_is_fetched_again(tmp_path):
+    """The server starts encrypting with another key under the same key URI: the kept key
+    no longer decrypts, so it is fetched again (once per segment at most) and nothing is
+    lost; nothing undecryptable is stored meanwhile."""
+    old_key, new_key = bytes(range(16)), bytes(range(50, 66))
+    iv = bytes(16)
+    clear = [bytes((i * n) % 251 for i in range(1500 + n)) for n in (1, 2, 3)]
+    bodies = {f"/s{n}.ts": openssl_encrypt(data, old_key if n == 0 else new_key, iv)
+              for n, data in enumerate(clear)}
+    # (The new segments, decrypted with the old key, fail the padding check.)
+    with pytest.raises(DecryptError):
+        wrong = SegmentDecryptor(old_key, iv)
+        wrong.update(bodies["/s1.ts"])
+        wrong.finish()
+    keys = []
+
+    def app(environ, start_response):
+        path = environ["PATH_INFO"]
+        if path == "/k":
+            keys.append(path)
+            return respond(start_response, 200, old_key if len(keys) == 1 else new_key)
+        return respond(start_response, 200, bodies[path])
+
+    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/live/index.m3u8"
+        entries = parse_media_playlist(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:2\n"
+            f'#EXT-X-KEY:METHOD=AES-128,URI="/k",IV=0x{iv.hex()}\n'
+            "#EXTINF:2,\n/s0.ts\n#EXTINF:2,\n/s1.ts\n#EXTINF:2,\n/s2.ts\n", url).entries
+        downloader = Downloader(requests.Session(), str(tmp_path), complaints=Complaints("test"))
+        results = [downloader.fetch(SegmentJob("test", "source", entry.uri, T0 + i * TWO, TWO,
+                                               key=entry.key, seq=entry.seq))
+                   for i, entry in enumerate(entries)]
+    finally:
+        server.stop()
+    assert results == ["full"] * 3
+    assert len(keys) == 2  # kept for s0, fetched again for s1, kept for s2
+    assert [read(s.path) for s in archived(str(tmp_path), "test", "source")] == clear
