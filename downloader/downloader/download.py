@@ -218,8 +218,8 @@ class Downloader:
         stored, or None. Errors are counted and logged like fetch's; nothing is retried."""
         try:
             return self.attempt(job)
-        except Unrecordable as e:
-            self.complain(job, e)
+        except Unrecordable:
+            pass  # fetch, which follows a probe that stored nothing, tells (and counts) it once
         except Gone as e:
             log.warning("%s: %s", job.describe(), e)
             metrics.segment_errors.labels(job.stream, job.variant, "gone").inc()

@@ -246,3 +246,30 @@ def test_a_key_changed_behind_its_uri_is_fetched_again(tmp_path):
     assert results == ["full"] * 3
     assert len(keys) == 2  # kept for s0, fetched again for s1, kept for s2
     assert [read(s.path) for s in archived(str(tmp_path), "test", "source")] == clear
+
+
+def test_a_probe_leaves_an_unrecordable_segment_to_the_fetch_that_follows(tmp_path, caplog):
+    """The first segment of a run without program date times is probed, then fetched: a key
+    that 404s is counted and told once for it, not twice."""
+    def app(environ, start_response):
+        return respond(start_response, 404 if environ["PATH_INFO"] == "/k" else 200, b"x" * 32)
+
+    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/live/index.m3u8"
+        entry, = parse_media_playlist('#EXTM3U\n#EXT-X-TARGETDURATION:2\n'
+                                      '#EXT-X-KEY:METHOD=AES-128,URI="/k"\n#EXTINF:2,\n/s0.ts\n',
+                                      url).entries
+        downloader = Downloader(requests.Session(), str(tmp_path), complaints=Complaints("test"))
+        job = SegmentJob("test", "source", entry.uri, T0, TWO, key=entry.key, seq=entry.seq)
+        before = unrecordable("key_unavailable")
+        with caplog.at_level(logging.INFO, logger="downloader"):
+            assert downloader.probe(job) is None
+            assert unrecordable("key_unavailable") == before
+            assert downloader.fetch(job) is None
+    finally:
+        server.stop()
+    assert unrecordable("key_unavailable") == before + 1
+    assert len([r for r in caplog.records if "not recording" in r.getMessage()]) == 1
+    assert archived(str(tmp_path), "test", "source") == []
