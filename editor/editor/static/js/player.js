@@ -168,7 +168,10 @@ export class Player extends EventTarget {
     this.destroyed = false;
     this.autoLive = Boolean(options.live);
     this._waiters = [];
-    video.addEventListener("seeked", () => this._wake());
+    video.addEventListener("seeked", () => {
+      if (this.details) this.arriving = false;
+      this._wake();
+    });
     video.addEventListener("play", () => { this.seekTarget = null; this.presentedFresh = false; });
     // Paused, the picture must sit on a whole frame whose presentation the page has seen: the
     // last frame reported while playing may not be the one left on screen.
@@ -209,6 +212,7 @@ export class Player extends EventTarget {
     const serial = (this._serial = (this._serial || 0) + 1);
     this.startPositionMs = positionMs;
     this.details = null;
+    this.arriving = true; // until this load's first frame is on screen
     if (!this.urls.length) {
       this._fail("the editor server lists no restreamer URL (--restreamer-url)");
       return;
@@ -264,6 +268,10 @@ export class Player extends EventTarget {
       liveDurationInfinity: true,
       enableWorker: false,
       capLevelToPlayerSize: false,
+      // No interstitials here; hls.js 1.7's controller for them restarts loading from the
+      // media's position (0) when the media source opens after startLoad(position), which
+      // loses the start position now and then.
+      interstitialsController: undefined,
     });
     this.hls = hls;
     const E = Hls.Events;
@@ -442,6 +450,7 @@ export class Player extends EventTarget {
       if (previous && !video.paused && video.playbackRate === 1 && meta.presentedFrames === previous.frames + 1) {
         this._measure(meta.mediaTime - previous.mediaTime);
       }
+      if (this.details) this.arriving = false;
       if (!this.firstFrame) {
         this.firstFrame = true;
         mark("editor:first-frame");
@@ -563,6 +572,9 @@ export class Player extends EventTarget {
   }
 
   currentWall() {
+    // Loading, the media's clock is not yet where the load is going (it sits at 0 until the
+    // first fragment is in): the position is the one asked for.
+    if (this.arriving) return this.startPositionMs ?? null;
     if (!this.details || !this.video.readyState) return null;
     const t = this.video.paused ? this.frameTime : this.video.currentTime;
     return this.wallAt(t);
