@@ -4,6 +4,7 @@ once space returns. One line per failed write would bury everything else in the 
 import errno
 import logging
 import time
+from collections.abc import Callable
 
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 LOG_INTERVAL = 60
@@ -18,7 +19,7 @@ class DiskFullLog:
     number of writes that failed since, and once when a write succeeds again."""
 
     def __init__(self, log: logging.Logger, interval: float = LOG_INTERVAL,
-                 clock=time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.log, self.interval, self.clock = log, interval, clock
         self.logged_at = None   # when the last line was logged (None: the disk is not full)
         self.failed_since = 0   # writes failed since that line

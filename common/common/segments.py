@@ -425,7 +425,7 @@ class _Walk:
 JOINS, BREAK, HOLE, OVERLAP = "joins", "break", "hole", "overlap"
 
 
-def follows(prev_end, prev_partial, start):
+def follows(prev_end: datetime, prev_partial: bool, start: datetime) -> str:
     """The joining rule, its one owner: how a segment starting at `start` follows one that
     ended at prev_end. OVERLAP: it starts more than TOLERANCE before that end (it is skipped);
     HOLE: more than TOLERANCE after; BREAK: within TOLERANCE but the previous segment is
@@ -438,7 +438,7 @@ def follows(prev_end, prev_partial, start):
     return BREAK if prev_partial else JOINS
 
 
-def chain_of(best):
+def chain_of(best: Iterable[SegmentInfo]) -> tuple[list[SegmentInfo | None], SelectionStats]:
     """Best-per-start segments (sorted) -> (the run they give on their own, SelectionStats),
     by follows(), from the first segment to the last: None at each hole and break,
     overlapping segments skipped and counted (as get_best_segments walks a range)."""
@@ -523,8 +523,8 @@ class HourCache:
         if entry is not None and entry.key == key:
             self._entries.move_to_end(hour_path)
             return entry, True
-        # Parsing an hour takes a few ms: let other greenlets run first, and the loop poll
-        # sockets (after sleep(0) it runs dozens of such callbacks in a row before polling).
+        # Parsing an hour takes a few ms: let the loop poll sockets first (after sleep(0) alone
+        # it runs dozens of such callbacks in a row before polling them).
         gevent.idle()
         names = read_hour(hour_path)
         if names is None:
@@ -642,7 +642,7 @@ def _extend_whole_hour(walk, entry):
 
 # --- one hour's files, for callers that choose among them by a rule of their own --------------
 
-def hour_segments(hour_path, names=None):
+def hour_segments(hour_path: str, names: Iterable[str] | None = None) -> list[SegmentInfo]:
     """Every final segment file of one hour directory (junk skipped and counted), sorted by
     start; [] if it is missing. names: only these (the caller listed the directory already).
     Uncached: the restreamer's live listing filters files by when they arrived before choosing
@@ -651,9 +651,8 @@ def hour_segments(hour_path, names=None):
     variant_path, hour = os.path.split(hour_path)
     stream_path, variant = os.path.split(variant_path)
     if names is None:
-        try:
-            names = os.listdir(hour_path)
-        except (FileNotFoundError, NotADirectoryError):
+        names = read_hour(hour_path)
+        if names is None:
             return []
     segments, ordered = _parse_hour_listing(hour_path, parse_hour(hour),
                                             os.path.basename(stream_path), variant, list(names))
@@ -662,7 +661,7 @@ def hour_segments(hour_path, names=None):
     return segments
 
 
-def is_final_segment_name(name):
+def is_final_segment_name(name: str) -> bool:
     """Whether a file name is a final (not temp) segment's, as listings and the segment route
     show them: the canonical form by one regex, any other accepted form by the full parser."""
     try:
@@ -674,7 +673,7 @@ def is_final_segment_name(name):
         return False
 
 
-def start_text(hour_and_name):
+def start_text(hour_and_name: str) -> str | None:
     """'HOUR/NAME' (a segment's path below its variant directory) -> its start as ISO 8601 to
     the millisecond ('YYYY-MM-DDTHH:MM:SS.fff'), sliced from the names when NAME has the
     canonical form segment_file_name writes (10x faster than formatting a datetime, for
