@@ -19,6 +19,7 @@ const DEFAULT_FRAME = 1 / 30; // only until the first fragment is parsed
 const FRAME_RATES = [24000 / 1001, 24, 25, 30000 / 1001, 30, 48, 50, 60000 / 1001, 60, 100, 120];
 const LIVE_WINDOW_HOURS = 6; // an open window asks for this much future (the list only grows)
 const NO_VIDEO = "no video in this window";
+const INFO_TIMEOUT_MS = 5000; // a variant.json is a few bytes
 
 let Hls = window.Hls;
 
@@ -229,9 +230,19 @@ export class Player extends EventTarget {
   _audioGroup(base, source) {
     const url = `${trimSlash(base)}/variant/${encodeURIComponent(source.stream)}/${encodeURIComponent(source.variant)}.json`;
     if (!this.audioInfo.has(url)) {
-      const answer = fetch(url, { cache: "no-store" })
-        .then((response) => (response.ok ? response.json() : null))
-        .then(hasAudioGroup, () => false); // unreachable: the playlist's error will say so
+      // No answer in time (or none at all): the playlist's own error and failover take over.
+      // Only a clear answer is kept (a variant without the file: 404); any other failure is
+      // asked again on the next load.
+      const answer = fetch(url, { cache: "no-store", signal: AbortSignal.timeout(INFO_TIMEOUT_MS) })
+        .then((response) => {
+          if (response.ok) return response.json();
+          if (response.status === 404) return null;
+          throw new Error(`HTTP ${response.status}`);
+        })
+        .then(hasAudioGroup, () => {
+          this.audioInfo.delete(url);
+          return false;
+        });
       this.audioInfo.set(url, answer);
     }
     return this.audioInfo.get(url);
