@@ -15,6 +15,7 @@ from common.segments import SegmentInfo
 from restreamer import live
 from restreamer.media_playlists import MediaPlaylists
 from support.archive import write_segment
+from common.dateutil import utcnow
 
 TWO = timedelta(seconds=2)
 HASH = "A" * 43
@@ -63,7 +64,7 @@ def hours_path(tmp_path_factory):
 
 def settle(hours_path):
     """Date the directories back: facts of a directory changed within 2 s are not kept."""
-    past = (datetime.utcnow() - timedelta(minutes=1) - EPOCH).total_seconds()
+    past = (utcnow() - timedelta(minutes=1) - EPOCH).total_seconds()
     for name in os.listdir(hours_path):
         os.utime(os.path.join(hours_path, name), (past, past))
 
@@ -159,7 +160,7 @@ def test_start_less_live_playlist_counts_from_a_fixed_origin(tmp_path, restreame
     restart at 01:00 UTC each day); a restarted server numbers the same; pruning the old hour
     does not renumber what a running server already numbered."""
     base = str(tmp_path)
-    now = datetime.utcnow().replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     old = now - timedelta(hours=30)
     for i in range(10):
         add(base, old + i * TWO)
