@@ -3,11 +3,11 @@ outages; at the end, one line per invariant with its figure, exit status 1 if an
 
     bench/soak.py [--minutes 15] [--seed N] [--players-per-node 2] [--keep]
 
-Runs as root (it mounts a small tmpfs as node b's segment directory, to fill it). Everything
+Runs as root (it mounts a tmpfs as node b's segment directory, to fill it). Everything
 it starts (a private Postgres cluster, the origin, both nodes' services) is stopped and the
 mount undone when it ends, fails, or gets Ctrl-C / SIGTERM. Work files are under a temporary
 directory, removed at the end unless --keep or a failure (the logs are then kept there).
-Node a uses the default ports + 700, node b + 710, the origin 8710.
+Node a uses the default ports + 700 (8700-8705), node b + 710 (8710-8714), the origin 8720.
 """
 
 import argparse
@@ -15,6 +15,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ import requests  # noqa: E402
 from common.segment_files import hash_file  # noqa: E402
 from soaklib import faults as faultlib, invariants, resources  # noqa: E402
 from soaklib.load import Player, Submitter  # noqa: E402
-from soaklib.nodes import FAULTABLE, STREAM, Cluster, Node  # noqa: E402
+from soaklib.nodes import FAULTABLE, PORTS, STREAM, Cluster, Node  # noqa: E402
 from soaklib.origin import DOWN, NORMAL, TRUNCATE, SoakOrigin  # noqa: E402
 
 OFFSETS = {"a": 700, "b": 710}
@@ -491,11 +492,30 @@ class Soak:
         return out
 
 
+def busy_ports():
+    ports = [ORIGIN_PORT] + [port + offset for offset in OFFSETS.values()
+                             for port in PORTS.values() if port != PORTS["demo_origin"]]
+    busy = []
+    for port in ports:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                busy.append(port)
+    return busy
+
+
 def main(argv=None):
     args = parse_args(argv)
     if os.geteuid() != 0:
         print("bench/soak.py: error: run as root (it mounts a tmpfs to fill a node's disk)",
               file=sys.stderr)
+        return 2
+    busy = busy_ports()
+    if busy:
+        print(f"bench/soak.py: error: ports in use: {', '.join(map(str, busy))} (another soak, "
+              "or a node on port offset 700/710?)", file=sys.stderr)
         return 2
     work = tempfile.mkdtemp(prefix="soak-")
     os.chmod(work, 0o755)   # postgres runs as its own user below it

@@ -14,7 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 from runlocal import database, services  # noqa: E402
-from runlocal.options import Plan, Stream  # noqa: E402
+from runlocal.options import PORTS, Plan, Stream  # noqa: E402,F401 (PORTS: for soak.py)
 from runlocal.supervisor import Output, Supervisor  # noqa: E402
 
 STREAM = "demo"

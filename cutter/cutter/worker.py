@@ -123,6 +123,12 @@ class Cutter:
         FINALIZING gets an error asking an operator to check. Other nodes' rows: untouched."""
         for row in query(self.conn, jobs.RECOVER_CLAIMED_SQL, me=self.name).fetchall():
             log.warning("event %s was CLAIMED by us when we last stopped: back to EDITED", row.id)
+        for location in self.locations.values():
+            try:
+                location.backend.recover()
+            except OSError as e:
+                log.error("location %s: cannot clean up after interrupted uploads: %s",
+                          location.name, e)
         message = jobs.recovery_message(self.name)
         for row in query(self.conn, jobs.RECOVER_FINALIZING_SQL, me=self.name,
                          error=message).fetchall():

@@ -76,3 +76,45 @@ def test_options_are_checked(tmp_path):
         make_backend("local", {"directory": "/x", "container": "avi"})
     with pytest.raises(ConfigError, match="unknown backend"):
         make_backend("ftp", {})
+
+
+def test_temporary_names_say_who_writes_them(tmp_path):
+    from uploader.backends.local import TEMP_RE
+    local = make_backend("local", {"directory": str(tmp_path), "write_info": True})
+    seen = []
+
+    def cut():
+        seen.extend(listing(tmp_path))
+        yield b"video"
+
+    local.upload("T", "D", [], cut())
+    [temp] = seen
+    m = TEMP_RE.match(temp)
+    assert m and int(m["pid"]) == os.getpid() and m["host"] == __import__("socket").gethostname()
+    assert not any(TEMP_RE.match(name) for name in listing(tmp_path))
+
+
+def test_recover_removes_only_what_a_dead_writer_on_this_host_left(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from uploader.backends.local import temp_name
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(dead.stdout)
+    host = socket.gethostname()
+    names = {
+        "dead": temp_name("a.mp4", host, dead_pid),
+        "dead_info": temp_name("a.json", host, dead_pid),
+        "alive": temp_name("b.mp4", host, os.getpid()),
+        "elsewhere": temp_name("c.mp4", "another-host", dead_pid),
+    }
+    for name in names.values():
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "d.mp4").write_bytes(b"a finished video")
+    local = make_backend("local", {"directory": str(tmp_path)})
+    removed = local.recover()
+    assert sorted(os.path.basename(p) for p in removed) == sorted(
+        [names["dead"], names["dead_info"]])
+    assert listing(tmp_path) == sorted([names["alive"], names["elsewhere"], "d.mp4"])

@@ -95,6 +95,11 @@ class Backend:
         """
         raise NotImplementedError
 
+    def recover(self):
+        """Clean up after uploads a crash interrupted (called when the cutter starts); returns
+        what it removed."""
+        return []
+
     def check_status(self, ids):
         """For backends that need transcoding: {video_id: TranscodeStatus} for the ids it knows."""
         return {video_id: TranscodeStatus(True) for video_id in ids}
