@@ -278,13 +278,17 @@ export class Player extends EventTarget {
     let started = false;
     // The frame rate, from each video fragment as hls.js buffers it (before it plays): its
     // frames (counted in what hls.js appends) over its presentation time.
-    const frames = new Map(); // fragment sn -> frames appended so far
+    const frames = new Map(); // main fragment sn -> frames appended so far
+    hls.on(E.FRAG_LOADING, (event, data) => {
+      if (data.frag.type === "main") frames.delete(data.frag.sn); // (again, after a restart): afresh
+    });
     hls.on(E.BUFFER_APPENDING, (event, data) => {
       if (hls !== this.hls || data.type !== "video" || !data.frag || !data.data) return;
       if (frames.size > 16) frames.clear(); // aborted fragments never report buffered
       frames.set(data.frag.sn, (frames.get(data.frag.sn) || 0) + sampleCount(data.data));
     });
     hls.on(E.FRAG_BUFFERED, (event, data) => {
+      if (data.frag.type !== "main") return; // an audio rendition's fragment: its sn is its own
       const count = frames.get(data.frag.sn);
       frames.delete(data.frag.sn);
       const video = data.frag.elementaryStreams && data.frag.elementaryStreams.video;
