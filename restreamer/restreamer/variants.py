@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 
-from common.segments import parse_hour, parse_segment_path
+from common.segments import parse_hour, parse_segment_path, read_hour
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +52,22 @@ def sample_segments(hours_path, hours):
     for hour in reversed(hours):
         hour_path = os.path.join(hours_path, hour)
         try:
-            entries = sorted(os.scandir(hour_path), key=lambda e: e.name, reverse=True)
+            names = sorted(read_hour(hour_path) or (), reverse=True)
         except OSError:
             continue
-        for entry in entries:
+        for name in names:
+            path = os.path.join(hour_path, name)
             try:
-                info = parse_segment_path(entry.path)
+                info = parse_segment_path(path)
             except ValueError:
                 continue
             if info.type == "temp":
                 continue
             try:
-                size = entry.stat().st_size
+                size = os.stat(path).st_size
             except OSError:
                 continue
-            sample.append((entry.path, size, info.duration.total_seconds()))
+            sample.append((path, size, info.duration.total_seconds()))
             if len(sample) >= SAMPLE_SEGMENTS:
                 return sample
         if sample:
