@@ -7,7 +7,7 @@ import socket
 from datetime import timedelta
 
 from common.fs import ensure_directory
-from common.service import (HelpFormatter, add_common_args, die, name_list, non_negative_float,
+from common.service import (HelpFormatter, OneLineErrorParser, add_common_args, die, name_list, non_negative_float,
                             positive_float, positive_int, safe_name, setup_logging,
                             start_daemon)
 
@@ -78,7 +78,7 @@ def node_url(text):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m backfiller", description=DESCRIPTION,
+    parser = OneLineErrorParser(prog="python -m backfiller", description=DESCRIPTION,
                                      formatter_class=HelpFormatter)
     parser.add_argument("--base-dir", required=True,
         help="the local segment archive (BASE/STREAM/VARIANT/HOUR/FILE)")

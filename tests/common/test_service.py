@@ -1,7 +1,10 @@
 """common.service: what every daemon does the same way."""
 
 import argparse
+import subprocess
+import sys
 
+import pytest
 import requests
 
 from common.service import HelpFormatter, add_common_args, one_line
@@ -48,3 +51,15 @@ def test_metrics_host_defaults_to_every_address_and_can_be_loopback():
         assert "# HELP" in body
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("service", ["downloader", "restreamer", "backfiller", "cutter",
+                                     "segment_coverage", "demo_origin", "editor", "uploader"])
+def test_bad_usage_is_one_line(service):
+    result = subprocess.run([sys.executable, "-m", service, "--no-such-flag"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    # One line, not the whole usage text: what is wrong, and where to read more.
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"error: python -m {service}")
+    assert "--help" in result.stderr and "Traceback" not in result.stderr
