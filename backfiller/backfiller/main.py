@@ -48,7 +48,8 @@ def start_arg(text):
     try:
         return parse_start(text)
     except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        # argparse names the option itself: "argument --start: '...' is neither ...".
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--start: ")) from None
 
 
 # Upper bounds for numbers given on the command line: anything larger is a typo, and would
