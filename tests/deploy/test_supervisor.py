@@ -137,6 +137,15 @@ def test_second_node_defaults_and_stream_sources():
         options.plan_from_args(["--stream", "ftp://nope"])
 
 
+def test_bad_usage_is_one_line(tmp_path):
+    for args, words in [(["--bogus"], "unrecognized arguments: --bogus"),
+                        (["--port-offset", "abc"], "argument --port-offset: invalid int value")]:
+        result = run_local("--data", str(tmp_path), *args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"run-local: error: {words}")
+        assert result.stderr.count("\n") == 1 and "(see --help)" in result.stderr
+
+
 def free_offset():
     for offset in range(20000, 50000, 97):
         if all(database.free_port(p + offset) == p + offset for p in options.PORTS.values()):
