@@ -29,11 +29,13 @@ def test_help_names_each_default_once():
     parser.add_argument("--peer", action="append", default=[], help="a peer")
     parser.add_argument("--fast", action="store_true", help="poll more often")
     parser.add_argument("--hops", type=int, default=0, help="proxies in front")
+    parser.add_argument("--notes", default="", help="free text")
     text = " ".join(parser.format_help().split())
     assert "attempts (default: 3)" in text
     assert "proxies in front (default: 0)" in text  # a zero is a value worth naming
     assert "(default 20, 5 if --fast) (default" not in text
-    for unset in ("where files go (default", "a peer (default", "poll more often (default"):
+    for unset in ("where files go (default", "a peer (default", "poll more often (default",
+                  "free text (default"):
         assert unset not in text
     assert "(default: None)" not in text and "(default: [])" not in text
 
