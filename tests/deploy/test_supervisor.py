@@ -171,6 +171,11 @@ def test_busy_port_is_a_clear_error(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_bad_dsn_is_told_apart_from_an_unreachable_server():
+    with pytest.raises(database.DatabaseError, match='^bad --database DSN: .*"notadsn"'):
+        database.check_dsn("notadsn")
+
+
 def test_unreachable_database_is_a_clear_error(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
