@@ -7,7 +7,7 @@ import socket
 from datetime import timedelta
 
 from common.fs import ensure_directory
-from common.service import (HelpFormatter, add_common_args, die, name_list, non_negative_float,
+from common.service import (HelpFormatter, OneLineErrorParser, add_common_args, die, name_list, non_negative_float,
                             positive_float, positive_int, safe_name, setup_logging,
                             start_daemon)
 
@@ -48,7 +48,8 @@ def start_arg(text):
     try:
         return parse_start(text)
     except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+        # argparse names the option itself: "argument --start: '...' is neither ...".
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--start: ")) from None
 
 
 # Upper bounds for numbers given on the command line: anything larger is a typo, and would
@@ -78,7 +79,7 @@ def node_url(text):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m backfiller", description=DESCRIPTION,
+    parser = OneLineErrorParser(prog="python -m backfiller", description=DESCRIPTION,
                                      formatter_class=HelpFormatter)
     parser.add_argument("--base-dir", required=True,
         help="the local segment archive (BASE/STREAM/VARIANT/HOUR/FILE)")

@@ -165,7 +165,9 @@ class DBManager:
             raise DatabaseUnavailable(f"cannot connect to {describe_dsn(self.dsn)}: no answer"
                                       f" within {self.connect_timeout}s") from None
         except psycopg2.OperationalError as e:
-            reason = " ".join(str(e).split()) or type(e).__name__
+            # One line, libpq's lines kept apart: "Connection refused; Is the server running...".
+            lines = (" ".join(line.split()) for line in str(e).splitlines())
+            reason = "; ".join(line for line in lines if line) or type(e).__name__
             raise DatabaseUnavailable(
                 f"cannot connect to {describe_dsn(self.dsn)}: {reason}") from None
         conn.set_session(isolation_level="SERIALIZABLE", autocommit=True)

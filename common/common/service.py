@@ -66,7 +66,16 @@ def die(message: str, code: int = 2) -> NoReturn:
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    """Each option's default in --help, except where its text already names the default
+    ("(default 20, 5 if --important)") or there is none to name (None, False, empty):
+    argparse alone would print "(default ...) (default: None)"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "default" in text or default is None or default is False or default in ([], ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 class OneLineErrorParser(argparse.ArgumentParser):

@@ -169,7 +169,9 @@ def video_unknown_message(location, video_id):
 
 
 def not_recorded_message(end):
-    return f"the video ends at {end}, which is not recorded yet: will cut after it"
+    margin = int(RECORDING_MARGIN.total_seconds())
+    return (f"the video ends at {end}, less than {margin} s ago, and its last segments may still"
+            f" be arriving: will cut it from {end + RECORDING_MARGIN}")
 
 
 def footage_message(node, stream, variant, start, end, stats=None):

@@ -1,12 +1,11 @@
 """python -m cutter: turn EDITED events into uploaded videos (see cutter/README.md)."""
 
-import argparse
 import logging
 import os
 import socket
 
 from common import database
-from common.service import (HelpFormatter, add_common_args, die, positive_float, setup_logging,
+from common.service import (HelpFormatter, OneLineErrorParser, add_common_args, die, positive_float, setup_logging,
                             start_daemon)
 from uploader.backends import ConfigError
 
@@ -25,7 +24,7 @@ uploaded exactly once. An upload whose outcome is unknown stays FINALIZING for a
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m cutter", description=DESCRIPTION,
+    parser = OneLineErrorParser(prog="python -m cutter", description=DESCRIPTION,
                                      formatter_class=HelpFormatter)
     parser.add_argument("--name", default=socket.gethostname(),
         help="this cutter's node name: recorded as the events' uploader, matched against "

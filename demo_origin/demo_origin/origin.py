@@ -9,7 +9,6 @@ EXT-X-PROGRAM-DATE-TIME, like Twitch's. Encoding is kept cheap (small frames, ul
 SIGTERM/SIGINT stops ffmpeg and removes the temporary directory.
 """
 
-import argparse
 import functools
 import logging
 import os
@@ -22,7 +21,7 @@ import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-from common.service import HelpFormatter, die, port_number, setup_logging
+from common.service import HelpFormatter, OneLineErrorParser, die, port_number, setup_logging
 
 from .processes import stop_ffmpeg, with_parent_death_signal
 
@@ -172,7 +171,7 @@ def _lists_segment(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m demo_origin",
+    parser = OneLineErrorParser(prog="python -m demo_origin",
         description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--port", type=port_number, required=True,
         help="HTTP port to serve on (0: any free port, logged)")

@@ -9,7 +9,7 @@ import sys
 
 import gevent
 from common.http_client import InstrumentedSession
-from common.service import HelpFormatter, add_common_args, die, setup_logging, start_daemon
+from common.service import HelpFormatter, OneLineErrorParser, add_common_args, die, setup_logging, start_daemon
 
 from . import twitch
 from .manager import StreamManager
@@ -66,7 +66,7 @@ def peer_url(text):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m downloader", description=DESCRIPTION,
+    parser = OneLineErrorParser(prog="python -m downloader", description=DESCRIPTION,
         formatter_class=HelpFormatter)
     parser.add_argument("target", metavar="CHANNEL_OR_URL",
         help="Twitch channel name; or, with --stream, the HLS URL to follow")

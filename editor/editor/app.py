@@ -69,7 +69,7 @@ def create_app(config, pool):
 
     @app.route("/metrics")
     def metrics():
-        return Response(prom.generate_latest(), mimetype=prom.CONTENT_TYPE_LATEST)
+        return Response(prom.generate_latest(), content_type=prom.CONTENT_TYPE_LATEST)
 
     @app.route("/")
     def index():

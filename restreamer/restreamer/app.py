@@ -94,7 +94,7 @@ def create_app(config):
 
     @app.route("/metrics")
     def metrics():
-        return Response(prom.generate_latest(), mimetype=prom.CONTENT_TYPE_LATEST)
+        return Response(prom.generate_latest(), content_type=prom.CONTENT_TYPE_LATEST)
 
     app.register_blueprint(variant_info_routes)  # GET /variant/STREAM/VARIANT.json
 

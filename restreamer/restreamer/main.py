@@ -1,11 +1,10 @@
 """python -m restreamer: serve the segment archive over HTTP (playlists, segments, cuts)."""
 
-import argparse
 import logging
 import os
 
-from common.service import (HelpFormatter, die, duration, port_number, positive_int,
-                            setup_logging, stop_event_on_signals)
+from common.service import (HelpFormatter, OneLineErrorParser, die, duration, port_number,
+                            positive_int, setup_logging, stop_event_on_signals)
 
 log = logging.getLogger("restreamer")
 
@@ -13,7 +12,7 @@ DRAIN_SECONDS = 10
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="python -m restreamer", formatter_class=HelpFormatter,
         description="Serve the segment archive over HTTP: JSON listings and segment files for "
                     "peers' backfillers, HLS playlists for any time range (live or fixed), "

@@ -25,6 +25,8 @@ def check_dsn(dsn, timeout=5):
     """Raise DatabaseError with the server's reason if the DSN does not connect."""
     try:
         psycopg2.connect(dsn, connect_timeout=timeout).close()
+    except psycopg2.ProgrammingError as e:  # not a DSN at all: nothing was tried
+        raise DatabaseError(f"bad --database DSN: {first_line(e)}")
     except psycopg2.Error as e:
         raise DatabaseError(f"cannot connect to --database: {first_line(e)}")
 

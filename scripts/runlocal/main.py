@@ -118,8 +118,10 @@ def main(argv=None):
         code = 1
     finally:
         supervisor.say("stopping every service")
-        postgres = [c for c in supervisor.children if c.name == "postgres"]
-        supervisor.stop(last=postgres)
+        # The stream source after the downloader, whose in-flight segments then finish (not
+        # retried against a vanished origin until its stop timeout), the database after all.
+        last = [c for c in supervisor.children if c.name in ("demo_origin", "postgres")]
+        supervisor.stop(last=last)
         if code and supervisor.fatal:
             name = supervisor.fatal.split()[0]
             for line in tail(plan.path("logs", f"{name}.log")):

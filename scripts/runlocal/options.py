@@ -72,8 +72,14 @@ class Plan:
         return f"http://127.0.0.1:{self.port('editor')}/"
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # One line, as the other usage errors ("run-local: error: ..."), not the usage text.
+        raise UsageError(f"{message} (see --help)")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="run-local", description=DESCRIPTION,
+    parser = _Parser(prog="run-local", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="data", metavar="DIR",
         help="where segments, uploads, logs, config and a private database live "

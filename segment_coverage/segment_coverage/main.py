@@ -9,7 +9,7 @@ import time
 from common.dateutil import utcnow
 from common.disk_full import DiskFullLog, is_disk_full
 from common.fs import atomic_write
-from common.service import (HelpFormatter, add_common_args, die, name_list, positive_float,
+from common.service import (HelpFormatter, OneLineErrorParser, add_common_args, die, name_list, positive_float,
                             positive_int, safe_name, setup_logging, start_daemon)
 
 from .coverage_map import render_map
@@ -45,7 +45,7 @@ def stream_name(text):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="python -m segment_coverage", description=DESCRIPTION, formatter_class=HelpFormatter)
     parser.add_argument("--base-dir", required=True, help="the segments directory (BASE)")
     parser.add_argument("--stream", action="append", default=[], metavar="S", type=stream_name,

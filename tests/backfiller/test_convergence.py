@@ -167,6 +167,7 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, args, message):
                          + args, capture_output=True, text=True, timeout=30)
     assert run.returncode == 2
     assert message in run.stderr and "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1 and "--start: --start" not in run.stderr
 
 
 def test_help_describes_the_flags():

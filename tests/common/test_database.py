@@ -235,6 +235,8 @@ def test_unreachable_database_is_a_clear_error_without_the_password(dsn):
     message = str(info.value)
     assert "127.0.0.1" in message and "'archive'" in message and "refused" in message
     assert "sekrit" not in message
+    # libpq's hint stays a sentence of its own on the one line.
+    assert "\n" not in message and "refused; Is the server running" in message
 
 
 def test_silent_server_times_out_quickly():

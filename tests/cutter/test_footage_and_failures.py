@@ -121,6 +121,8 @@ def test_event_still_being_recorded_waits_even_with_holes_allowed(events, cutter
     events.wait_state(past, "DONE")
     row = wait_for(lambda: (lambda r: r if r.error else None)(events.get(live)),
                    message="the live event's note")
-    assert row.state == "EDITED" and "is not recorded yet" in row.error
+    assert row.state == "EDITED" and "may still be arriving" in row.error
+    # When it will be cut: its end plus the margin, not "after it" (already recorded so far).
+    assert str(now + timedelta(hours=1, seconds=30)) in row.error, row.error
     assert len(videos(out)) == 1
     assert cutters.stop(cutter) == 0

@@ -276,5 +276,12 @@ def test_local_node_records_cuts_and_stops_cleanly(node):
         assert (node.data / "logs" / f"{service}.log").stat().st_size > 0, service
     # The demo origin's ffmpeg output lives in a temporary directory, removed on stop.
     origin_log = (node.data / "logs" / "demo_origin.log").read_text()
+    # It stops after the downloader, whose in-flight segments finish rather than wait out its
+    # stop timeout retrying against an origin that is gone.
+    downloader_log = (node.data / "logs" / "downloader.log").read_text()
+    stopped = re.search(r"^(\S+ \S+) .* downloader: stopped$", downloader_log, re.M)
+    stopping = re.search(r"^(\S+ \S+) .* demo_origin: stopping$", origin_log, re.M)
+    assert stopped and stopping and stopped.group(1) <= stopping.group(1), (stopped, stopping)
+    assert "still running after" not in downloader_log
     origin_dirs = re.findall(r"ffmpeg output in (\S+?)\)", origin_log)
     assert origin_dirs and not any(os.path.exists(d) for d in origin_dirs)

@@ -137,6 +137,15 @@ def test_second_node_defaults_and_stream_sources():
         options.plan_from_args(["--stream", "ftp://nope"])
 
 
+def test_bad_usage_is_one_line(tmp_path):
+    for args, words in [(["--bogus"], "unrecognized arguments: --bogus"),
+                        (["--port-offset", "abc"], "argument --port-offset: invalid int value")]:
+        result = run_local("--data", str(tmp_path), *args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"run-local: error: {words}")
+        assert result.stderr.count("\n") == 1 and "(see --help)" in result.stderr
+
+
 def free_offset():
     for offset in range(20000, 50000, 97):
         if all(database.free_port(p + offset) == p + offset for p in options.PORTS.values()):
@@ -160,6 +169,11 @@ def test_busy_port_is_a_clear_error(tmp_path):
     assert "ports already in use: " in result.stderr
     assert f"{8003 + offset} (cutter)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_bad_dsn_is_told_apart_from_an_unreachable_server():
+    with pytest.raises(database.DatabaseError, match='^bad --database DSN: .*"notadsn"'):
+        database.check_dsn("notadsn")
 
 
 def test_unreachable_database_is_a_clear_error(tmp_path):

@@ -409,7 +409,10 @@ def test_metrics_have_bounded_labels(editor, alice):
     event = alice.create()
     alice.get(f"/api/events/{event['id']}")
     alice.put(f"/api/events/{event['id']}", json={"version": 5, "notes": "stale"})
-    text = alice.get("/metrics").text
+    metrics = alice.get("/metrics")
+    text = metrics.text
+    from prometheus_client import CONTENT_TYPE_LATEST  # as it is: no second "; charset=utf-8"
+    assert metrics.headers["Content-Type"] == CONTENT_TYPE_LATEST
     assert event["id"] not in text
     assert 'editor_http_requests_total{endpoint="events.get_event",method="GET",status="200"}' \
         in text

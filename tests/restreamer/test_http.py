@@ -285,6 +285,9 @@ def test_cors_and_metrics(server):
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     metrics = server.get("/metrics")
     assert metrics.status_code == 200
+    # The client library's type as it is (Flask adds no second "; charset=utf-8").
+    from prometheus_client import CONTENT_TYPE_LATEST
+    assert metrics.headers["Content-Type"] == CONTENT_TYPE_LATEST
     assert 'http_requests_total{endpoint="list_streams",method="GET",status="200"}' in metrics.text
     # Labels are bounded: no paths or times in them.
     assert "2025-03-01" not in metrics.text

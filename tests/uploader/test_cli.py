@@ -199,6 +199,8 @@ def test_unknown_and_ambiguous_ids(run):
     new_event(run)
     assert "no event" in run("events", "show", "00000000-0000-0000-0000-000000000000", ok=False)
     assert "not an event id" in run("events", "cancel", "xyz!", ok=False)
+    # Too short to be a prefix: the message says how much of the id it takes.
+    assert "4 or more of its first characters" in run("events", "show", "6", ok=False)
     assert "--limit" in run("events", "list", "--limit", "-1", ok=False)
 
 

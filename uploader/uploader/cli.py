@@ -39,7 +39,8 @@ Manage the events the cutter turns into videos.
   youtube-login --client-secrets FILE --out CREDENTIALS [--device]
                                             credentials for the youtube backend (no database)
 
-ID may be a unique prefix of the event's id. Times are ISO 8601 (no zone = UTC).
+ID may be a unique prefix of the event's id (4 characters or more). Times are ISO 8601
+(no zone = UTC).
 list and show only read: a read-only database role (or a standby) is enough for them.
 Before `reset`, `reset --retry` or `manual-link` of a FINALIZING event, check at the upload
 location whether the video exists: FINALIZING means the upload may have happened. If it did,
@@ -78,11 +79,13 @@ def build_parser():
 
     create = actions.add_parser("create", help="a new UNEDITED event; prints its id",
                                 formatter_class=HelpFormatter)
-    create.add_argument("--event-start", type=time_arg, required=True)
-    create.add_argument("--event-end", type=time_arg)
-    create.add_argument("--category", default="")
-    create.add_argument("--description", default="")
-    create.add_argument("--notes", default="")
+    create.add_argument("--event-start", type=time_arg, required=True, metavar="T",
+                        help="when the moment began (ISO 8601, no zone = UTC)")
+    create.add_argument("--event-end", type=time_arg, metavar="T",
+                        help="when it ended (default: open, no end yet)")
+    create.add_argument("--category", default="", help="e.g. speedrun, donation")
+    create.add_argument("--description", default="", help="what happened (for the editors)")
+    create.add_argument("--notes", default="", help="notes for the other editors")
 
     lister = actions.add_parser("list", help="events, oldest first", formatter_class=HelpFormatter)
     lister.add_argument("--state", choices=states.STATES)
@@ -99,8 +102,9 @@ def build_parser():
     edit.add_argument("event_id", metavar="ID")
     edit.add_argument("--video-start", type=time_arg, help="start of the video")
     edit.add_argument("--video-end", type=time_arg, help="end of the video")
-    edit.add_argument("--title", dest="video_title")
-    edit.add_argument("--description", dest="video_description")
+    edit.add_argument("--title", dest="video_title",
+                      help="the video's title (100 characters at most, no < or >)")
+    edit.add_argument("--description", dest="video_description", help="the video's description")
     edit.add_argument("--stream", dest="video_stream", help="stream name in the archive")
     edit.add_argument("--variant", dest="video_variant", help="quality (default source)")
     edit.add_argument("--tags", dest="video_tags", type=list_arg, help="comma-separated")

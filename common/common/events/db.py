@@ -79,7 +79,7 @@ def resolve_id(conn: Connection, text: str) -> str:
     except ValueError:
         pass
     if not _ID_PREFIX_RE.match(text):
-        raise EventError(f"not an event id: {text!r}")
+        raise EventError(f"not an event id, nor 4 or more of its first characters: {text!r}")
     cur = database.query(conn, "SELECT id FROM events WHERE id::text LIKE %s LIMIT 2",
                          text + "%")
     found = [str(row[0]) for row in cur.fetchall()]

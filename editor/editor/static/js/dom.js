@@ -41,7 +41,7 @@ export function safeLink(url, text) {
     parsed = null;
   }
   if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
-    return h("span", { class: "mono" }, url);
+    return h("span", { class: "mono", style: "white-space: normal; overflow-wrap: anywhere" }, url);
   }
   return h("a", { href: parsed.href, target: "_blank", rel: "noopener noreferrer" }, text || url);
 }
