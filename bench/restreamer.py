@@ -35,6 +35,7 @@ import requests
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 from common.segments import segment_file_name  # noqa: E402
+from common.dateutil import utcnow
 
 START = datetime(2026, 11, 20, 0, 0)
 SEG = timedelta(seconds=2)
@@ -202,7 +203,7 @@ s.serve_forever()
 
 def build_live(base, hours=23):
     """BASE/bench/live: `hours` of segments up to now, each arrived 1 s after it ended."""
-    now = datetime.utcnow()
+    now = utcnow()
     t = (now - timedelta(hours=hours)).replace(minute=0, second=0, microsecond=0)
     origin = t
     while t < now - timedelta(seconds=12):
@@ -223,7 +224,7 @@ def bench_live(port, origin, repeat):
     assert session.get(url).status_code == 200
     first = time.perf_counter() - t
     median, p95 = timings(lambda: session.get(url).content, repeat)
-    print(f"live playlist reload (last 30 of ~{(datetime.utcnow() - origin).total_seconds() / 2:,.0f}"
+    print(f"live playlist reload (last 30 of ~{(utcnow() - origin).total_seconds() / 2:,.0f}"
           f" segments since its start): first {ms(first)}  median {ms(median)} p95 {ms(p95)}")
 
 

@@ -40,6 +40,7 @@ import requests
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 from common.segments import hash_name, hour_name, segment_file_name  # noqa: E402
+from common.dateutil import utcnow
 
 _spec = importlib.util.spec_from_file_location("bench_restreamer",
                                                os.path.join(HERE, "restreamer.py"))
@@ -73,7 +74,7 @@ class Store:
             self.state = meta["state"]
         except (OSError, ValueError, KeyError):
             shutil.rmtree(self.root, ignore_errors=True)
-            self.end = datetime.utcnow().replace(minute=0, second=0, microsecond=0)
+            self.end = utcnow().replace(minute=0, second=0, microsecond=0)
             self.hours, self.state = 0, "late"
 
     def save(self):

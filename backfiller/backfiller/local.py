@@ -53,7 +53,7 @@ def recover_leftover_temp_files(base_dir, streams=None, variants=None, earliest=
             recovered += len(recover_temp_files(path, min_age=min_age))
         except OSError as e:
             log.warning("cannot recover temp files in %s: %s", path, e)
-        gevent.sleep(0)
+        gevent.idle()  # other greenlets (and sockets) between hours
     if recovered:
         metrics.recovered_temp_files.inc(recovered)
         log.info("recovered %d leftover temp files as partial", recovered)
@@ -82,7 +82,7 @@ def prune_old_hours(base_dir, cutoff, streams=None, variants=None):
             os.rmdir(path)
         except OSError as e:
             log.warning("pruned the segments of %s but kept the directory: %s", path, e)
-        gevent.sleep(0)
+        gevent.idle()  # other greenlets (and sockets) between hours
     if deleted:
         log.info("pruned %d segments older than %s", deleted, cutoff)
     return deleted

@@ -744,9 +744,14 @@ class _Process:
         return self.returncode
 
     def broken_pipe(self):
-        """Killed by SIGPIPE (for xargs: its cat was): whoever read from it stopped early."""
+        """Killed by SIGPIPE (for xargs: its cat was; ffmpeg ignores the signal and fails on
+        the write instead): whoever read from it stopped early."""
         if self.returncode == -signal.SIGPIPE:
             return True
+        if self.name == "ffmpeg":
+            # e.g. the muxer of a full cut's separate sound, read by an ffmpeg -t that has
+            # all it needs before the last segment ends
+            return b"Broken pipe" in self.stderr
         return self.name == "xargs" and self.returncode == 125 and b"signal 13" in self.stderr
 
     def raise_error(self):

@@ -523,8 +523,8 @@ class HourCache:
         if entry is not None and entry.key == key:
             self._entries.move_to_end(hour_path)
             return entry, True
-        # Parsing an hour takes a few ms: let other greenlets run first, and the loop poll
-        # sockets (after sleep(0) it runs dozens of such callbacks in a row before polling).
+        # Parsing an hour takes a few ms: let the loop poll sockets first (after sleep(0) alone
+        # it runs dozens of such callbacks in a row before polling them).
         gevent.idle()
         names = read_hour(hour_path)
         if names is None:

@@ -128,6 +128,10 @@ class Downloader:
                     self.small_files.popitem(last=False)
             return data
 
+    def forget_key(self, job):
+        with self.small_lock:
+            self.small_files.pop((job.key.uri, None), None)
+
     def decryptor(self, job):
         """A SegmentDecryptor for an AES-128 job (None if clear); Unrecordable if its key
         cannot be had."""
@@ -148,10 +152,17 @@ class Downloader:
         deadline = time.monotonic() + self.retry_deadline
         delay = self.first_retry_delay
         stored = None
+        key_refetched = False
         while True:
             try:
                 result = self.attempt(job)
             except Unrecordable as e:
+                if e.reason == problems.KEY_INVALID and not key_refetched:
+                    # The key behind its URI may have changed since we kept it: once more,
+                    # with the key fetched afresh.
+                    key_refetched = True
+                    self.forget_key(job)
+                    continue
                 self.complain(job, e)
                 return stored
             except Gone as e:
@@ -162,8 +173,7 @@ class Downloader:
             except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
                 # Fetching the init section or key failed: nothing written yet.
                 metrics.segment_errors.labels(job.stream, job.variant, error_kind(e)).inc()
-                log.warning("%s %s segment at %s: init section or key: %s, will retry",
-                    job.stream, job.variant, job.start, e)
+                self.small_failed(job, e)
                 result = None
             except (DiskFull, OSError) as e:
                 # The archive itself failed (disk full, permissions): worth retrying, loudly.
@@ -195,19 +205,27 @@ class Downloader:
         else:
             log.error("not recording %s: %s", job.describe(), error)
 
+    def small_failed(self, job, error):
+        """The init section or key could not be fetched (retried like a segment)."""
+        if self.complaints is not None:
+            self.complaints.retrying(job.variant, f"segment at {job.start}: init section or key:"
+                                     f" {error}")
+        else:
+            log.warning("%s: init section or key: %s, will retry", job.describe(), error)
+
     def probe(self, job):
         """One attempt now (for the first segment of a timeline being anchored): the type
         stored, or None. Errors are counted and logged like fetch's; nothing is retried."""
         try:
             return self.attempt(job)
-        except Unrecordable as e:
-            self.complain(job, e)
+        except Unrecordable:
+            pass  # fetch, which follows a probe that stored nothing, tells (and counts) it once
         except Gone as e:
             log.warning("%s: %s", job.describe(), e)
             metrics.segment_errors.labels(job.stream, job.variant, "gone").inc()
         except (requests.RequestException, urllib3.exceptions.HTTPError) as e:
             metrics.segment_errors.labels(job.stream, job.variant, error_kind(e)).inc()
-            log.warning("%s: init section or key: %s", job.describe(), e)
+            self.small_failed(job, e)
         except (DiskFull, OSError) as e:
             self.archive_failed(job, e)
         return None

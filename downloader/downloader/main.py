@@ -22,8 +22,23 @@ Follow a live HLS stream and write every segment of every wanted variant into th
 (BASE/STREAM/VARIANT/HOUR/...), atomically, hashed, typed full/partial/suspect.
 
   python -m downloader CHANNEL                  a Twitch channel (stream name = channel)
-  python -m downloader --stream NAME URL        any HLS URL: a master playlist (every variant)
-                                                or one media playlist (one variant)
+  python -m downloader --stream NAME URL        any HLS URL: a master playlist (the variants
+                                                of --qualities) or one media playlist
+
+HLS as real servers publish it (RFC 8216; docs/design.md, "Streams as real HLS servers
+publish them"):
+  - no EXT-X-PROGRAM-DATE-TIME: segments are timed by this machine's clock when the first
+    playlist is read, then by EXTINF; give the other nodes' restreamers with --peer so that
+    every node names the same bytes alike (backfill and cross-node cuts depend on it)
+  - EXT-X-BYTERANGE: each range is fetched with an HTTP Range request and stored as a segment
+  - EXT-X-KEY METHOD=AES-128: the key is fetched once per key URI and the clear segment stored;
+    a method or key it cannot use (SAMPLE-AES, a key that 404s) records nothing, logs the reason
+    at most once a minute and counts it in downloader_unrecordable_segments_total
+  - separate audio (EXT-X-MEDIA TYPE=AUDIO with a URI): each rendition a chosen variant plays
+    with is recorded too, as variant audio-LANGUAGE (or after its NAME; --qualities need not
+    list it)
+  - EXT-X-GAP segments are not fetched; low-latency parts, preload hints and Twitch's prefetch
+    lines are ignored for the full segments; subtitles renditions are not recorded
 
 Offline streams (404, no Twitch token) are polled until they go live; the process only exits on
 SIGTERM/SIGINT, after in-flight segments finish."""
@@ -59,7 +74,8 @@ def build_parser():
         help="follow the HLS URL given as the argument, storing it as stream NAME")
     parser.add_argument("--base-dir", required=True, help="archive root directory")
     parser.add_argument("--qualities", default="source",
-        help="comma-separated variant names to capture (e.g. source,480p), or 'all'")
+        help="comma-separated variant names to capture (e.g. source,480p), or 'all'; the"
+             " separate audio renditions they play with come along")
     parser.add_argument("--variant", default="source",
         help="variant name for a URL that is a single media playlist")
     parser.add_argument("--suspect-after", type=seconds, default=59,

@@ -1,7 +1,9 @@
-"""Segments that cannot be recorded: counted every time, logged at most once a minute.
+"""Segments that cannot be recorded: counted every time, logged at most once a minute; and keys
+or init sections that fail to fetch and are retried: logged at most once a minute too.
 
-An encrypted variant we cannot decrypt, or a key server that keeps refusing us, would otherwise
-log a line per segment for as long as the stream lasts and drown everything else.
+An encrypted variant we cannot decrypt, or a key server that keeps refusing us (or is down),
+would otherwise log a line per segment (per retry) for as long as it lasts and drown everything
+else.
 """
 
 import logging
@@ -18,33 +20,48 @@ KEY_UNAVAILABLE = "key_unavailable"          # the key URI answers 403/404 (or h
 KEY_INVALID = "key_invalid"                  # the key is not 16 bytes, or does not decrypt
 MALFORMED = "malformed_entry"                # a byte range or IV we cannot make sense of
 REASONS = (UNSUPPORTED_METHOD, UNSUPPORTED_KEYFORMAT, KEY_UNAVAILABLE, KEY_INVALID, MALFORMED)
+RETRYING = "retrying"  # not a reason (those segments may yet be recorded): a key of the log
 
 LOG_INTERVAL = 60
 
 
 class Complaints:
-    """One per stream manager; the keys are (variant, reason): a bounded set."""
+    """One per stream manager; the keys are (variant, reason or RETRYING): a bounded set."""
 
     def __init__(self, stream, interval=LOG_INTERVAL, clock=time.monotonic):
         self.stream = stream
         self.interval = interval
         self.clock = clock
-        self.last_logged = {}  # (variant, reason) -> clock time
-        self.suppressed = {}   # (variant, reason) -> occurrences not logged since
+        self.last_logged = {}  # (variant, reason or RETRYING) -> clock time
+        self.suppressed = {}   # (variant, reason or RETRYING) -> occurrences not logged since
 
     def report(self, variant, reason, message):
         """Count one segment not recorded; log `message` unless this was logged recently."""
         if reason not in REASONS:
             raise ValueError(f"unknown reason {reason!r}")
         metrics.unrecordable.labels(self.stream, variant, reason).inc()
-        key = (variant, reason)
+        due, more = self._due((variant, reason))
+        if due:
+            log.error("%s %s: not recording: %s%s", self.stream, variant, message,
+                      f" ({more} more since the last report)" if more else "")
+        return due
+
+    def retrying(self, variant, message):
+        """An init section or key failed to fetch and is retried (counted by the caller as a
+        segment error): every segment of the variant meets it while its server is down, so it
+        is logged at most once a minute. Returns whether it was logged."""
+        due, more = self._due((variant, RETRYING))
+        if due:
+            log.warning("%s %s: %s; retrying%s", self.stream, variant, message,
+                        f" ({more} more failures since the last report)" if more else "")
+        return due
+
+    def _due(self, key):
+        """(whether to log now, occurrences not logged since the last line)."""
         now = self.clock()
         last = self.last_logged.get(key)
         if last is not None and now - last < self.interval:
             self.suppressed[key] = self.suppressed.get(key, 0) + 1
-            return False
-        more = self.suppressed.pop(key, 0)
-        log.error("%s %s: not recording: %s%s", self.stream, variant, message,
-                  f" ({more} more since the last report)" if more else "")
+            return False, 0
         self.last_logged[key] = now
-        return True
+        return True, self.suppressed.pop(key, 0)

@@ -20,9 +20,9 @@ from common import cuts, http_server, renditions
 from common.dateutil import utcnow
 from common.segments import ContainsHoles, get_best_segments, is_final_segment_name, parse_hour
 
-from . import audio_groups, live, playlists, variants
+from . import audio_groups, playlists, variants
 from .listings import HourListings
-from .live_playlists import LivePlaylists
+from .media_playlists import MediaPlaylists
 from .cut_body import CutBody
 from .params import BadRequest, check_component, parse_bool, parse_choice, parse_range
 from .variant_info import blueprint as variant_info_routes
@@ -59,7 +59,7 @@ def create_app(config):
     app = Flask(__name__, root_path=os.path.dirname(os.path.abspath(__file__)))
     app.config["restreamer"] = config
     full_cuts = gevent.lock.BoundedSemaphore(config.max_concurrent_full_cuts)
-    live_playlists = LivePlaylists(config.base_dir)
+    media_playlists = MediaPlaylists(config.base_dir)
     hour_listings = HourListings()
 
     # --- plumbing: errors, CORS, metrics ----------------------------------------------------
@@ -186,31 +186,19 @@ def create_app(config):
                                  require_end=False)
         prefix = playlists.segment_uri_prefix(stream, variant)
         now = utcnow()
-        if end is None:
-            body = live_playlist(hours_path, prefix, start, now)
+        if end is not None:
+            entries, finished = media_playlists.fixed(hours_path, start, end, now)
+            body = playlists.media_playlist(entries, hours_path, prefix, endlist=finished,
+                                            playlist_type="VOD" if finished else None)
         else:
-            body = fixed_playlist(hours_path, prefix, start, end, now)
+            if start is not None and now - start > config.max_playlist_duration:
+                raise BadRequest("live playlist start is further back than the maximum "
+                                 "playlist range; give a later start")
+            entries, sequence, discontinuities = media_playlists.live(hours_path, start, now)
+            body = playlists.media_playlist(entries, hours_path, prefix,
+                                            media_sequence=sequence,
+                                            discontinuity_sequence=discontinuities)
         return Response(_yielding(body), mimetype=PLAYLIST_TYPE)
-
-    def fixed_playlist(hours_path, prefix, start, end, now):
-        """A range whose end has settled is finished: VOD with ENDLIST, holes or not (holes
-        are DISCONTINUITY tags). A range reaching into the last few seconds lists what has
-        settled, by the live rules, so it only grows, and stays open."""
-        if end > now - live.SETTLE:
-            return playlists.media_playlist(live_playlists.settling(hours_path, start, now),
-                                            hours_path, prefix)
-        segments = get_best_segments(hours_path, start, end)
-        return playlists.media_playlist(segments, hours_path, prefix, endlist=True,
-                                        playlist_type="VOD")
-
-    def live_playlist(hours_path, prefix, start, now):
-        """Numbered from `start`, or from the fixed live.ORIGIN (see live.py)."""
-        if start is not None and now - start > config.max_playlist_duration:
-            raise BadRequest("live playlist start is further back than the maximum playlist "
-                             "range; give a later start")
-        entries, sequence, discontinuities = live_playlists.live(hours_path, start, now)
-        return playlists.media_playlist(entries, hours_path, prefix, media_sequence=sequence,
-                                        discontinuity_sequence=discontinuities)
 
     # --- cuts -------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import os
 import time
 from collections import OrderedDict
 
-from common.segments import is_final_segment_name
+from common.segments import is_final_segment_name, read_hour
 
 # A directory changed this recently may change again within its mtime's granularity.
 SETTLE_SECONDS = 2.0
@@ -31,8 +31,8 @@ class HourListings:
             self._entries.move_to_end(hour_path)
             return cached[1]
         try:
-            names = os.listdir(hour_path)
-        except OSError:  # not a directory, or removed meanwhile
+            names = read_hour(hour_path) or []
+        except OSError:  # unreadable: listed as empty, as a missing one
             return "[]"
         text = json.dumps(sorted(name for name in names
                                  if not name.startswith(".") and is_final_segment_name(name)))

@@ -166,8 +166,12 @@ def live_window(hours, horizon, listing, memo, size=WINDOW_SEGMENTS, summary=Non
     # hour's listing is read only if its summary says it lists something.
     i, n, tail = len(hours), 0, []
     while i > 0 and (n < size or not closed(hours[i - 1], horizon)):
+        hour = hours[i - 1]
+        if closed(hour, horizon):
+            through = memo.get(hour)
+            if through is not None and not through.count:
+                break  # nothing listed since the origin: e.g. a history that came by backfill
         i -= 1
-        hour = hours[i]
         if closed(hour, horizon) and not summary(hour).count:
             part = []
         else:
@@ -181,6 +185,13 @@ def live_window(hours, horizon, listing, memo, size=WINDOW_SEGMENTS, summary=Non
         listed_.extend(join(part, tally))
         tally = advance(tally, summarize(part))
         if closed(hour, horizon):
+            known = memo.get(hour)
+            if known is not None and known[:2] != tally[:2]:
+                # Hours before the tail were pruned since this hour was counted: its count
+                # stands, so the numbers a player saw stay (the difference goes into the base).
+                base = base._replace(count=base.count + known.count - tally.count,
+                                     breaks=base.breaks + known.breaks - tally.breaks)
+                tally = known
             memo.put(hour, tally)
     entries, first, breaks = window(listed_, size)
     return entries, base.count + first, base.breaks + breaks

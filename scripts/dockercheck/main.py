@@ -17,10 +17,11 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from . import archive
 from .engine import Engine
+from .editor_api import ApiRefused, EditorSession
 from .envfile import render_env
 from .node import Node, inspect
 from .proc import CheckFailed, run, say, wait_for
@@ -36,6 +37,33 @@ HOLE = timedelta(seconds=40)              # longer than the origin's window: a r
 # until it has been measured.
 BACKFILLER_ARGS = "--pass-interval 10"
 STANDIN_IMAGES = ("python:3.11-slim", "postgres:15-bookworm")
+
+
+def image_packages(name):
+    """The packages image `name` installs, as its Dockerfile copies them (COPY PKG /src/PKG;
+    the base images: base.Dockerfile). Empty for the postgres image (none of our Python)."""
+    path = os.path.join(ROOT, "docker", f"{name.removesuffix('-ffmpeg')}.Dockerfile")
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return re.findall(r"^COPY (\w+) /src/\1$", f.read(), re.M)
+
+
+# Imports every module of the packages named in argv (not __main__, which would run the
+# service); prints how many, and whether the demo origin (a development tool, in its own image
+# only) is installed.
+IMPORT_ALL = """
+import importlib, importlib.util, pkgutil, sys
+names = []
+for package in sys.argv[1:]:
+    names.append(package)
+    path = importlib.import_module(package).__path__
+    names += [m.name for m in pkgutil.walk_packages(path, package + ".")
+              if not m.name.endswith("__main__")]
+for name in names:
+    importlib.import_module(name)
+print(len(names), importlib.util.find_spec("demo_origin") is not None)
+"""
 
 
 class Report:
@@ -93,7 +121,9 @@ def host_address(client):
 
 
 def utcnow():
-    return datetime.utcnow()
+    # The suite's own clock (from the .venv; imported late, as --help runs without it).
+    from common.dateutil import utcnow as now
+    return now()
 
 
 class Check:
@@ -186,8 +216,9 @@ class Check:
         self.host = host_address(self.client)
         self.origin_port = free_port()
         self.passwords = {k: secrets.token_hex(12) for k in ("su", "app", "repl")}
-        self.ports = {n: {k: free_port() for k in ("restreamer", "postgres", "downloader",
-                                                   "backfiller", "cutter", "coverage")}
+        self.ports = {n: {k: free_port() for k in ("restreamer", "postgres", "editor",
+                                                   "downloader", "backfiller", "cutter",
+                                                   "coverage")}
                       for n in ("a", "b")}
         # Node A runs with compose v2, node B with Debian's docker-compose 1.29: both
         # implementations bring up the same file.
@@ -204,13 +235,20 @@ class Check:
     def restreamer_url(self, node):
         return f"http://{self.host}:{self.ports[node]['restreamer']}"
 
+    def editor_url(self, node):
+        return f"http://{self.host}:{self.ports[node]['editor']}"
+
     def env_values(self, n, dsn_node="a"):
         p = self.ports[n]
+        peer = self.restreamer_url("b" if n == "a" else "a")
         return {
             "IMAGE_PREFIX": self.prefix, "IMAGE_TAG": self.tag, "NODE_NAME": f"node-{n}",
             "DOWNLOADER_SOURCE":
                 f"--stream {STREAM} http://{self.host}:{self.origin_port}/master.m3u8",
             "VARIANTS": "all",
+            # The other node, as .env.example says: its copy times a stream without
+            # program date times the same way on both nodes.
+            "DOWNLOADER_ARGS": f"--peer {peer}",
             "DATABASE_DSN": self.dsn(dsn_node),
             "COMPOSE_PROFILES": "primary" if n == "a" else "standby",
             "POSTGRES_SUPERUSER_PASSWORD": self.passwords["su"],
@@ -219,6 +257,9 @@ class Check:
             "DB_PRIMARY_HOST": self.host, "DB_PRIMARY_PORT": self.ports["a"]["postgres"],
             "POSTGRES_BIND": self.host, "POSTGRES_PORT": p["postgres"],
             "RESTREAMER_BIND": self.host, "RESTREAMER_PORT": p["restreamer"],
+            "EDITOR_BIND": self.host, "EDITOR_PORT": p["editor"],
+            "EDITOR_RESTREAMER_URLS": f"{self.restreamer_url('a')},{self.restreamer_url('b')}",
+            "EDITOR_LOCATIONS": "archive",
             "METRICS_BIND": "127.0.0.1",
             "DOWNLOADER_METRICS_PORT": p["downloader"], "BACKFILLER_METRICS_PORT": p["backfiller"],
             "CUTTER_METRICS_PORT": p["cutter"], "SEGMENT_COVERAGE_METRICS_PORT": p["coverage"],
@@ -295,7 +336,7 @@ class Check:
             for n in self.nodes:
                 found = archive.segments(self.restreamer_url(n), STREAM)
                 if len(found) < self.origin_variants or not all(
-                        len(v) >= 15 for v in found.values()):  # 30 s: the range read below
+                        len(v) >= 22 for v in found.values()):  # 44 s: the range read below
                     raise CheckFailed(f"node-{n} has {({k: len(v) for k, v in found.items()})}")
                 counts[n] = found
             return counts
@@ -303,12 +344,14 @@ class Check:
         for n, found in counts.items():
             figures = ", ".join(f"{v} {len(s)}" for v, s in sorted(found.items()))
             self.report.figure("recording", f"node-{n}: {len(found)}/{self.origin_variants} "
-                               f"variants, segments {figures} ({time.monotonic() - t:.0f} s "
-                               "after start)")
-        # Each restreamer's playlist of the last 20 s, read by ffmpeg (from a container of the
-        # restreamer image on the host's network, so no ffmpeg is needed on the host).
+                               f"variants, segments {figures} (waited "
+                               f"{time.monotonic() - t:.0f} s for 44 s on both)")
+        # Each restreamer's playlist of 20 s that ended 20 s ago (a range ending within the
+        # restreamer's 10 s settling time is served by the live rules, which list only what
+        # has settled), read by ffmpeg (from a container of the restreamer image on the host's
+        # network, so no ffmpeg is needed on the host).
         for n in self.nodes:
-            end = utcnow() - timedelta(seconds=8)
+            end = utcnow() - timedelta(seconds=20)
             start = end - timedelta(seconds=20)
             url = (f"{self.restreamer_url(n)}/playlist/{STREAM}.m3u8"
                    f"?start={start:%Y-%m-%dT%H:%M:%S}&end={end:%Y-%m-%dT%H:%M:%S}")
@@ -336,7 +379,7 @@ class Check:
         return self.nodes[n].exec("cutter", "python", "-m", "uploader", *args).strip()
 
     def cut_event(self, n, label):
-        """An event created and edited with node n's operator CLI; -> (id, seconds to DONE)."""
+        """An event created and edited with node n's operator CLI; -> (id, row, seconds to DONE)."""
         end = utcnow() - timedelta(seconds=35)
         start = end - timedelta(seconds=12)
         iso = "%Y-%m-%dT%H:%M:%S"
@@ -346,6 +389,10 @@ class Check:
                       "--video-end", end.strftime(iso), "--title", f"docker-check {label}",
                       "--description", "cut by scripts/docker-check", "--stream", STREAM,
                       "--location", "archive")
+        return (event_id, *self.wait_done(n, event_id))
+
+    def wait_done(self, n, event_id):
+        """(row, seconds) once node n's operator CLI shows the event DONE."""
         t = time.monotonic()
 
         def done():
@@ -356,7 +403,7 @@ class Check:
                 return None
             return row
         row = wait_for(f"event {event_id} DONE", done, 240, 2)
-        return event_id, row, time.monotonic() - t
+        return row, time.monotonic() - t
 
     def uploads(self):
         """{node: [file names]} in each node's uploads volume."""
@@ -379,6 +426,41 @@ class Check:
                            f"({videos[0]}) in node-{by}'s uploads, link {row['video_link']}")
         self.report.figure("replication", f"the standby (node-b) shows it DONE, uploader "
                            f"{standby}")
+
+    def check_editor(self):
+        """An account made with the documented command signs in on both nodes' editors (one
+        database); the page's API then lists the recorded stream and the event cut above."""
+        name = "dcheck-editor"
+        token = self.nodes["a"].exec("editor", "python", "-m", "editor", "users", "add",
+                                     name).strip().splitlines()[-1]
+        wrong = EditorSession(self.editor_url("a"))
+        try:
+            wrong.sign_in("not-" + token)
+            raise CheckFailed("the editor accepted a wrong login token")
+        except ApiRefused as e:
+            if e.status != 401:
+                raise CheckFailed(f"a wrong login token: want 401, got {e}") from None
+            refusal = e
+        seen = []
+        for n in self.nodes:
+            session = EditorSession(self.editor_url(n))
+            try:
+                who = session.sign_in(token)
+                config = session.request("GET", "/api/config")
+                events = session.request("GET", "/api/events")["events"]
+            except (ApiRefused, OSError) as e:
+                raise CheckFailed(f"node-{n}'s editor: {e}") from None
+            variants = config["streams"].get(STREAM)
+            event = next((e for e in events if e["id"] == self.event_id), None)
+            if who["editor"] != name or not variants or not event or event["state"] != "DONE":
+                raise CheckFailed(f"node-{n}'s editor: signed in as {who}, streams "
+                                  f"{config['streams']}, event {event}")
+            seen.append(f"node-{n} signed in as {who['editor']}, stream {STREAM} "
+                        f"({len(variants)} variants), the event DONE")
+        self.editor_token = token
+        self.report.figure("editor", f"`python -m editor users add` printed a login token "
+                           f"({len(token)} characters); {'; '.join(seen)}; a wrong token: "
+                           f"{refusal.status} ({refusal.body})")
 
     def check_restart_policy(self):
         """A crashed downloader comes back by the restart policy. Docker counts `docker kill`
@@ -474,6 +556,10 @@ class Check:
         origin_uids = self.process_uids(self.origin)
         if 0 in origin_uids:
             raise CheckFailed(f"the demo origin runs a process as root: {origin_uids}")
+        origin_health = inspect(self.client, self.origin)["State"]["Health"]["Status"]
+        if origin_health != "healthy":
+            raise CheckFailed(f"the demo origin's container is {origin_health}")
+        self.report.figure("health", "the demo origin's container healthy")
         self.report.figure("non-root", f"every process of every container runs as a non-root "
                            f"user: {'; '.join(rows)}; origin uid "
                            f"{','.join(map(str, sorted(origin_uids)))}")
@@ -484,18 +570,35 @@ class Check:
         return {int(line.split()[1]) for line in lines}
 
     def check_images(self):
-        sizes = []
+        """No build tools in any image; every module of each image's packages imports there
+        (a dependency missing from a pyproject, e.g. the downloader's cryptography, shows)."""
+        sizes, imported = [], []
         for image in sorted(self.built_images):
             if not image.startswith(self.prefix + "/"):
                 continue
+            name = image.split("/")[-1].split(":")[0]
             size = int(self.docker("image", "inspect", "--format", "{{.Size}}", image).stdout)
             tools = self.docker("run", "--rm", "--entrypoint", "sh", image, "-c",
                                 "for t in gcc cc c++ make; do command -v $t; done; true").stdout
             if tools.strip():
                 raise CheckFailed(f"{image} has build tools: {tools.split()}")
-            sizes.append(f"{image.split('/')[-1].split(':')[0]} {size / 1e6:.0f} MB")
+            sizes.append(f"{name} {size / 1e6:.0f} MB")
+            packages = image_packages(name)
+            if packages:
+                count, demo = self.docker("run", "--rm", "--entrypoint", "python", image, "-c",
+                                          IMPORT_ALL, *packages).stdout.split()
+                if (demo == "True") != (name == "demo_origin"):
+                    raise CheckFailed(f"{image}: demo_origin installed: {demo}")
+                imported.append(f"{name} {count}")
+        crypto = self.docker("run", "--rm", "--entrypoint", "python", self.image("downloader"),
+                             "-c", "import cryptography, downloader.decrypt; "
+                             "print(cryptography.__version__)").stdout.strip()
         self.report.figure("images", "no compiler or make in any image; sizes: "
                            + ", ".join(sizes))
+        self.report.figure("imports", "every module of each image's packages imports in it: "
+                           + " modules, ".join(imported) + " modules; demo_origin only in "
+                           f"its own image; the downloader's AES decryption with cryptography "
+                           f"{crypto}")
 
     def check_backup_restore(self):
         """docs/production.md's backup (pg_dump from the primary) restored into a fresh primary
@@ -587,14 +690,24 @@ class Check:
         wait_for("the promoted database is back", lambda: b.psql(
             "postgres-standby", "SELECT pg_is_in_recovery()") == ["f"], 120, 2)
         self.wait_healthy("b")
-        event_id, row, seconds = self.cut_event("b", "after promotion")
+        # An editor submits a cut on node B's editor, now against the promoted database.
+        session = EditorSession(self.editor_url("b"))
+        end = utcnow() - timedelta(seconds=35)
+        try:
+            who = session.sign_in(self.editor_token)
+            event = session.submit_cut(end - timedelta(seconds=12), end, STREAM, "archive",
+                                       "docker-check after promotion")
+        except (ApiRefused, OSError) as e:
+            raise CheckFailed(f"node-b's editor after promotion: {e}") from None
+        row, seconds = self.wait_done("b", event["id"])
         recorded = archive.segments(self.restreamer_url("b"), STREAM)
         newest = min(s[-1].start for s in recorded.values())
         if utcnow() - newest > timedelta(seconds=30):
             raise CheckFailed(f"node-b stopped recording: newest segment {newest}")
         self.report.figure("promotion", f"node-a stopped; node-b's standby promoted and node-b "
                            f"pointed at it and healthy in {promoted:.0f} s (still a primary "
-                           f"after a restart); an event edited there was cut by "
+                           f"after a restart); {who['editor']} signed in on node-b's editor "
+                           f"and submitted a cut there ({event['state']}), DONE by "
                            f"{row['uploader']} in {seconds:.0f} s; node-b still records "
                            f"(newest segment {(utcnow() - newest).total_seconds():.0f} s old)")
 
@@ -630,6 +743,7 @@ class Check:
                                f"node-b (standby, docker-compose 1.29) in {seconds_b:.0f} s")
             self.check_recording()
             self.check_event()
+            self.check_editor()
             self.check_restart_policy()
             self.check_hole_and_backfill()
             self.check_users_and_health()

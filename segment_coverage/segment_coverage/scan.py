@@ -168,7 +168,7 @@ class Scanner:
             if entry is not None:
                 new[hour] = entry
                 result.hours.append(entry.coverage)
-            gevent.sleep(0)  # let the metrics server answer between hours
+            gevent.idle()  # let the metrics server answer between hours (idle: sockets are polled)
         self._cache[(stream, variant)] = new  # hours no longer examined are forgotten
         return result
 

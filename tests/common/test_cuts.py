@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 import pytest
 from prometheus_client import REGISTRY
 
-from common import cuts
+from common import cuts, renditions
 from common.segments import get_best_segments
-from support.archive import build_archive, real_segments, write_segment
+from support.archive import (build_archive, build_separate_audio_archive, real_segments,
+                             write_segment)
 
 T0 = datetime(2025, 3, 1, 12, 59, 54)  # the archive crosses an hour boundary
 FPS = 30
@@ -26,6 +27,7 @@ def archive(tmp_path_factory):
     base = str(tmp_path_factory.mktemp("cuts-archive"))
     build_archive(base, "s", "v", T0, 8)
     build_archive(base, "s", "holey", T0, 8, skip=(3,))
+    build_separate_audio_archive(base, "s", "sep", T0, 4)  # the sound in audio-en
     return base
 
 
@@ -139,6 +141,23 @@ def test_full_cut_duration_and_first_frame(archive, tmp_path, source_frames, con
     _, streams = probe(out)
     assert abs(int(streams["video"]["nb_read_frames"]) - 165) <= 1
     assert_starts_at(out, source_frames, start)
+
+
+@pytest.mark.parametrize("container", ["mpegts", "mp4"])
+def test_full_cut_with_separate_sound_ending_early_in_a_segment(archive, tmp_path, container):
+    """The separate sound's muxer gives whole segments to an ffmpeg -t, which stops reading once
+    it has the range (the muxer's next write then fails: a broken pipe). That is no failure of
+    the cut, and the cut has the video and the sound of the range."""
+    start, end = T0 + timedelta(seconds=1), T0 + timedelta(seconds=4.2)
+    video = os.path.join(archive, "s", "sep")
+    segments = get_best_segments(video, start, end)
+    audio = renditions.audio_segments(video, segments)
+    args = ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"]
+    out = write(cuts.full_cut(segments, start, end, args, container, audio=audio),
+                tmp_path / f"full.{container}")
+    _, streams = probe(str(out))
+    assert abs(int(streams["video"]["nb_read_frames"]) - 3.2 * FPS) <= 1
+    assert abs(int(streams["audio"]["nb_read_frames"]) * 1024 / 48000 - 3.2) <= 3 * 1024 / 48000
 
 
 @pytest.mark.parametrize("kind", ["fast", "full"])

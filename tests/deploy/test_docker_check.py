@@ -65,3 +65,20 @@ def test_docker_check_passes():
     print(result.stdout)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert summary.startswith("docker-check PASSED")
+
+
+def test_every_image_of_ours_has_packages_the_check_imports():
+    """The check imports every module of the packages each Dockerfile copies: a Dockerfile it
+    could not read would leave its image's imports unchecked."""
+    from dockercheck.main import image_packages
+    names = [f.removesuffix(".Dockerfile") for f in os.listdir(os.path.join(ROOT, "docker"))
+             if f.endswith(".Dockerfile")]
+    assert {"base", "downloader", "editor", "demo_origin"} <= set(names)
+    for name in names:
+        packages = image_packages(name)
+        assert packages, name
+        for package in packages:
+            assert os.path.exists(os.path.join(ROOT, package, "pyproject.toml")), (name, package)
+    assert image_packages("cutter") == ["uploader", "cutter"]
+    assert image_packages("base-ffmpeg") == ["common"]
+    assert image_packages("postgres") == []

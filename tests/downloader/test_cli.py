@@ -29,8 +29,15 @@ def test_help_explains_usage():
     assert result.returncode == 0
     for flag in ("--stream", "--base-dir", "--qualities", "--variant", "--suspect-after",
             "--twitch-auth-file", "--twitch-gql-url", "--twitch-usher-url", "--important",
-            "--metrics-port"):
+            "--metrics-port", "--peer"):
         assert flag in result.stdout
+    # What it does with the HLS features real servers use, and what it leaves out.
+    text = " ".join(result.stdout.split())
+    for words in ("no EXT-X-PROGRAM-DATE-TIME", "EXT-X-BYTERANGE", "HTTP Range", "AES-128",
+                  "once per key URI", "SAMPLE-AES", "downloader_unrecordable_segments_total",
+                  "audio-LANGUAGE", "EXT-X-GAP segments are not fetched",
+                  "subtitles renditions are not recorded"):
+        assert words in text, words
 
 
 def test_bad_input_is_a_one_line_error(tmp_path):

@@ -39,8 +39,12 @@ def test_full_disk_keeps_nothing_logs_once_and_recovers(hls_origin, channel, run
     assert len(lines) == 1 and "No space left on device" in lines[0].getMessage()
 
     full["on"] = False
-    stored = wait_for(lambda: [s for s in archive_files(base) if s.type == "full"], 20,
-                      "a full segment once space returned")
-    assert all(s.type == "full" for s in archive_files(base))
-    assert segment_files.hash_file(stored[0].path) == stored[0].hash
+    wait_for(lambda: [s for s in archive_files(base) if s.type == "full"], 20,
+             "a full segment once space returned")
+    # Nothing of the full disk's time is kept: no partial, no temp. (A `suspect` is possible
+    # on a loaded machine: a worker that stops trusting a late playlist stores its segments so.)
+    files = archive_files(base)
+    assert all(s.type in ("full", "suspect") for s in files), \
+        [os.path.basename(s.path) for s in files]
+    assert all(segment_files.hash_file(s.path) == s.hash for s in files)
     assert any("disk space is back" in r.getMessage() for r in caplog.records)

@@ -49,6 +49,7 @@ class Site:
         return self.users.client(self.editor, name, admin)
 
     def page(self, browser, name, admin=False):
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout  # only with a browser
         page = new_page(browser)
         page.dialogs = []
         page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
@@ -56,6 +57,11 @@ class Site:
         page.on("pageerror", lambda e: page.errors.append(str(e)))
         token = self.users.add(name, admin)
         page.goto(self.url + "/#/events")
+        try:
+            page.wait_for_selector("#token")
+        except PlaywrightTimeout:
+            raise AssertionError("no sign-in form; the page shows: "
+                                 + page.inner_text("body")[:500]) from None
         page.fill("#token", token)
         page.press("#token", "Enter")
         page.wait_for_selector(f".who >> text={name}")

@@ -6,7 +6,7 @@ link), and the cutter's progress as it runs (written through common.events.progr
 from datetime import datetime, timedelta
 
 import pytest
-from browser_testing import Site, button, cutter_moves, open_event, row
+from browser_testing import Site, button, cutter_moves, open_event, row, set_mark
 from editor_testing import STREAM, T0, VARIANT, good_edit, iso
 from support.waiting import wait_for
 
@@ -84,6 +84,10 @@ def test_a_conflict_on_the_event_fields_shows_both(browser, site):
     event = alice.create(event_start=iso(T0 + timedelta(seconds=4)), description="first words")
     page = site.page(browser, "bob")
     open_event(page, site, event["id"])
+    # Open for days: it plays as a finished window, its first hour (live would leave out
+    # footage that arrived late, as all of this archive did).
+    assert "(1:01:00.000)" in page.inner_text(".window-bar")
+    assert page.locator(".live-tag").is_hidden()
     page.fill("#f-event-description", "bob's words")
     response = alice.put(f"/api/events/{event['id']}",
                          json={"version": event["version"], "description": "alice's words"})
@@ -203,3 +207,71 @@ def test_the_list_refreshes_by_itself_and_starts_an_event_at_a_chosen_time(brows
                       "event_end": T0 + timedelta(seconds=15), "category": "speedrun",
                       "description": "a skip", "editor": "bob"}
     page.wait_for_selector(".edit-head .event-desc >> text=a skip")
+
+
+def test_leaving_an_event_with_unsaved_inputs_asks_first(browser, site):
+    event = site.client("alice").create(event_start=iso(T0 + timedelta(seconds=4)),
+                                        event_end=iso(T0 + timedelta(seconds=8)))
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    page.click("a.back")  # nothing typed: no question
+    page.wait_for_selector("table.events")
+    open_event(page, site, event["id"])
+    page.fill("#f-title", "Half typed")
+    page.click("a.back")
+    page.wait_for_selector("dialog[open] >> text=Leave this event?")
+    page.locator("dialog[open]").get_by_role("button", name="Cancel").click()
+    assert page.input_value("#f-title") == "Half typed"
+    assert page.evaluate("location.hash") == f"#/events/{event['id']}"
+    page.click("a.back")
+    page.locator("dialog[open]").get_by_role("button", name="Leave without saving").click()
+    page.wait_for_selector("table.events")
+    assert row(site, event["id"])["video_title"] is None
+    assert not page.errors
+
+
+def test_cancelling_a_running_cut_asks_first(browser, site):
+    event = submitted(site)
+    cutter_moves(site, event["id"], "state = 'CLAIMED', uploader = 'node-a'")
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    page.wait_for_selector(".status-card .state-line >> text=CLAIMED")
+    button(page, "Cancel submission").click()
+    page.wait_for_selector("dialog[open] >> text=Cutter node-a is cutting this event now")
+    page.locator("dialog[open]").get_by_role("button", name="Cancel", exact=True).click()
+    page.wait_for_selector("dialog", state="detached")
+    assert row(site, event["id"])["state"] == "CLAIMED"
+    button(page, "Cancel submission").click()
+    page.locator("dialog[open]").get_by_role("button", name="Cancel the cut").click()
+    wait_for(lambda: row(site, event["id"])["state"] == "UNEDITED", message="the cancel")
+    assert not page.errors
+
+
+def test_the_events_times_are_set_on_the_edit_page(browser, site):
+    event = site.client("alice").create(event_start=iso(T0 + timedelta(seconds=4)))  # open
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    page.fill("#f-event-end", "soon")
+    button(page, "Save draft").click()
+    page.wait_for_selector(".form-error >> text=event_end")  # the server's reason
+    page.fill("#f-event-end", "+6s")  # from the event's start
+    page.keyboard.press("Control+s")
+    wait_for(lambda: row(site, event["id"], ("event_end",))["event_end"] is not None,
+             message="the event's end")
+    assert row(site, event["id"], ("event_end",))["event_end"] == T0 + timedelta(seconds=10)
+    # The page is built again for the new times: the event now ends, its window with it.
+    page.wait_for_selector(".event-times >> text=10:00:10.000")
+    page.wait_for_function("performance.getEntriesByName('editor:first-frame').length > 0")
+    page.wait_for_function("document.querySelector('video').readyState >= 2")
+
+    # "= out": the event ends where the video does.
+    page.keyboard.press("l")  # ten seconds on
+    set_mark(page, "o", "out")
+    page.click(".from-mark >> text== out")
+    button(page, "Save draft").click()
+    wait_for(lambda: row(site, event["id"], ("event_end",))["event_end"] != T0 + timedelta(seconds=10),
+             message="the end at the out mark")
+    stored = row(site, event["id"])
+    assert stored["video_end"] == row(site, event["id"], ("event_end",))["event_end"]
+    assert abs(stored["video_end"] - (T0 + timedelta(seconds=14))) < timedelta(seconds=1 / 30)
+    assert not page.errors

@@ -11,7 +11,8 @@ import pytest
 from browser_testing import Site, open_event, row, set_mark, shown_frame
 from editor_testing import Server, iso
 from support import framecode
-from support.archive import SEGMENT_SECONDS, build_separate_audio_archive, write_segment
+from support.archive import (SEGMENT_SECONDS, build_separate_audio_archive, real_segments,
+                             write_segment)
 from support.waiting import wait_for
 
 T2 = datetime(2026, 11, 27, 14, 0, 0)
@@ -41,7 +42,7 @@ def coded_segments(directory, rate, count):
 @pytest.fixture(scope="module")
 def media_restreamer(tmp_path_factory):
     """One archive: STREAM/VARIANT at 25 fps (coded), and STREAM "sep" whose variant VARIANT
-    plays with the separate audio rendition AUDIO (30 fps)."""
+    plays with the separate audio rendition AUDIO (30 fps, coded)."""
     base = tmp_path_factory.mktemp("media-archive") / "segments"
     sources = coded_segments(str(tmp_path_factory.mktemp("coded25")), RATE, SEGMENTS)
     segments = []
@@ -51,7 +52,7 @@ def media_restreamer(tmp_path_factory):
             write_segment(str(base), STREAM, VARIANT, start, timedelta(seconds=SEGMENT_SECONDS),
                           f.read())
         segments.append((start, path))
-    build_separate_audio_archive(str(base), "sep", VARIANT, T2, SEGMENTS, audio=AUDIO)
+    build_separate_audio_archive(str(base), "sep", VARIANT, T2, SEGMENTS, audio=AUDIO, coded=True)
     from restreamer.app import Config, create_app
     server = Server(create_app(Config(str(base))), "restreamer")
     server.segments = segments
@@ -111,6 +112,36 @@ def test_a_separate_audio_rendition_plays_with_the_picture(browser, site):
     page.wait_for_function("document.querySelector('video').webkitAudioDecodedByteCount > 0")
     page.wait_for_function("document.querySelector('video').currentTime > 0.5 + "
                            "document.querySelector('video').seekable.start(0)")
+    assert not page.errors
+
+
+def test_marks_on_a_separate_audio_variant_are_its_frames(browser, site):
+    """Played from the master playlist (video and audio timelines side by side), a mark is
+    still the frame on screen: checked against the frame's own timestamp."""
+    alice = site.client("alice")
+    event = alice.create(event_start=iso(T2 + timedelta(seconds=4)),
+                         event_end=iso(T2 + timedelta(seconds=8)))
+    response = alice.put(f"/api/events/{event['id']}", json={
+        "version": event["version"], "video_stream": "sep", "video_variant": VARIANT})
+    assert response.status_code == 200, response.text
+    page = site.page(browser, "bob")
+    open_event(page, site, event["id"])
+    page.wait_for_selector(".source-info >> text=sep/source with its audio rendition")
+    assert shown_frame(page) == 4 * 30
+    page.wait_for_selector(".fps-info >> text=/^30 fps$/")
+    for key in ["ArrowRight"] * 3 + ["i", "Shift+ArrowRight", "o"]:
+        page.keyboard.press(key)
+    for which in ("in", "out"):
+        page.wait_for_function(f"document.querySelector('.mark-{which} .mark-utc').textContent !== 'not set'")
+    assert shown_frame(page) == 5 * 30 + 3
+    page.keyboard.press("Control+s")
+    wait_for(lambda: row(site, event["id"])["video_end"] is not None, message="the draft")
+    stored = row(site, event["id"])
+    sources = real_segments(SEGMENTS, coded=True)
+    segments = [(T2 + i * timedelta(seconds=SEGMENT_SECONDS), path) for i, path in enumerate(sources)]
+    frame = timedelta(seconds=1 / 30)
+    assert abs(stored["video_start"] - framecode.frame_wall_clock(segments, 4 * 30 + 3)) < frame
+    assert abs(stored["video_end"] - framecode.frame_wall_clock(segments, 5 * 30 + 3)) < frame
     assert not page.errors
 
 

@@ -1,5 +1,5 @@
 """Live playlist numbering across hour and day boundaries: the real policy
-(live_playlists.LivePlaylists) on an archive with chosen arrival times, polled at simulated
+(media_playlists.MediaPlaylists) on an archive with chosen arrival times, polled at simulated
 times, then a real server: a segment keeps its MEDIA-SEQUENCE number
 whatever the time of day, however it was counted (memoised or from scratch), and after the
 hours before it are pruned."""
@@ -13,8 +13,9 @@ import pytest
 
 from common.segments import SegmentInfo
 from restreamer import live
-from restreamer.live_playlists import LivePlaylists
+from restreamer.media_playlists import MediaPlaylists
 from support.archive import write_segment
+from common.dateutil import utcnow
 
 TWO = timedelta(seconds=2)
 HASH = "A" * 43
@@ -63,7 +64,7 @@ def hours_path(tmp_path_factory):
 
 def settle(hours_path):
     """Date the directories back: facts of a directory changed within 2 s are not kept."""
-    past = (datetime.utcnow() - timedelta(minutes=1) - EPOCH).total_seconds()
+    past = (utcnow() - timedelta(minutes=1) - EPOCH).total_seconds()
     for name in os.listdir(hours_path):
         os.utime(os.path.join(hours_path, name), (past, past))
 
@@ -93,7 +94,7 @@ def check_polls(times, playlists, hours_path, seen):
 
 def test_numbering_is_consistent_across_hours_midnight_and_0100(hours_path):
     base = os.path.dirname(os.path.dirname(hours_path))
-    playlists, seen = LivePlaylists(base, sidecars=False), {}
+    playlists, seen = MediaPlaylists(base, sidecars=False), {}
     # Polled every 3 s across midnight (a day boundary) and across 01:00 UTC, where the
     # numbering used to restart: the same segment keeps its numbers, they never decrease.
     start = datetime(2026, 3, 1, 23, 57)
@@ -111,7 +112,7 @@ def test_numbering_is_consistent_across_hours_midnight_and_0100(hours_path):
     # the first one wrote.
     for sidecars in (False, True, True):
         for now in (datetime(2026, 3, 2, 0, 0, 40), datetime(2026, 3, 2, 1, 2, 7)):
-            entries, sequence, disc = LivePlaylists(base, sidecars).live(hours_path, None, now)
+            entries, sequence, disc = MediaPlaylists(base, sidecars).live(hours_path, None, now)
             for path, number in numbers(entries, sequence, disc, hours_path).items():
                 assert seen[path] == number
 
@@ -120,7 +121,7 @@ def test_memo_keeps_numbers_when_old_hours_are_pruned(hours_path, tmp_path):
     copy = os.path.join(str(tmp_path), "s", "v")
     shutil.copytree(hours_path, copy)  # (copy2 keeps the mtimes)
     settle(copy)
-    playlists, seen = LivePlaylists(str(tmp_path)), {}
+    playlists, seen = MediaPlaylists(str(tmp_path)), {}
     start = datetime(2026, 3, 2, 1, 0)
     check_polls([start + k * timedelta(seconds=5) for k in range(20)], playlists, copy, seen)
     for hour in ("2026-03-01T22", "2026-03-01T23"):
@@ -132,11 +133,11 @@ def test_memo_keeps_numbers_when_old_hours_are_pruned(hours_path, tmp_path):
 def test_window_reaches_back_over_empty_hours(hours_path):
     """An idle stream: the window is the last segments, hours back; numbers are unchanged."""
     base = os.path.dirname(os.path.dirname(hours_path))
-    playlists = LivePlaylists(base, sidecars=False)
+    playlists = MediaPlaylists(base, sidecars=False)
     now = datetime(2026, 3, 2, 2, 11, 30)  # after the last segment
     before = numbers(*playlists.live(hours_path, None, now), hours_path)
     later = now + timedelta(hours=5)
-    for playlists in (playlists, LivePlaylists(base, sidecars=False)):
+    for playlists in (playlists, MediaPlaylists(base, sidecars=False)):
         assert numbers(*playlists.live(hours_path, None, later), hours_path) == before
 
 
@@ -159,7 +160,7 @@ def test_start_less_live_playlist_counts_from_a_fixed_origin(tmp_path, restreame
     restart at 01:00 UTC each day); a restarted server numbers the same; pruning the old hour
     does not renumber what a running server already numbered."""
     base = str(tmp_path)
-    now = datetime.utcnow().replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     old = now - timedelta(hours=30)
     for i in range(10):
         add(base, old + i * TWO)
@@ -175,3 +176,24 @@ def test_start_less_live_playlist_counts_from_a_fixed_origin(tmp_path, restreame
     for hour in {f"{old + i * TWO:%Y-%m-%dT%H}" for i in range(10)}:  # one or two hours
         shutil.rmtree(os.path.join(base, "s", "live", hour))
     assert media_sequence(server.get("/playlist/s/live.m3u8")) == sequence
+
+
+def test_numbers_stay_when_everything_before_a_closed_window_is_pruned(tmp_path):
+    """The window lies in a closed hour (its segments ended minutes ago, in the previous hour)
+    and every hour before it is pruned: the memoised count of that hour keeps the numbers."""
+    hours_path = os.path.join(str(tmp_path), "s", "v")
+    old, recent = datetime(2026, 3, 1, 10, 20), datetime(2026, 3, 2, 13, 58)
+    for start in [old + i * TWO for i in range(10)] + [recent + i * TWO for i in range(40)]:
+        path = os.path.join(hours_path, f"{start:%Y-%m-%dT%H}",
+                            f"{start:%M:%S.%f}-2.000-full-{HASH}.ts")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(path, "wb").close()
+        arrived = (start + TWO + timedelta(seconds=1) - EPOCH).total_seconds()
+        os.utime(path, (arrived, arrived))
+    settle(hours_path)
+    playlists = MediaPlaylists(str(tmp_path))
+    now = datetime(2026, 3, 2, 14, 2)  # 13:00 is closed
+    entries, sequence, _ = playlists.live(hours_path, None, now)
+    assert sequence == 10 + 40 - 30
+    shutil.rmtree(os.path.join(hours_path, "2026-03-01T10"))
+    assert playlists.live(hours_path, None, now + TWO)[:2] == (entries, sequence)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from support.archive import build_archive, write_segment
+from common.dateutil import utcnow
 
 T0 = datetime(2025, 3, 1, 12, 59, 50)
 TWO = timedelta(seconds=2)
@@ -79,7 +80,7 @@ def add(base, start, late=False):
 
 def test_live_playlist_only_appends(tmp_path, restreamer_factory):
     base = str(tmp_path)
-    now = datetime.utcnow()
+    now = utcnow()
     origin = (now - timedelta(minutes=5)).replace(microsecond=0)
     live_start = origin - TWO
     for i in range(40):
@@ -101,7 +102,7 @@ def test_live_playlist_only_appends(tmp_path, restreamer_factory):
     for i in range(40, 45):
         add(base, origin + i * TWO)
     # Ended 3 s ago: not settled yet, so not listed even though it arrived on time.
-    recent = add(base, datetime.utcnow() - timedelta(seconds=5))
+    recent = add(base, utcnow() - timedelta(seconds=5))
 
     second = server.get(path)
     seq2, disc2, entries2, _ = parse(second.text)
@@ -117,7 +118,7 @@ def test_live_playlist_only_appends(tmp_path, restreamer_factory):
 
     # A range reaching into the future lists by the same rules (it only grows), from 0.
     open_range = server.get(f"/playlist/s/live.m3u8?start={live_start.isoformat()}Z"
-                            f"&end={(datetime.utcnow() + timedelta(hours=1)).isoformat()}Z")
+                            f"&end={(utcnow() + timedelta(hours=1)).isoformat()}Z")
     seq3, _, entries3, endlist3 = parse(open_range.text)
     assert seq3 == 0 and not endlist3
     assert [uri for _, _, uri in entries3][-len(entries2):] == [uri for _, _, uri in entries2]
@@ -135,7 +136,7 @@ def test_live_playlist_only_appends(tmp_path, restreamer_factory):
 
 def test_live_playlist_without_start_counts_from_the_fixed_origin(tmp_path, restreamer_factory):
     base = str(tmp_path)
-    now = datetime.utcnow()
+    now = utcnow()
     for i in range(5):
         add(base, (now - timedelta(minutes=2)).replace(microsecond=0) + i * TWO)
     server = restreamer_factory(base)
@@ -148,7 +149,7 @@ def test_fixed_range_is_finished_once_its_end_settles(tmp_path, restreamer_facto
     """ENDLIST depends on whether the range's end has settled, not on holes: players treat a
     playlist without it as live, start at its end and keep reloading."""
     base = str(tmp_path)
-    now = datetime.utcnow().replace(microsecond=0)
+    now = utcnow().replace(microsecond=0)
     origin = now - timedelta(minutes=2)
     for i in range(60):
         if i != 10:  # a hole
@@ -163,7 +164,7 @@ def test_fixed_range_is_finished_once_its_end_settles(tmp_path, restreamer_facto
     _, _, entries, endlist = parse(settled)
     assert endlist and "#EXT-X-PLAYLIST-TYPE:VOD\n" in settled
     assert len(entries) == 39 and settled.count("#EXT-X-DISCONTINUITY\n") == 1
-    unsettled = get(datetime.utcnow() - timedelta(seconds=3))  # the last 10 s are not settled
+    unsettled = get(utcnow() - timedelta(seconds=3))  # the last 10 s are not settled
     _, _, entries, endlist = parse(unsettled)
     assert not endlist and "PLAYLIST-TYPE" not in unsettled
     assert entries and unsettled.count("#EXT-X-DISCONTINUITY\n") == 1

@@ -105,7 +105,7 @@ def on_time(segment):
 
 
 def listable(segments, now, arrival):
-    """The live rules on one hour's files, as live_playlists does it."""
+    """The live rules on one hour's files, as media_playlists does it."""
     return live.listed(live.on_time_chain(segments, arrival), now - live.SETTLE)
 
 

@@ -87,14 +87,15 @@ def build_archive(base, stream, variant, start, count, duration=timedelta(second
     return paths
 
 
-def build_separate_audio_archive(base, stream, variant, start, count, audio="audio-en"):
+def build_separate_audio_archive(base, stream, variant, start, count, audio="audio-en",
+                                 coded=False):
     """Like build_archive(real=True), but with the sound split off into the audio rendition
     `audio` (timestamps kept, as an origin's renditions have them), tied to the video variant
-    by variant.json as the downloader writes it."""
+    by variant.json as the downloader writes it. coded: as build_archive's."""
     from common import renditions
 
     duration = timedelta(seconds=SEGMENT_SECONDS)
-    for i, source in enumerate(real_segments(count)):
+    for i, source in enumerate(real_segments(count, coded)):
         for name, streams in ((variant, "0:v:0"), (audio, "0:a:0")):
             data = subprocess.run(
                 ["ffmpeg", "-v", "error", "-nostdin", "-copyts", "-i", source, "-map", streams,

@@ -3,6 +3,7 @@
 // mount(main, ctx, params) -> unmount(), which stops its timers, players and key handlers.
 
 import { api, ApiError, booted, dropBooted, get, setCsrf } from "./api.js";
+import { ask } from "./dialog.js";
 import { h, replace } from "./dom.js";
 import * as eventsView from "./events.js";
 import * as editView from "./edit.js";
@@ -13,6 +14,8 @@ const who = document.getElementById("who");
 const toastEl = document.getElementById("toast");
 let unmount = null;
 let toastTimer = null;
+let leaveGuard = null; // set by a view: () => why leaving it would lose something, or null
+let shownHash = null; // the hash of the view on screen
 
 const ctx = {
   session: null,
@@ -31,6 +34,10 @@ const ctx = {
     if (window.location.hash === hash) route();
     else window.location.hash = hash;
   },
+  /** A view's question before it is left (unsaved inputs); cleared when the view goes. */
+  guardLeaving(reason) {
+    leaveGuard = reason;
+  },
   /** A 401 from any call: the session ended (expired, signed out elsewhere). */
   signedOut() {
     ctx.session = null;
@@ -46,8 +53,18 @@ function parseHash() {
   return { parts, params: new URLSearchParams(search || "") };
 }
 
-function route() {
+async function route() {
   if (!ctx.session || !ctx.config) return;
+  const target = window.location.hash;
+  const reason = leaveGuard && shownHash !== null && target !== shownHash ? leaveGuard() : null;
+  if (reason) {
+    history.replaceState(null, "", shownHash); // stay (and say so in the address) until answered
+    const leave = await ask({ title: "Leave this event?", text: reason, confirm: "Leave without saving", danger: true });
+    if (!leave) return;
+    history.replaceState(null, "", target);
+  }
+  shownHash = window.location.hash;
+  leaveGuard = null;
   const { parts, params } = parseHash();
   if (unmount) {
     unmount();
@@ -82,6 +99,7 @@ async function signOut() {
     unmount();
     unmount = null;
   }
+  leaveGuard = null;
   ctx.session = null;
   setCsrf(null);
   showSignIn("Signed out.");

@@ -118,7 +118,12 @@ function build(main, ctx, row, view) {
   const holesNote = h("div", { class: "holes-note", hidden: true });
   const marksNote = h("div", { class: "error small", role: "alert" });
 
-  const fields = buildFields(config, { onChange: () => inputsChanged(), onSource: () => reload(currentWall()) });
+  const fields = buildFields(config, {
+    onChange: () => inputsChanged(),
+    onSource: () => reload(currentWall()),
+    eventStartMs: () => eventStart,
+    markMs: (which) => marks[`${which}Ms`],
+  });
   const formError = h("p", { class: "error form-error", role: "alert" });
   const dirtyTag = h("span", { class: "dirty", hidden: true }, "unsaved changes");
   const actions = h("div", { class: "buttons actions" });
@@ -481,7 +486,7 @@ function build(main, ctx, row, view) {
       buttons.push(submitButton("Submit", "submit to the cutter (Ctrl+Enter)"));
     } else if (editable) {
       buttons.push(submitButton(saveLabel(), "save; changed video inputs are resubmitted and the cutter takes them (Ctrl+S)"));
-      buttons.push(button("Cancel submission", "back to UNEDITED; a cutter working on it abandons the cut", () => act("cancel")));
+      buttons.push(button("Cancel submission", "back to UNEDITED; a cutter working on it abandons the cut", () => cancel()));
     } else {
       buttons.push(submitButton("Save", "save the event's category, description and notes (Ctrl+S)"));
       buttons.push(h("span", { class: "muted small" }, latest.state === "DONE"
@@ -547,6 +552,20 @@ function build(main, ctx, row, view) {
       () => act(action, extra), true);
   }
 
+  /** Back to UNEDITED; a cut already running is abandoned, so that one asks first. */
+  async function cancel() {
+    if (latest.state === "CLAIMED") {
+      const answer = await ask({
+        title: "Cancel a running cut?",
+        text: `Cutter ${latest.uploader || "(unknown)"} is cutting this event now: it abandons the cut, ` +
+          "and the event goes back to UNEDITED with its inputs kept.",
+        confirm: "Cancel the cut", danger: true,
+      });
+      if (!answer) return;
+    }
+    await act("cancel");
+  }
+
   async function reset(retry) {
     const answer = await ask(retry ? {
       title: "Retry the upload?",
@@ -594,6 +613,7 @@ function build(main, ctx, row, view) {
         // An action (cancel, reset) keeps what the editor typed but has not saved.
       } else loadInputs(fresh);
       ctx.toast(okMessage, "ok");
+      if (momentMoved(fresh) && !dirty()) reopen();
     } catch (e) {
       if (e.status === 401) ctx.signedOut();
       else if (e.status === 409) await showConflict(e.message, again, e.body);
@@ -625,10 +645,26 @@ function build(main, ctx, row, view) {
     const values = { base: valuesFromRow(base, config), theirs: valuesFromRow(theirs, config), mine: currentValues() };
     replace(conflictBox, renderConflict(message, theirs, values, {
       mine: () => { base = theirs; clearConflict(); again(); },
-      theirs: () => { base = latest = theirs; clearConflict(); loadInputs(theirs); showState(); },
+      theirs: () => {
+        base = latest = theirs;
+        clearConflict();
+        loadInputs(theirs);
+        showState();
+        if (momentMoved(theirs)) reopen();
+      },
     }));
     conflictBox.scrollIntoView({ block: "nearest" });
     showState();
+  }
+
+  /** Whether the event's start or end is no longer the one this page was built for. */
+  function momentMoved(fresh) {
+    return parseIso(fresh.event_start) !== eventStart || parseIso(fresh.event_end) !== eventEnd;
+  }
+
+  /** Build the page again for the event's new times (its window, clocks and timeline). */
+  function reopen() {
+    setTimeout(() => { if (!view.stopped) ctx.go(window.location.hash); }, 0);
   }
 
   function clearConflict() {
@@ -651,6 +687,7 @@ function build(main, ctx, row, view) {
           base = fresh;
           loadInputs(fresh);
           ctx.toast(`${fresh.editor || "Someone"} changed this event; the form shows their version.`);
+          if (momentMoved(fresh)) reopen();
         } else if (!conflictShown && !busy) {
           await showConflict(`${fresh.editor || "Someone"} saved this event while you were editing it.`, () => save(latest.state === "UNEDITED" ? false : true));
         }
@@ -704,6 +741,7 @@ function build(main, ctx, row, view) {
     }
   };
   window.addEventListener("beforeunload", beforeUnload);
+  ctx.guardLeaving(() => (dirty() ? "Your changes to this event are not saved yet. Save them first (Ctrl+S), or leave and lose them." : null));
   view.cleanup.push(() => window.removeEventListener("beforeunload", beforeUnload));
   view.cleanup.push(() => clearTimeout(pollTimer));
 

@@ -6,7 +6,7 @@
 
 import { h, option, replace, safeLink } from "./dom.js";
 import { EDIT_FIELDS, FIELD_LABELS, FORM_FIELDS, MEANING, STATES } from "./states.js";
-import { fmtAgo, fmtUtc, parseIso, toIso } from "./time.js";
+import { fmtAgo, fmtUtc, parseIso, parseTimeInput, toIso } from "./time.js";
 
 // The server's limits (/api/config "limits"): the server checks them; here they only drive the
 // counters while typing.
@@ -33,6 +33,8 @@ export function valuesFromRow(row, config) {
   const variants = (config.streams || {})[stream] || [];
   const variant = row.video_variant || (variants.includes("source") ? "source" : variants[0] || "source");
   return {
+    event_start: row.event_start ? toIso(parseIso(row.event_start)) : null,
+    event_end: row.event_end ? toIso(parseIso(row.event_end)) : null,
     category: row.category || "",
     description: row.description || "",
     notes: row.notes || "",
@@ -49,12 +51,17 @@ export function valuesFromRow(row, config) {
   };
 }
 
+const TIME_FIELDS = new Set(["event_start", "event_end", "video_start", "video_end"]);
+
 export function shown(field, value) {
   if (value === null || value === undefined || value === "") return "(empty)";
   if (field === "video_tags") return value.length ? value.join(", ") : "(none)";
   if (field === "allow_holes") return value ? "yes" : "no";
   if (field === "cut_type" && !value) return "(location default)";
-  if (field === "video_start" || field === "video_end") return fmtUtc(parseIso(value), true) + " UTC";
+  if (TIME_FIELDS.has(field)) {
+    const ms = parseIso(value);
+    return ms === null ? String(value) : fmtUtc(ms, true) + " UTC";
+  }
   return String(value);
 }
 
@@ -72,9 +79,36 @@ export function editDifferences(a, b) {
   return EDIT_FIELDS.filter((f) => !same(f, a[f], b[f]));
 }
 
-/** The form fields. onChange() after any edit; onSource() when stream or variant changes. */
-export function buildFields(config, { onChange, onSource }) {
+/**
+ * A time typed into the event's start or end (any form parseTimeInput takes; offsets from
+ * `referenceMs`, the event's start) -> its ISO form; text that is no time is passed on as it
+ * is, for the server to refuse with its reason. Empty -> null.
+ */
+export function typedTime(text, referenceMs) {
+  const value = String(text || "").trim();
+  if (!value) return null;
+  const parsed = parseTimeInput(value, referenceMs);
+  return parsed.error ? value : toIso(parsed.ms);
+}
+
+/**
+ * The form fields. onChange() after any edit; onSource() when stream or variant changes;
+ * eventStartMs() the event's saved start (what offsets typed into its times count from);
+ * markMs("in" | "out") a mark, or null (the "= in" / "= out" buttons of the event's times).
+ */
+export function buildFields(config, { onChange, onSource, eventStartMs, markMs }) {
   const LIMITS = limitsOf(config);
+  const eventStart = h("input", { type: "text", id: "f-event-start", class: "mono", autocomplete: "off", placeholder: "UTC, 13:45:10 or +1:30" });
+  const eventEnd = h("input", { type: "text", id: "f-event-end", class: "mono", autocomplete: "off", placeholder: "open (no end)" });
+  const fromMark = (input, which) => h("button", {
+    type: "button", class: "link from-mark", title: `the ${which} mark`,
+    onclick: () => {
+      const ms = markMs(which);
+      if (ms === null) return;
+      input.value = toIso(ms);
+      input.dispatchEvent(new Event("input"));
+    },
+  }, `= ${which}`);
   const category = h("input", { type: "text", id: "f-category", autocomplete: "off", placeholder: "e.g. speedrun, donation" });
   const eventDescription = h("textarea", { id: "f-event-description", rows: 2, placeholder: "what happened (for the editors)" });
   const notes = h("textarea", { id: "f-notes", rows: 2, placeholder: "notes for the other editors" });
@@ -120,7 +154,7 @@ export function buildFields(config, { onChange, onSource }) {
     tagsCount.textContent = `${g}/${LIMITS.tags}`;
     tagsCount.classList.toggle("over", g > LIMITS.tags);
   };
-  for (const el of [category, eventDescription, notes, title, description, tags, cutType, location, allowHoles]) {
+  for (const el of [eventStart, eventEnd, category, eventDescription, notes, title, description, tags, cutType, location, allowHoles]) {
     el.addEventListener("input", () => { counters(); onChange(); });
     el.addEventListener("change", () => { counters(); onChange(); });
   }
@@ -133,6 +167,9 @@ export function buildFields(config, { onChange, onSource }) {
   const el = h("div", { class: "fields" },
     h("fieldset", { class: "event-fields" },
       h("legend", {}, "Event ", h("span", { class: "muted small" }, "editable in every state")),
+      h("div", { class: "grid2 times" },
+        field("Start", eventStart, fromMark(eventStart, "in")),
+        field("End", eventEnd, fromMark(eventEnd, "out"))),
       h("div", { class: "grid2" }, field("Category", category), field("Notes", notes)),
       field("Description of the moment", eventDescription)),
     h("h2", {}, "Video"),
@@ -149,6 +186,8 @@ export function buildFields(config, { onChange, onSource }) {
     allowHoles,
     title,
     set(values) {
+      eventStart.value = values.event_start || "";
+      eventEnd.value = values.event_end || "";
       category.value = values.category;
       eventDescription.value = values.description;
       notes.value = values.notes;
@@ -164,6 +203,8 @@ export function buildFields(config, { onChange, onSource }) {
     },
     values() {
       return {
+        event_start: typedTime(eventStart.value, eventStartMs()),
+        event_end: typedTime(eventEnd.value, eventStartMs()),
         category: category.value,
         description: eventDescription.value,
         notes: notes.value,

@@ -19,6 +19,7 @@ const DEFAULT_FRAME = 1 / 30; // only until the first fragment is parsed
 const FRAME_RATES = [24000 / 1001, 24, 25, 30000 / 1001, 30, 48, 50, 60000 / 1001, 60, 100, 120];
 const LIVE_WINDOW_HOURS = 6; // an open window asks for this much future (the list only grows)
 const NO_VIDEO = "no video in this window";
+const INFO_TIMEOUT_MS = 5000; // a variant.json is a few bytes
 
 let Hls = window.Hls;
 
@@ -167,7 +168,10 @@ export class Player extends EventTarget {
     this.destroyed = false;
     this.autoLive = Boolean(options.live);
     this._waiters = [];
-    video.addEventListener("seeked", () => this._wake());
+    video.addEventListener("seeked", () => {
+      if (this.details) this.arriving = false;
+      this._wake();
+    });
     video.addEventListener("play", () => { this.seekTarget = null; this.presentedFresh = false; });
     // Paused, the picture must sit on a whole frame whose presentation the page has seen: the
     // last frame reported while playing may not be the one left on screen.
@@ -208,6 +212,7 @@ export class Player extends EventTarget {
     const serial = (this._serial = (this._serial || 0) + 1);
     this.startPositionMs = positionMs;
     this.details = null;
+    this.arriving = true; // until this load's first frame is on screen
     if (!this.urls.length) {
       this._fail("the editor server lists no restreamer URL (--restreamer-url)");
       return;
@@ -229,9 +234,19 @@ export class Player extends EventTarget {
   _audioGroup(base, source) {
     const url = `${trimSlash(base)}/variant/${encodeURIComponent(source.stream)}/${encodeURIComponent(source.variant)}.json`;
     if (!this.audioInfo.has(url)) {
-      const answer = fetch(url, { cache: "no-store" })
-        .then((response) => (response.ok ? response.json() : null))
-        .then(hasAudioGroup, () => false); // unreachable: the playlist's error will say so
+      // No answer in time (or none at all): the playlist's own error and failover take over.
+      // Only a clear answer is kept (a variant without the file: 404); any other failure is
+      // asked again on the next load.
+      const answer = fetch(url, { cache: "no-store", signal: AbortSignal.timeout(INFO_TIMEOUT_MS) })
+        .then((response) => {
+          if (response.ok) return response.json();
+          if (response.status === 404) return null;
+          throw new Error(`HTTP ${response.status}`);
+        })
+        .then(hasAudioGroup, () => {
+          this.audioInfo.delete(url);
+          return false;
+        });
       this.audioInfo.set(url, answer);
     }
     return this.audioInfo.get(url);
@@ -253,19 +268,27 @@ export class Player extends EventTarget {
       liveDurationInfinity: true,
       enableWorker: false,
       capLevelToPlayerSize: false,
+      // No interstitials here; hls.js 1.7's controller for them restarts loading from the
+      // media's position (0) when the media source opens after startLoad(position), which
+      // loses the start position now and then.
+      interstitialsController: undefined,
     });
     this.hls = hls;
     const E = Hls.Events;
     let started = false;
     // The frame rate, from each video fragment as hls.js buffers it (before it plays): its
     // frames (counted in what hls.js appends) over its presentation time.
-    const frames = new Map(); // fragment sn -> frames appended so far
+    const frames = new Map(); // main fragment sn -> frames appended so far
+    hls.on(E.FRAG_LOADING, (event, data) => {
+      if (data.frag.type === "main") frames.delete(data.frag.sn); // (again, after a restart): afresh
+    });
     hls.on(E.BUFFER_APPENDING, (event, data) => {
       if (hls !== this.hls || data.type !== "video" || !data.frag || !data.data) return;
       if (frames.size > 16) frames.clear(); // aborted fragments never report buffered
       frames.set(data.frag.sn, (frames.get(data.frag.sn) || 0) + sampleCount(data.data));
     });
     hls.on(E.FRAG_BUFFERED, (event, data) => {
+      if (data.frag.type !== "main") return; // an audio rendition's fragment: its sn is its own
       const count = frames.get(data.frag.sn);
       frames.delete(data.frag.sn);
       const video = data.frag.elementaryStreams && data.frag.elementaryStreams.video;
@@ -431,6 +454,7 @@ export class Player extends EventTarget {
       if (previous && !video.paused && video.playbackRate === 1 && meta.presentedFrames === previous.frames + 1) {
         this._measure(meta.mediaTime - previous.mediaTime);
       }
+      if (this.details) this.arriving = false;
       if (!this.firstFrame) {
         this.firstFrame = true;
         mark("editor:first-frame");
@@ -552,6 +576,9 @@ export class Player extends EventTarget {
   }
 
   currentWall() {
+    // Loading, the media's clock is not yet where the load is going (it sits at 0 until the
+    // first fragment is in): the position is the one asked for.
+    if (this.arriving) return this.startPositionMs ?? null;
     if (!this.details || !this.video.readyState) return null;
     const t = this.video.paused ? this.frameTime : this.video.currentTime;
     return this.wallAt(t);

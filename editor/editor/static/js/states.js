@@ -19,7 +19,7 @@ export const MOVING = new Set(["EDITED", "CLAIMED", "FINALIZING", "TRANSCODING"]
 export const EDITABLE = new Set(["UNEDITED", "EDITED", "CLAIMED"]);
 
 /** The event's own fields (the moment: editable in every state). */
-export const EVENT_FIELDS = ["category", "description", "notes"];
+export const EVENT_FIELDS = ["event_start", "event_end", "category", "description", "notes"];
 
 /** The cut's inputs (change only by (re)submitting, or as a draft before the first submit). */
 export const EDIT_FIELDS = [
@@ -31,7 +31,8 @@ export const EDIT_FIELDS = [
 export const FORM_FIELDS = [...EVENT_FIELDS, ...EDIT_FIELDS];
 
 export const FIELD_LABELS = {
-  category: "Category", description: "Event description", notes: "Notes",
+  event_start: "Event start", event_end: "Event end", category: "Category",
+  description: "Event description", notes: "Notes",
   video_start: "In", video_end: "Out", video_title: "Title", video_description: "Description",
   video_tags: "Tags", video_stream: "Stream", video_variant: "Variant",
   upload_location: "Location", cut_type: "Cut type", allow_holes: "Allow holes",

@@ -1,17 +1,22 @@
-"""The playlists that follow the live rules (live.py): live playlists (no `end`) and ranges
-reaching into the unsettled present. The routes in app.py call this; tests import it.
+"""What a media playlist lists: fixed ranges (get_best_segments), and the playlists that follow
+the live rules (live.py): live playlists (no `end`) and ranges reaching into the unsettled
+present. The route in app.py calls this and formats the text (playlists.py); tests import it.
 
 Per variant, an hour's listing is listed() of its on-time chain (hour_facts.HourFacts); the
 numbering walks hour summaries (memoised Tallies, then summaries from memory or sidecars), so a
 reload reads only the open hour(s) and a restart reads one small file per closed hour.
 """
 
+from common.segments import get_best_segments
+
 from . import live
 from .hour_facts import HourFacts
 from .numbering import HourList, TallyMemo
 
 
-class LivePlaylists:
+class MediaPlaylists:
+    """Per process: the live numbering's memory (hour facts, memoised Tallies, hour lists)."""
+
     def __init__(self, base_dir, sidecars=True):
         self.facts = HourFacts(base_dir, sidecars=sidecars)
         self.tallies = TallyMemo()
@@ -31,6 +36,15 @@ class LivePlaylists:
                 hours, horizon, lambda hour: self.listing(hours_path, hour, origin, horizon),
                 self.tallies.view(hours_path, origin),
                 summary=lambda hour: self.summary(hours_path, hour, origin, horizon))
+
+    def fixed(self, hours_path, start, end, now):
+        """-> (entries, finished) for [start, end). A range whose end has settled is finished
+        (VOD with ENDLIST, holes or not: they are discontinuities). One reaching into the last
+        few seconds lists what has settled by the live rules, so it only grows, and stays
+        open."""
+        if end > now - live.SETTLE:
+            return self.settling(hours_path, start, now), False
+        return get_best_segments(hours_path, start, end), True
 
     def settling(self, hours_path, start, now):
         """Entries (None at discontinuities) of [start, now - SETTLE) by the live rules: a
