@@ -40,6 +40,10 @@ from soaklib.origin import DOWN, NORMAL, TRUNCATE, SoakOrigin  # noqa: E402
 OFFSETS = {"a": 700, "b": 710}
 ORIGIN_PORT = 8010 + 710  # the demo origin port of node b, which records this one
 TMPFS_SIZE = "8g"         # node b's segments; RAM is used only for what is stored
+# A segment listed at most this long outside the origin's outage counts as listed during it: the
+# 60-minute run met one that left the playlist 0.03 s after the outage ended (a client polling
+# every second, as the downloader does while a playlist fails, cannot be expected to have it).
+OUTAGE_MARGIN = 1.0
 SAMPLE_EVERY = 30         # seconds between resource samples
 JUDGE_AFTER = 10 * 60     # a process's first sample judged: 10 minutes after it started
 JUDGE_MIN_LIFE = 20 * 60  # and only if it lived at least this long
@@ -313,9 +317,10 @@ class Soak:
     # --- the end ----------------------------------------------------------------------------
 
     def excluded(self, segment):
-        """Listed by the origin only while it was unreachable: nobody could have it."""
-        return any(start <= segment.appeared and segment.left is not None
-                   and segment.left <= end for start, end in self.down_windows)
+        """Listed by the origin only while it was unreachable, give or take OUTAGE_MARGIN:
+        nobody could have it."""
+        return any(start - OUTAGE_MARGIN <= segment.appeared and segment.left is not None
+                   and segment.left <= end + OUTAGE_MARGIN for start, end in self.down_windows)
 
     def checked_segments(self):
         first = datetime.fromtimestamp(self.t0, timezone.utc).replace(tzinfo=None)

@@ -246,6 +246,7 @@ class StreamManager:
     def run(self):
         log.info("following %s as stream %r (qualities %s)", self.source.describe(),
             self.stream, ",".join(self.qualities))
+        metrics.init_stream(self.stream)
         try:
             self.recover_recent()
         except OSError as e:

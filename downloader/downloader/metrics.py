@@ -39,7 +39,36 @@ gap_segments = prom.Counter("downloader_gap_segments_skipped",
 stream_live = prom.Gauge("downloader_stream_live",
     "1 while the stream's master playlist is available, 0 while offline", ["stream"])
 
+# The kinds of failure (download.error_kind, plus what callers add) and the types stored, created
+# at 0 for every variant a worker follows: the set of series is then whole from the start, not
+# grown by the first outage (and rate() sees the first error).
+FETCH_ERROR_KINDS = ("timeout", "connection", "protocol", "http_4xx", "http_5xx", "io")
+SEGMENT_ERROR_KINDS = FETCH_ERROR_KINDS + ("gone",)
+PLAYLIST_ERROR_KINDS = FETCH_ERROR_KINDS + ("gone", "invalid")
+MASTER_ERROR_KINDS = FETCH_ERROR_KINDS + ("invalid", "unexpected")
+STORED_TYPES = ("full", "partial", "suspect")
+
 _newest = {}
+
+
+def init_variant(stream, variant, reasons=()):
+    """Create a variant's error and stored-segment series at 0 (`reasons`: unrecordable's)."""
+    for kind in SEGMENT_ERROR_KINDS:
+        segment_errors.labels(stream, variant, kind)
+    for kind in PLAYLIST_ERROR_KINDS:
+        playlist_errors.labels(stream, variant, kind)
+    for kind in STORED_TYPES:
+        segments_downloaded.labels(kind, stream, variant)
+        seconds_downloaded.labels(kind, stream, variant)
+    for reason in reasons:
+        unrecordable.labels(stream, variant, reason)
+    for counter in (ad_segments, skew_events, duplicates_skipped, gap_segments):
+        counter.labels(stream, variant)
+
+
+def init_stream(stream):
+    for kind in MASTER_ERROR_KINDS:
+        playlist_errors.labels(stream, "master", kind)
 
 
 def note_newest(stream, variant, start):

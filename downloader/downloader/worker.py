@@ -87,6 +87,7 @@ class Worker:
             self.manager.trigger_new_worker(self)
 
     def run(self):
+        metrics.init_variant(self.manager.stream, self.variant, problems.REASONS)
         metrics.workers_running.labels(self.manager.stream, self.variant).inc()
         try:
             self.poll_loop()
