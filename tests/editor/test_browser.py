@@ -13,6 +13,7 @@ from editor_testing import Server, iso
 from support import framecode
 from support.archive import SEGMENT_SECONDS, build_archive, real_segments
 from support.waiting import free_port, wait_for
+from common.dateutil import utcnow
 
 T1 = datetime(2026, 11, 27, 12, 0, 0)
 STREAM, VARIANT = "main", "source"
@@ -239,7 +240,7 @@ def test_list_filters_and_searches_and_live_clips_an_event(browser, site):
     # Live: nothing is live in this archive; clipping still starts an event 30 s back.
     page.goto(f"{site.url}/#/live")
     page.wait_for_selector(".video-overlay >> text=Nothing live")
-    before = datetime.utcnow()
+    before = utcnow()
     page.keyboard.press("c")
     page.wait_for_function("/^#\\/events\\/[0-9a-f-]+$/.test(location.hash)")
     new_id = page.evaluate("location.hash.split('/')[2]")

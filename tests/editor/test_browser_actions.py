@@ -3,7 +3,7 @@ the real editor app, restreamer and Postgres: the event's own fields, saving onc
 (only changed video inputs are resubmitted), cancel, the admin actions (reset, retry, manual
 link), and the cutter's progress as it runs (written through common.events.progress)."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from browser_testing import Site, button, cutter_moves, open_event, row, set_mark
@@ -12,6 +12,7 @@ from support.waiting import wait_for
 
 from common import database
 from common.events import progress as event_progress
+from common.dateutil import utcnow
 
 
 
@@ -111,14 +112,14 @@ def test_a_running_jobs_progress_shows_and_moves_by_itself(browser, site):
     assert page.locator(".progress-line").count() == 0
     conn = database.DBManager(site.dsn).get_conn()
     try:
-        started = datetime.utcnow()
+        started = utcnow()
         # As the cutter writes it (common.events.progress): the page polls, nobody reloads.
         event_progress.record(conn, event["id"], "node-a", event_progress.CUT, 40.0, started,
-                              datetime.utcnow())
+                              utcnow())
         page.wait_for_selector(".progress-line .job-what >> text=Cutting 40%")
         assert "cutter node-a" in page.inner_text(".progress-line")
         event_progress.record(conn, event["id"], "node-a", event_progress.UPLOAD, 75.5, started,
-                              datetime.utcnow())
+                              utcnow())
         page.wait_for_selector(".progress-line .job-what >> text=Uploading 75%")
         assert page.eval_on_selector(".progress-line progress", "p => p.value") == 75.5
         event_progress.clear(conn, event["id"], "node-a")
@@ -128,7 +129,7 @@ def test_a_running_jobs_progress_shows_and_moves_by_itself(browser, site):
         page.goto(f"{site.url}/#/events")
         page.wait_for_selector("table.events >> text=a jump")
         event_progress.record(conn, event["id"], "node-a", event_progress.CUT_AND_UPLOAD, None,
-                              started, datetime.utcnow())
+                              started, utcnow())
         cell = page.wait_for_selector("td.state-cell .job >> text=cutting and uploading")
         assert cell.inner_text().strip() == "cutting and uploading"  # no percent: not known yet
     finally:
